@@ -1,0 +1,73 @@
+"""The iCalendar feed: one all-day event per deadline, with alarms at the lead times.
+
+Each event's UID is derived from (number, deadline, kind), so re-importing or re-subscribing
+updates events instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from icalendar import Alarm, Calendar, Event
+
+from .deadlines import Deadline
+from .templates import mask_number
+
+PRODID = "-//simkeeper//simkeeper//EN"
+
+
+def event_uid(deadline: Deadline) -> str:
+    """A stable UID for a (number, deadline, kind)."""
+    key = f"{deadline.number.number}|{deadline.date.isoformat()}|{deadline.kind}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32] + "@simkeeper"
+
+
+def render_calendar(deadlines: Iterable[Deadline], now: datetime) -> bytes:
+    """An RFC 5545 calendar of ``deadlines`` as bytes."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", "simkeeper deadlines")
+    for d in deadlines:
+        n = d.number
+        action = "Top up" if d.kind == "topup" else "Renew"
+        event = Event()
+        event.add("uid", event_uid(d))
+        event.add("dtstamp", now)
+        event.add("summary", f"{action} {n.name} ({mask_number(n.number)})")
+        event.add("dtstart", d.date)
+        event.add("dtend", d.date + timedelta(days=1))
+        lines = [f"{action} {n.name} by {d.date.isoformat()}", f"Cycle: {n.cycle_text}"]
+        if n.carrier:
+            lines.append(f"Carrier: {n.carrier}")
+        if n.note:
+            lines.append(n.note)
+        event.add("description", "\n".join(lines))
+        event.add("transp", "TRANSPARENT")
+        for lead in n.remind:
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", f"{action} {n.name}: {lead} day(s) left")
+            alarm.add("trigger", timedelta(days=-lead))
+            event.add_component(alarm)
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,703 @@
+"""Loading and validating the TOML config into the frozen model.
+
+Every problem in a file is collected and reported at once, each naming the file, the line, the
+key path (``numbers[2].cycle``) and a fix. ``simkeeper check``, the daemon and every command load
+through :func:`load`, so what ``check`` accepts is exactly what the daemon runs with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import phonenumbers
+
+from .currencies import CODES as CURRENCY_CODES
+from .errors import ConfigError, Problem
+from .model import Config, Number, Settings, Target
+from .periods import NAMED_CYCLES, PeriodError, parse_cycle, parse_days
+from .redact import inline_secret, url_secrets
+from .templates import LANGUAGES, TEMPLATE_KEYS, TemplateError, check_template
+from .tomllines import key_lines
+
+SETTINGS_KEYS = [
+    "timezone",
+    "remind_at",
+    "remind",
+    "state",
+    "language",
+    "digest",
+    "overdue_every",
+    "overdue_for",
+    "calendar",
+    "calendar_days",
+    "send_timeout",
+]
+NUMBER_KEYS = [
+    "name",
+    "number",
+    "carrier",
+    "cycle",
+    "due",
+    "note",
+    "remind",
+    "timezone",
+    "rolling",
+    "last_renewed",
+    "notify",
+    "escalate",
+    "overdue_every",
+    "overdue_for",
+    "cost",
+    "currency",
+    "balance",
+    "balance_date",
+]
+NOTIFY_KEYS = ["name", "url", "tags"]
+TOP_KEYS = ["settings", "numbers", "notify", "templates"]
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+UrlCheck = Callable[[str], "str | None"]
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$SIMKEEPER_CONFIG``, else ``/etc/simkeeper/config.toml`` for root, else the XDG path."""
+    env = os.environ if env is None else env
+    if env.get("SIMKEEPER_CONFIG"):
+        return Path(env["SIMKEEPER_CONFIG"])
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/etc/simkeeper/config.toml")
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "simkeeper" / "config.toml"
+
+
+def system_timezone(env: Mapping[str, str] | None = None) -> tuple[Any, str]:
+    """The machine's local IANA zone as ``(tzinfo, name)``; UTC when it cannot be told."""
+    env = os.environ if env is None else env
+    name = env.get("TZ", "").lstrip(":")
+    candidates = [name] if name else []
+    try:
+        link = os.readlink("/etc/localtime")
+        candidates.append(link.split("zoneinfo/", 1)[-1])
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    for candidate in candidates:
+        try:
+            return ZoneInfo(candidate), candidate
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC"), "UTC"
+
+
+def load(
+    path: Path | str,
+    *,
+    env: Mapping[str, str] | None = None,
+    url_check: UrlCheck | None = None,
+) -> Config:
+    """Read, parse and validate the config at ``path``; raise :class:`ConfigError` listing
+    every problem. ``url_check`` (from the notifier) validates target URLs when given."""
+    path = Path(path)
+    env = os.environ if env is None else env
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem(str(path), "", "config file not found", hint=_missing_hint(path))]
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ConfigError(
+            [Problem(str(path), "", f"cannot read config file: {reason}", hint=_perm_hint())]
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        pos = _TOML_POS.search(msg)
+        line = int(pos.group(1)) if pos else None
+        message = _TOML_POS.sub("", msg).strip()
+        raise ConfigError(
+            [Problem(str(path), "", f"TOML syntax error: {message}", line, _toml_hint(message))]
+        ) from None
+    validator = _Validator(path, key_lines(text), env, url_check)
+    config = validator.config(data)
+    if validator.problems:
+        raise ConfigError(validator.problems)
+    return config
+
+
+def _missing_hint(path: Path) -> str:
+    return (
+        f"create it from config.example.toml, or pass --config / set SIMKEEPER_CONFIG; "
+        f"looked at {path}"
+    )
+
+
+def _perm_hint() -> str:
+    return "check the file's owner and mode; under systemd the service user must be able to read it"
+
+
+def _toml_hint(message: str) -> str:
+    if "date" in message.lower():
+        return "dates are written YYYY-MM-DD without quotes and must exist in the calendar"
+    return "see https://toml.io for the syntax; strings need double quotes"
+
+
+def _suggest(word: str, choices: list[str]) -> str | None:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f'did you mean "{close[0]}"?' if close else None
+
+
+class _Validator:
+    """Walks the parsed TOML, collecting problems instead of stopping at the first."""
+
+    def __init__(self, path: Path, lines: dict[str, int], env: Mapping[str, str], url_check):
+        self.path = path
+        self.lines = lines
+        self.env = env
+        self.url_check = url_check
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def problem(self, key: str, message: str, hint: str | None = None) -> None:
+        line = self.lines.get(key)
+        probe = key
+        while line is None and probe:
+            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
+            line = self.lines.get(probe)
+        self.problems.append(Problem(str(self.path), key, message, line, hint))
+
+    def unknown_keys(self, table: Mapping[str, Any], allowed: list[str], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = _suggest(key, allowed) or f"known keys: {', '.join(allowed)}"
+                self.problem(_join(prefix, key), f'unknown key "{key}"', hint)
+
+    def typed(self, table: Mapping[str, Any], key: str, kind: type | tuple, prefix: str) -> Any:
+        """The value of ``key`` if it has the right type, else None (and a problem)."""
+        if key not in table:
+            return None
+        value = table[key]
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is date and isinstance(value, datetime):
+            ok = False
+        if not ok:
+            self.problem(_join(prefix, key), _type_message(value, kind), _type_hint(value, kind))
+            return None
+        return value
+
+    # -- top level ----------------------------------------------------------------------------
+
+    def config(self, data: dict[str, Any]) -> Config:
+        self.unknown_keys(data, TOP_KEYS, "")
+        settings_table = self.table(data, "settings")
+        settings = self.settings(settings_table)
+        templates = self.templates(self.table(data, "templates"))
+        targets = self.targets(self.array(data, "notify"))
+        numbers = self.numbers(self.array(data, "numbers"), settings, targets)
+        self.file_mode_warning(data)
+        return Config(
+            path=self.path,
+            settings=settings,
+            numbers=tuple(numbers),
+            targets=tuple(targets),
+            templates=templates,
+            warnings=tuple(self.warnings),
+        )
+
+    def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.problem(key, f"must be a table ([{key}]), not {_kind(value)}")
+            return {}
+        return value
+
+    def array(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.problem(key, f"must be an array of tables ([[{key}]] entries)")
+            return []
+        return value
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def settings(self, table: dict[str, Any]) -> Settings:
+        p = "settings"
+        self.unknown_keys(table, SETTINGS_KEYS, p)
+        tz, tz_name = self.timezone(table, p, None)
+        remind = self.leads(table, p, (14, 3, 1))
+        state = self.typed(table, "state", str, p)
+        language = self.typed(table, "language", str, p) or "en"
+        if language not in LANGUAGES:
+            self.problem(
+                f"{p}.language",
+                f'unknown language "{language}"',
+                _suggest(language, list(LANGUAGES)) or f"use one of {', '.join(LANGUAGES)}",
+            )
+        calendar = self.typed(table, "calendar", str, p)
+        timeout = self.typed(table, "send_timeout", (int, float), p)
+        if timeout is not None and not 1 <= timeout <= 300:
+            self.problem(f"{p}.send_timeout", "must be between 1 and 300 seconds")
+        calendar_days = self.typed(table, "calendar_days", int, p)
+        if calendar_days is not None and not 1 <= calendar_days <= 3660:
+            self.problem(f"{p}.calendar_days", "must be between 1 and 3660 days")
+        return Settings(
+            timezone=tz,
+            timezone_name=tz_name,
+            remind_at=self.time_of_day(table, "remind_at", p) or time(9, 0),
+            remind=remind,
+            state=self.relative(state),
+            language=language,
+            overdue_every=self.days(table, "overdue_every", p, 1, minimum=1),
+            overdue_for=self.days(table, "overdue_for", p, 30),
+            digest=self.digest(table, p),
+            calendar=self.relative(calendar),
+            calendar_days=calendar_days or 365,
+            send_timeout=float(timeout or 10.0),
+        )
+
+    def relative(self, value: str | None) -> Path | None:
+        if not value:
+            return None
+        p = Path(os.path.expanduser(value))
+        return p if p.is_absolute() else self.path.parent / p
+
+    def timezone(self, table, prefix, default):
+        name = self.typed(table, "timezone", str, prefix)
+        if name is None:
+            return default if default else system_timezone(self.env)
+        try:
+            if name not in available_timezones() and name != "UTC":
+                raise ZoneInfoNotFoundError(name)
+            return ZoneInfo(name), name
+        except (ZoneInfoNotFoundError, ValueError):
+            hint = _suggest(name, sorted(available_timezones())) or (
+                'use an IANA name such as "Europe/London" or "Asia/Hong_Kong"'
+            )
+            self.problem(_join(prefix, "timezone"), f'unknown time zone "{name}"', hint)
+            return default if default else (ZoneInfo("UTC"), "UTC")
+
+    def time_of_day(self, table, key, prefix) -> time | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, time):
+            return value
+        if isinstance(value, str):
+            try:
+                parsed = time.fromisoformat(value.strip())
+                if parsed.tzinfo is None:
+                    return parsed
+            except ValueError:
+                pass
+        self.problem(
+            _join(prefix, key), f"{_show(value)} is not a time of day", 'write it as "09:00"'
+        )
+        return None
+
+    def leads(self, table, prefix, default) -> tuple[int, ...]:
+        if "remind" not in table:
+            return default
+        value = table["remind"]
+        key = _join(prefix, "remind")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(key, "must be a list of lead times", 'write it as ["14d", "3d", "1d"]')
+            return default
+        days = []
+        for i, item in enumerate(value):
+            try:
+                days.append(parse_days(item))
+            except PeriodError as e:
+                self.problem(f"{key}[{i + 1}]", str(e), "use Nd or Nw, e.g. 14d, 2w, 0d")
+        return tuple(sorted(set(days), reverse=True))
+
+    def days(self, table, key, prefix, default: int, minimum: int = 0) -> int:
+        value = self.typed(table, key, str, prefix)
+        if value is None:
+            return default
+        try:
+            n = parse_days(value)
+        except PeriodError as e:
+            self.problem(_join(prefix, key), str(e), "use Nd or Nw, e.g. 1d, 30d, 2w")
+            return default
+        if n < minimum:
+            self.problem(_join(prefix, key), f"must be at least {minimum}d")
+            return default
+        return n
+
+    def digest(self, table, prefix) -> tuple[int, time] | None:
+        value = self.typed(table, "digest", str, prefix)
+        if not value:
+            return None
+        parts = value.lower().split()
+        hint = 'write it as "mon 09:00" (a weekday and a time), or leave it out to turn it off'
+        if len(parts) != 2 or parts[0][:3] not in WEEKDAYS:
+            self.problem(_join(prefix, "digest"), f'"{value}" is not a weekday and time', hint)
+            return None
+        at = self.time_of_day({"digest": parts[1]}, "digest", prefix)
+        return (WEEKDAYS.index(parts[0][:3]), at) if at else None
+
+    # -- templates ----------------------------------------------------------------------------
+
+    def templates(self, table: dict[str, Any]) -> dict[str, str]:
+        self.unknown_keys(table, list(TEMPLATE_KEYS), "templates")
+        out = {}
+        for key, value in table.items():
+            if key not in TEMPLATE_KEYS:
+                continue
+            if not isinstance(value, str):
+                self.problem(f"templates.{key}", _type_message(value, str))
+                continue
+            try:
+                check_template(key, value)
+            except TemplateError as e:
+                self.problem(f"templates.{key}", str(e), e.hint)
+                continue
+            out[key] = value
+        return out
+
+    # -- notify targets -----------------------------------------------------------------------
+
+    def targets(self, entries: list[dict[str, Any]]) -> list[Target]:
+        targets: list[Target] = []
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(entries, start=1):
+            p = f"notify[{i}]"
+            self.unknown_keys(entry, NOTIFY_KEYS, p)
+            name = self.typed(entry, "name", str, p)
+            raw = self.typed(entry, "url", str, p)
+            tags = self.string_list(entry, "tags", p)
+            if not name:
+                self.problem(f"{p}.name", "missing", 'give each target a name, e.g. name = "email"')
+            elif name in seen:
+                self.problem(f"{p}.name", f'"{name}" is already the name of notify[{seen[name]}]')
+            else:
+                seen[name] = i
+            if not raw:
+                self.problem(f"{p}.url", "missing", 'an Apprise URL, e.g. url = "console://"')
+                continue
+            url, values = self.substitute(raw, f"{p}.url")
+            if url is None:
+                continue
+            secrets = url_secrets(url, values)
+            if self.url_check:
+                reason = self.url_check(url)
+                if reason:
+                    self.problem(f"{p}.url", _scrub(reason, secrets), "see the Apprise wiki")
+            targets.append(Target(name or f"notify{i}", url, tuple(tags), secrets))
+        return targets
+
+    def substitute(self, raw: str, key: str) -> tuple[str | None, list[str]]:
+        values: list[str] = []
+        missing: list[str] = []
+        creds = self.env.get("CREDENTIALS_DIRECTORY")
+
+        def value_of(match: re.Match) -> str:
+            var = match.group(1)
+            if creds:
+                try:
+                    value = (Path(creds) / var).read_text(encoding="utf-8").rstrip("\r\n")
+                    values.append(value)
+                    return value
+                except OSError:
+                    pass
+            if var in self.env:
+                values.append(self.env[var])
+                return self.env[var]
+            missing.append(var)
+            return ""
+
+        url = _VAR.sub(value_of, raw)
+        for var in missing:
+            self.problem(
+                key,
+                f"${{{var}}} is not set",
+                f"export {var}=... before starting, or give it to systemd with "
+                f"LoadCredential={var}:/etc/simkeeper/credentials/{var}",
+            )
+        return (None if missing else url), values
+
+    def file_mode_warning(self, data: dict[str, Any]) -> None:
+        raws = [e.get("url") for e in data.get("notify", []) if isinstance(e, dict)]
+        if not any(isinstance(u, str) and inline_secret(u) for u in raws):
+            return
+        try:
+            mode = self.path.stat().st_mode
+        except OSError:
+            return
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            self.warnings.append(
+                f"{self.path}: warning: a notify URL holds a password or token inline and the "
+                f"file is readable by others (mode {stat.S_IMODE(mode):o}); run "
+                f"chmod 600 {self.path}, or move the secret to ${{VAR}}"
+            )
+
+    # -- numbers ------------------------------------------------------------------------------
+
+    def numbers(self, entries, settings: Settings, targets: list[Target]) -> list[Number]:
+        numbers: list[Number] = []
+        names: dict[str, int] = {}
+        e164s: dict[str, int] = {}
+        tags = {t.name for t in targets} | {tag for t in targets for tag in t.tags}
+        for i, entry in enumerate(entries, start=1):
+            number = self.number(entry, f"numbers[{i}]", settings, tags, bool(targets))
+            if number is None:
+                continue
+            if number.name in names:
+                self.problem(
+                    f"numbers[{i}].name",
+                    f'"{number.name}" is already the name of numbers[{names[number.name]}]',
+                    "names must be unique: they identify the number in commands and history",
+                )
+            names.setdefault(number.name, i)
+            if number.number in e164s:
+                self.problem(
+                    f"numbers[{i}].number",
+                    f"{number.number} is already listed as numbers[{e164s[number.number]}]",
+                    "list each number once; a number with two plans needs two names? "
+                    "merge them into one entry",
+                )
+            e164s.setdefault(number.number, i)
+            numbers.append(number)
+        return numbers
+
+    def number(self, e, p, settings: Settings, tags: set[str], have_targets: bool):
+        before = len(self.problems)
+        self.unknown_keys(e, NUMBER_KEYS, p)
+        name = self.typed(e, "name", str, p)
+        if not name or not name.strip():
+            self.problem(
+                f"{p}.name", "missing", 'every number needs a name, e.g. name = "giffgaff"'
+            )
+        e164 = self.phone(e, p)
+        cycle = self.cycle(e, p)
+        due = self.typed(e, "due", date, p)
+        rolling = self.typed(e, "rolling", bool, p) or False
+        last = self.typed(e, "last_renewed", date, p)
+        self.plan_shape(e, p, cycle, due, rolling, last)
+        tz, tz_name = self.timezone(e, p, (settings.timezone, settings.timezone_name))
+        notify = self.tag_list(e, "notify", p, tags, have_targets)
+        escalate = self.tag_list(e, "escalate", p, tags, have_targets)
+        cost, currency, balance, balance_date = self.balance(e, p, cycle, due, rolling)
+        number = Number(
+            name=(name or "").strip(),
+            number=e164 or "",
+            timezone=tz,
+            timezone_name=tz_name,
+            remind=self.leads(e, p, settings.remind),
+            cycle=cycle,
+            due=due,
+            rolling=rolling,
+            last_renewed=last,
+            carrier=self.typed(e, "carrier", str, p) or "",
+            note=self.typed(e, "note", str, p) or "",
+            notify=tuple(notify),
+            escalate=tuple(escalate),
+            overdue_every=self.days(e, "overdue_every", p, settings.overdue_every, minimum=1),
+            overdue_for=self.days(e, "overdue_for", p, settings.overdue_for),
+            cost=cost,
+            currency=currency,
+            balance=balance,
+            balance_date=balance_date,
+            line=self.lines.get(p),
+        )
+        return number if len(self.problems) == before else None
+
+    def phone(self, e, p) -> str | None:
+        if "number" not in e:
+            self.problem(
+                f"{p}.number", "missing", 'add the number, e.g. number = "+44 7911 123456"'
+            )
+            return None
+        raw = self.typed(e, "number", str, p)
+        if raw is None:
+            return None
+        hint = "write it in international format with the country code, e.g. +44 7911 123456"
+        try:
+            parsed = phonenumbers.parse(raw, None)
+        except phonenumbers.NumberParseException:
+            self.problem(f"{p}.number", f'"{raw}" is not a phone number', hint)
+            return None
+        if not phonenumbers.is_valid_number(parsed):
+            self.problem(f"{p}.number", f'"{raw}" is not a valid phone number', hint)
+            return None
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    def cycle(self, e, p):
+        text = self.typed(e, "cycle", str, p)
+        if text is None:
+            return None
+        try:
+            return parse_cycle(text)
+        except PeriodError as err:
+            choices = [*NAMED_CYCLES, "every 180 days"]
+            hint = _suggest(text.strip().lower(), choices) or (
+                'use weekly, monthly, quarterly, yearly or "every N days|weeks|months|years"'
+            )
+            self.problem(f"{p}.cycle", str(err), hint)
+            return None
+
+    def plan_shape(self, e, p, cycle, due, rolling, last) -> None:
+        if rolling:
+            if "cycle" not in e:
+                self.problem(
+                    f"{p}.cycle", "a rolling number needs a cycle", 'e.g. "every 180 days"'
+                )
+            if "last_renewed" not in e:
+                self.problem(
+                    f"{p}.last_renewed",
+                    "rolling = true needs last_renewed",
+                    "add the date of the last top-up or activity, e.g. last_renewed = 2026-06-01",
+                )
+            if "due" in e:
+                self.problem(
+                    f"{p}.due",
+                    "a rolling number has no fixed due date",
+                    "remove due; the deadline is last_renewed + cycle",
+                )
+        elif "due" not in e:
+            hint = (
+                "add due = YYYY-MM-DD (any one due date of the cycle), "
+                "or rolling = true with last_renewed for a keep-alive window"
+            )
+            self.problem(f"{p}.due", "missing", hint)
+        elif "last_renewed" in e:
+            self.problem(
+                f"{p}.last_renewed",
+                "only rolling numbers use last_renewed",
+                "add rolling = true, or record renewals with 'simkeeper renewed'",
+            )
+
+    def string_list(self, e, key, p) -> list[str]:
+        value = e.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(_join(p, key), "must be a list of strings", f'e.g. {key} = ["email"]')
+            return []
+        return value
+
+    def tag_list(self, e, key, p, tags: set[str], have_targets: bool) -> list[str]:
+        values = self.string_list(e, key, p)
+        if not have_targets:
+            return values
+        for v in values:
+            if v not in tags:
+                hint = _suggest(v, sorted(tags)) or f"known: {', '.join(sorted(tags))}"
+                self.problem(_join(p, key), f'no [[notify]] target has the name or tag "{v}"', hint)
+        return values
+
+    def balance(self, e, p, cycle, due, rolling):
+        cost = self.amount(e, "cost", p, positive=True)
+        balance = self.amount(e, "balance", p, positive=False)
+        currency = self.typed(e, "currency", str, p) or ""
+        balance_date = self.typed(e, "balance_date", date, p)
+        if currency and currency.upper() not in CURRENCY_CODES:
+            hint = _suggest(currency.upper(), sorted(CURRENCY_CODES)) or "an ISO 4217 code like USD"
+            self.problem(f"{p}.currency", f'unknown currency code "{currency}"', hint)
+        if cost is not None and not currency:
+            self.problem(f"{p}.currency", "cost needs a currency", 'e.g. currency = "USD"')
+        if "balance" in e and "cost" not in e:
+            self.problem(
+                f"{p}.cost", "balance needs cost, the charge per cycle", "e.g. cost = 3.00"
+            )
+        if "balance" in e and "balance_date" not in e:
+            self.problem(
+                f"{p}.balance_date",
+                "balance needs balance_date, the day it was read",
+                "e.g. balance_date = 2026-11-20",
+            )
+        if "balance" in e and (rolling or cycle is None):
+            self.problem(f"{p}.balance", "balance tracking needs a fixed cycle with a due date")
+        return cost, currency.upper(), balance, balance_date
+
+    def amount(self, e, key, p, positive: bool) -> Decimal | None:
+        value = self.typed(e, key, (int, float), p)
+        if value is None:
+            return None
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            self.problem(_join(p, key), f"{value!r} is not an amount")
+            return None
+        if amount < 0 or (positive and amount == 0) or not amount.is_finite():
+            self.problem(_join(p, key), f"must be {'above' if positive else 'at least'} 0")
+            return None
+        return amount
+
+
+def _scrub(text: str, secrets) -> str:
+    for s in secrets:
+        text = text.replace(s, "****")
+    return text
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _kind(value: Any) -> str:
+    names = {
+        bool: "a true/false",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+        date: "a date",
+        datetime: "a date-time",
+        time: "a time",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _type_message(value: Any, kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return f"must be {' or '.join(dict.fromkeys(_kind_name(k) for k in kinds))}, not {_kind(value)}"
+
+
+def _kind_name(kind: type) -> str:
+    return {
+        str: "a string",
+        bool: "true or false",
+        int: "a number",
+        float: "a number",
+        date: "a date",
+    }.get(kind, kind.__name__)
+
+
+def _type_hint(value: Any, kind) -> str | None:
+    if kind is date and isinstance(value, str):
+        try:
+            date.fromisoformat(value)
+            return f"write the date without quotes: {value}"
+        except ValueError:
+            return "write a real date as YYYY-MM-DD without quotes"
+    if kind is date and isinstance(value, datetime):
+        return "give only the date, YYYY-MM-DD"
+    if kind is str and isinstance(value, (int, float)):
+        return f'put it in double quotes: "{value}"'
+    if kind is bool and isinstance(value, str):
+        return "write true or false without quotes"
+    return None
+
+
+def _show(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)

@@ -1,0 +1,168 @@
+"""The deadline engine: every date by which a number must be renewed, topped up or used.
+
+Pure: no I/O and no clock. ``now`` is always a parameter, and what the user did (renewals,
+top-ups) comes in as a :class:`~daemon.model.Ledger`. A deadline is a local date in the number's
+own time zone, and "today" is the date of ``now`` in that zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from .balances import Projection, project
+from .model import EMPTY_LEDGER, Ledger, Number
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One date by which something must happen for a number.
+
+    ``kind`` is ``renew`` (the plan's own deadline) or ``topup`` (the day the balance can no
+    longer cover the charge). ``days_left`` is negative when the deadline has passed.
+    """
+
+    number: Number
+    date: date
+    days_left: int
+    kind: str = "renew"
+    projection: Projection | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """Whether the deadline has passed without a renewal."""
+        return self.days_left < 0
+
+
+def local_today(number: Number, now: datetime) -> date:
+    """The date of ``now`` in the number's time zone."""
+    return now.astimezone(number.timezone).date()
+
+
+def occurrences(number: Number, start: date, end: date) -> Iterator[date]:
+    """The fixed-schedule due dates in ``[start, end]``, each stepped from ``due`` itself."""
+    if number.rolling or number.due is None:
+        return
+    if number.cycle is None:
+        if start <= number.due <= end:
+            yield number.due
+        return
+    k = number.cycle.first_index_on_or_after(number.due, start)
+    while (day := number.cycle.step(number.due, k)) <= end:
+        yield day
+        k += 1
+
+
+def next_occurrence_after(number: Number, day: date) -> date | None:
+    """The first fixed-schedule due date strictly after ``day``."""
+    if number.rolling or number.due is None:
+        return None
+    if number.cycle is None:
+        return number.due if number.due > day else None
+    k = number.cycle.first_index_on_or_after(number.due, day + timedelta(days=1))
+    return number.cycle.step(number.due, k)
+
+
+def latest_renewal(number: Number, ledger: Ledger = EMPTY_LEDGER) -> date | None:
+    """The later of ``last_renewed`` in the config and the newest renewal recorded."""
+    dates = [d for d in (number.last_renewed, ledger.renewed_on.get(number.number)) if d]
+    return max(dates) if dates else None
+
+
+def rolling_deadline(number: Number, ledger: Ledger = EMPTY_LEDGER) -> date | None:
+    """A keep-alive number's one deadline: the latest renewal plus the cycle."""
+    last = latest_renewal(number, ledger)
+    if not number.rolling or number.cycle is None or last is None:
+        return None
+    return number.cycle.step(last, 1)
+
+
+def is_tracked_overdue(number: Number, day: date, ledger: Ledger) -> bool:
+    """Whether a passed deadline counts as overdue: not renewed, and reminded about.
+
+    Requiring a reminder means a fresh install does not raise alarms for deadlines from before
+    simkeeper knew about the number.
+    """
+    return (number.number, day) not in ledger.done and (number.number, day) in ledger.reminded
+
+
+def renew_deadlines(number: Number, start: date, end: date, ledger: Ledger) -> Iterator[date]:
+    """The renew deadlines in ``[start, end]`` not yet marked done."""
+    if number.rolling:
+        day = rolling_deadline(number, ledger)
+        if day and start <= day <= end:
+            yield day
+        return
+    for day in occurrences(number, start, end):
+        if (number.number, day) not in ledger.done:
+            yield day
+
+
+def projection(number: Number, today: date, ledger: Ledger) -> Projection | None:
+    """The balance projection for a pay-as-you-go number, if it tracks a balance."""
+    if number.balance is None or number.cost is None or number.balance_date is None:
+        return None
+    topups = ledger.topups.get(number.number, ())
+    charges = occurrences(number, number.balance_date + timedelta(days=1), date.max)
+    return project(number.balance, number.balance_date, number.cost, charges, topups, today)
+
+
+def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> list[Deadline]:
+    """The number's deadlines from today to today + ``days``, plus those at risk.
+
+    At risk: a rolling deadline already passed, or a fixed occurrence passed within
+    ``overdue_for`` that was reminded about and not renewed.
+    """
+    today = local_today(number, now)
+    end = today + timedelta(days=days)
+    found: list[Deadline] = []
+    if number.rolling:
+        day = rolling_deadline(number, ledger)
+        if day and day <= end:
+            found.append(Deadline(number, day, (day - today).days))
+    else:
+        start = today - timedelta(days=number.overdue_for)
+        for day in renew_deadlines(number, start, end, ledger):
+            if day >= today or is_tracked_overdue(number, day, ledger):
+                found.append(Deadline(number, day, (day - today).days))
+    proj = projection(number, today, ledger)
+    risk_from = today - timedelta(days=number.overdue_for)
+    if proj and proj.runs_out and risk_from <= proj.runs_out <= end:
+        found.append(Deadline(number, proj.runs_out, (proj.runs_out - today).days, "topup", proj))
+    return found
+
+
+def upcoming(
+    numbers: Iterable[Number], now: datetime, days: int = 60, ledger: Ledger = EMPTY_LEDGER
+) -> list[Deadline]:
+    """Every deadline of every number within ``days`` (and those at risk), soonest first."""
+    found = [d for n in numbers for d in deadlines_for(n, now, days, ledger)]
+    found.sort(key=lambda d: (d.date, d.number.name, d.kind))
+    return found
+
+
+def occurrence_to_mark(number: Number, on: date, ledger: Ledger) -> date | None:
+    """Which fixed occurrence a renewal on ``on`` completes: the overdue one, else the next."""
+    if number.rolling:
+        return None
+    start = on - timedelta(days=number.overdue_for)
+    for day in renew_deadlines(number, start, on + timedelta(days=3660), ledger):
+        if day >= on or is_tracked_overdue(number, day, ledger):
+            return day
+    return None
+
+
+def yearly_cost(numbers: Iterable[Number], today: date) -> dict[str, Decimal]:
+    """Per currency, what the plans with a ``cost`` charge in the 12 months from ``today``."""
+    totals: dict[str, Decimal] = {}
+    for n in numbers:
+        if n.cost is None:
+            continue
+        if n.rolling and n.cycle:
+            count = int(365 / n.cycle.approx_days())
+        else:
+            count = sum(1 for _ in occurrences(n, today, today + timedelta(days=364)))
+        totals[n.currency] = totals.get(n.currency, Decimal(0)) + n.cost * count
+    return dict(sorted(totals.items()))

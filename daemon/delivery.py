@@ -1,0 +1,193 @@
+"""One send pass: record the reminders due now in the outbox, then deliver what is ready.
+
+``simkeeper send-due`` runs one pass; the daemon runs the same pass on its timer. Data flows one
+way: config -> due reminders (pure) -> outbox rows (store) -> messages -> Apprise (notifier) ->
+outcomes back into the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .config import Config
+from .deadlines import local_today, projection, upcoming
+from .notifier import send_all
+from .redact import Redactor
+from .reminders import Reminder, digest_due_at, due_reminders
+from .store import Claimed, Store, process_token
+from .templates import Item, Message, Texts
+
+log = logging.getLogger("simkeeper.delivery")
+DIGEST_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DigestSlot:
+    """The weekly digest as an outbox entry: one per digest instant."""
+
+    due_at: datetime
+    expires_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return ("", self.due_at.date().isoformat(), "digest", 0)
+
+
+@dataclass
+class PassReport:
+    """What a pass did, for logs and the command's output."""
+
+    recorded: int = 0
+    sent: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def payload(reminder: Reminder, balance: str = "") -> dict[str, Any]:
+    """What the outbox keeps to render a reminder later, even after the config changed."""
+    n = reminder.number
+    return {
+        "kind": reminder.kind,
+        "name": n.name,
+        "number": n.number,
+        "carrier": n.carrier,
+        "note": n.note,
+        "deadline": reminder.deadline.isoformat(),
+        "cycle": n.cycle_text,
+        "timezone": n.timezone_name,
+        "balance": balance,
+        "currency": n.currency,
+    }
+
+
+def targets_for(config: Config, reminder: Reminder) -> list[str]:
+    """The targets a reminder goes to: the number's tags, plus ``escalate`` when overdue."""
+    n = reminder.number
+    picked = [t.name for t in config.targets if t.matches(n.notify)]
+    if reminder.kind == "overdue" and n.escalate:
+        picked += [t.name for t in config.targets if t.matches(n.escalate) and t.name not in picked]
+    return picked
+
+
+def item_from(data: dict[str, Any], now: datetime) -> Item:
+    """Rebuild a message item from a stored payload, with days left as of ``now``."""
+    deadline = date.fromisoformat(data["deadline"])
+    try:
+        today = now.astimezone(ZoneInfo(data.get("timezone") or "UTC")).date()
+    except (ValueError, KeyError):
+        today = now.date()
+    return Item(
+        kind=data["kind"],
+        name=data["name"],
+        number=data["number"],
+        carrier=data.get("carrier", ""),
+        deadline=deadline,
+        days_left=(deadline - today).days,
+        note=data.get("note", ""),
+        cycle=data.get("cycle", ""),
+        balance=data.get("balance", ""),
+        currency=data.get("currency", ""),
+    )
+
+
+def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
+    """One message for one target from every delivery claimed for it."""
+    digests = [c for c in claimed if c.kind == "digest"]
+    reminders = [item_from(c.payload, now) for c in claimed if c.kind != "digest"]
+    if reminders:
+        message = texts.message(reminders)
+        if digests:
+            extra = texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
+            message = Message(message.title, f"{message.body}\n\n{extra.title}\n{extra.body}")
+        return message
+    return texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
+
+
+def record_due(config: Config, store: Store, now: datetime) -> int:
+    """Write every reminder due at ``now`` (and a due digest) into the outbox."""
+    ledger = store.ledger()
+    entries = []
+    for r in due_reminders(config.numbers, config.settings, now, ledger):
+        balance = ""
+        if r.kind == "topup" and r.number.balance is not None:
+            proj = projection(r.number, local_today(r.number, now), ledger)
+            balance = f"{proj.balance:.2f}" if proj else ""
+        entries.append((r, payload(r, balance), targets_for(config, r)))
+    digest_at = digest_due_at(config.settings, now)
+    if digest_at and now - digest_at < timedelta(days=1) and config.targets:
+        items = [
+            {**payload(_as_reminder(d)), "kind": d.kind if d.kind == "topup" else "renew"}
+            for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger)
+        ]
+        slot = DigestSlot(digest_at, digest_at + timedelta(days=1))
+        entries.append(
+            (
+                slot,
+                {"kind": "digest", "name": "digest", "items": items},
+                [t.name for t in config.targets],
+            )
+        )
+    return store.record(entries, now)
+
+
+def _as_reminder(deadline) -> Reminder:
+    return Reminder(deadline.number, deadline.date, deadline.kind, 0, datetime.min, datetime.max)
+
+
+def deliver(
+    config: Config,
+    store: Store,
+    now: datetime,
+    redact: Redactor,
+    stop: Callable[[], bool] = lambda: False,
+) -> PassReport:
+    """Claim every delivery ready at ``now``, send one message per target, record outcomes."""
+    report = PassReport()
+    store.release_stale()
+    store.expire(now)
+    token = process_token()
+    targets = {t.name: t for t in config.targets}
+    texts = Texts(config.settings.language, config.templates)
+    batches: dict[str, list[Claimed]] = {}
+    for name in store.due_targets(now):
+        if stop():
+            break
+        if name not in targets:
+            log.debug("target %s is no longer configured; its deliveries wait", name)
+            continue
+        claimed = store.claim(name, now, token)
+        if claimed:
+            batches[name] = claimed
+    jobs = [(targets[name], render(texts, claimed, now)) for name, claimed in batches.items()]
+    for target, outcome in send_all(jobs, config.settings.send_timeout, redact):
+        store.settle(batches[target.name], token, now, outcome.error)
+        count = len(batches[target.name])
+        if outcome.ok:
+            report.sent.append(target.name)
+            log.info("sent %d reminder(s) to %s", count, target.name)
+        else:
+            report.failed.append((target.name, outcome.error or "failed"))
+            log.warning(
+                "could not send %d reminder(s) to %s: %s", count, target.name, outcome.error
+            )
+    return report
+
+
+def run_pass(
+    config: Config,
+    store: Store,
+    now: datetime,
+    redact: Redactor,
+    stop: Callable[[], bool] = lambda: False,
+) -> PassReport:
+    """Record what is due, then deliver: the whole of ``simkeeper send-due``."""
+    recorded = record_due(config, store, now)
+    if recorded:
+        log.info("%d new reminder(s) due", recorded)
+    report = deliver(config, store, now, redact, stop)
+    report.recorded = recorded
+    return report

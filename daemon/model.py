@@ -1,0 +1,132 @@
+"""The config model: frozen dataclasses that the rest of simkeeper reads and never changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time, tzinfo
+from decimal import Decimal
+from pathlib import Path
+
+from .periods import Cycle
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ``[settings]`` table, with defaults filled in."""
+
+    timezone: tzinfo
+    timezone_name: str
+    remind_at: time = time(9, 0)
+    remind: tuple[int, ...] = (14, 3, 1)
+    state: Path | None = None
+    language: str = "en"
+    overdue_every: int = 1
+    overdue_for: int = 30
+    digest: tuple[int, time] | None = None  # (weekday Monday=0, local time)
+    calendar: Path | None = None
+    calendar_days: int = 365
+    send_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Number:
+    """One phone number and the plan that keeps it alive."""
+
+    name: str
+    number: str  # E.164
+    timezone: tzinfo
+    timezone_name: str
+    remind: tuple[int, ...]  # lead times in days, largest first
+    cycle: Cycle | None = None
+    due: date | None = None
+    rolling: bool = False
+    last_renewed: date | None = None
+    carrier: str = ""
+    note: str = ""
+    notify: tuple[str, ...] = ()  # target tags; empty means every target
+    escalate: tuple[str, ...] = ()  # extra target tags for overdue alerts
+    overdue_every: int = 1
+    overdue_for: int = 30
+    cost: Decimal | None = None
+    currency: str = ""
+    balance: Decimal | None = None
+    balance_date: date | None = None
+    line: int | None = None
+
+    @property
+    def cycle_text(self) -> str:
+        """The cycle as shown to people: ``monthly``, ``every 180 days`` or ``once``."""
+        return self.cycle.text if self.cycle else "once"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Apprise notification target (``[[notify]]``)."""
+
+    name: str
+    url: str  # with ${VAR} already substituted: never log it
+    tags: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()  # substrings of ``url`` that must never be shown
+
+    def matches(self, tags: tuple[str, ...]) -> bool:
+        """Whether this target is picked by a number's ``notify`` tags (empty picks all)."""
+        return not tags or bool(set(tags) & ({self.name, *self.tags}))
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded, validated config file."""
+
+    path: Path
+    settings: Settings
+    numbers: tuple[Number, ...]
+    targets: tuple[Target, ...] = ()
+    templates: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret substring of every target URL, for redaction."""
+        return tuple(s for t in self.targets for s in t.secrets)
+
+    @property
+    def state_path(self) -> Path | None:
+        """Where the state database lives, if the config says so."""
+        return self.settings.state
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What the state database knows about the user's actions, handed to the pure core.
+
+    All keys are E.164 numbers. An empty ledger is what a fresh install (or no database) means.
+    """
+
+    renewed_on: dict[str, date] = field(default_factory=dict)  # latest recorded renewal
+    done: frozenset[tuple[str, date]] = frozenset()  # fixed occurrences marked renewed
+    reminded: frozenset[tuple[str, date]] = frozenset()  # deadlines a reminder went out for
+    topups: dict[str, tuple[tuple[date, Decimal], ...]] = field(default_factory=dict)
+
+
+EMPTY_LEDGER = Ledger()
+
+
+def find_number(numbers: tuple[Number, ...], query: str) -> Number:
+    """The number a command means: exact name, E.164 number, or an unambiguous name prefix.
+
+    Raises :class:`~daemon.errors.UsageError` when nothing or several numbers match.
+    """
+    from .errors import UsageError
+
+    q = query.strip()
+    digits = "+" + "".join(c for c in q if c.isdigit()) if q.startswith("+") else None
+    for n in numbers:
+        if n.name == q or (digits and n.number == digits):
+            return n
+    matches = [n for n in numbers if n.name.casefold().startswith(q.casefold())] if q else []
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(f'"{n.name}"' for n in (matches or numbers)[:8])
+    if matches:
+        raise UsageError(f'"{query}" matches several numbers: {names}', "give more of the name")
+    raise UsageError(f'no number is called "{query}"', f"known: {names}" if names else None)

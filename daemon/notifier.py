@@ -1,0 +1,114 @@
+"""Sending through Apprise: one target at a time, concurrently, each bounded by a timeout.
+
+This is the only module that imports Apprise, and it does so lazily, so commands that never
+send (``upcoming``, ``history``) start fast. Apprise's own logger is held at WARNING because its
+DEBUG output prints URLs and tokens; everything said about a target goes through the redactor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from .model import Target
+from .redact import Redactor
+from .templates import Message
+
+MAX_WORKERS = 8
+MAX_ERROR = 300
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one send: ok, or the reason it failed (already redacted)."""
+
+    ok: bool
+    error: str | None = None
+
+
+_registered = False
+
+
+def _apprise():
+    global _registered
+    import apprise
+
+    logging.getLogger("apprise").setLevel(logging.WARNING)
+    if not _registered:
+        from apprise.decorators import notify
+
+        notify(on="console", name="Console (standard output)")(_console)
+        _registered = True
+    return apprise
+
+
+def _console(body: str, title: str, notify_type: str, *args, **kwargs) -> bool:
+    """``console://``: print the message to standard output (for trying simkeeper out)."""
+    print(f"--- {title}\n{body}\n---" if title else body, flush=True)
+    return True
+
+
+def _asset(apprise):
+    # In-memory storage: the service has no writable home, and nothing needs to persist.
+    return apprise.AppriseAsset(storage_mode=apprise.PersistentStoreMode.MEMORY)
+
+
+def url_problem(url: str) -> str | None:
+    """Why Apprise cannot use ``url`` (unknown scheme, missing parts), or None if it can."""
+    apprise = _apprise()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if not scheme:
+        return "not an Apprise URL (expected scheme://...)"
+    from apprise.manager_plugins import NotificationManager
+
+    if scheme not in NotificationManager():
+        return f'unknown notification scheme "{scheme}://"'
+    if apprise.Apprise.instantiate(url, asset=_asset(apprise)) is None:
+        return f"Apprise cannot use this {scheme}:// URL: a required part is missing or malformed"
+    return None
+
+
+def send(target: Target, message: Message, timeout: float, redact: Redactor) -> Outcome:
+    """Send ``message`` to one target and say whether it arrived."""
+    apprise = _apprise()
+    try:
+        client = apprise.Apprise(asset=_asset(apprise))
+        if not client.add(target.url):
+            return Outcome(False, "Apprise rejected the URL (check it with 'simkeeper check')")
+        result = client.notify(body=message.body, title=message.title, timeout=timeout)
+    except Exception as e:  # any plugin error is a failed send, never a crash
+        return Outcome(False, _clip(redact(f"{type(e).__name__}: {e}")))
+    if result:
+        return Outcome(True)
+    if result.status == apprise.AppriseResultStatus.TIMEOUT:
+        return Outcome(False, f"timed out after {timeout:g} s")
+    reasons = [
+        entry.message
+        for service in result.results
+        for entry in service.logs()
+        if entry.level in ("WARNING", "ERROR", "CRITICAL")
+    ]
+    if any(s.status == apprise.AppriseResultStatus.TIMEOUT for s in result.results):
+        reasons.append(f"timed out after {timeout:g} s")
+    reason = "; ".join(dict.fromkeys(r.strip() for r in reasons if r.strip()))
+    return Outcome(False, _clip(redact(reason or f"delivery failed ({result.status.name})")))
+
+
+def send_all(
+    jobs: Iterable[tuple[Target, Message]], timeout: float, redact: Redactor
+) -> Iterator[tuple[Target, Outcome]]:
+    """Send every job concurrently; yield each ``(target, outcome)`` as it completes."""
+    jobs = list(jobs)
+    if not jobs:
+        return
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(jobs))) as pool:
+        futures = {pool.submit(send, t, m, timeout, redact): t for t, m in jobs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"

@@ -1,0 +1,160 @@
+"""Which reminders are due: pure rules over deadlines, lead times and ``now``.
+
+A reminder is due at ``remind_at`` local time on (deadline - lead) in the number's zone. When
+several lead times of one deadline passed while nothing ran, only the latest of them is due
+(one catch-up, never a burst). Renew reminders stop once the deadline day is over; overdue
+alerts then follow every ``overdue_every`` days for ``overdue_for`` days, until renewed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from .deadlines import (
+    is_tracked_overdue,
+    local_today,
+    next_occurrence_after,
+    projection,
+    renew_deadlines,
+)
+from .model import EMPTY_LEDGER, Ledger, Number, Settings
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder slot: a number, a deadline, what kind, and how many days before it.
+
+    ``offset`` is the lead time in days, negative for overdue alerts (days after). ``due_at`` and
+    ``expires_at`` are UTC; a delivery still failing at ``expires_at`` is given up.
+    """
+
+    number: Number
+    deadline: date
+    kind: str  # renew | overdue | topup
+    offset: int
+    due_at: datetime
+    expires_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """The identity the outbox stores it under: (number, deadline, kind, offset)."""
+        return (self.number.number, self.deadline.isoformat(), self.kind, self.offset)
+
+
+def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
+    """The UTC instant of wall time ``at`` on ``day`` in ``zone``.
+
+    A wall time skipped by a DST gap maps to the first instant after the gap; an ambiguous one
+    (clocks going back) to its first occurrence.
+    """
+    wall = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
+    instant = wall.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == wall.replace(tzinfo=None):
+        return instant
+    # In a gap: the transition lies between the two readings of the wall time.
+    lo = wall.replace(fold=1).astimezone(UTC)
+    hi = instant
+    lo, hi = min(lo, hi), max(lo, hi)
+    before = lo.astimezone(zone).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(zone).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    return hi.replace(microsecond=0) if hi.microsecond else hi
+
+
+def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> Iterator[Reminder]:
+    """Every reminder slot of the deadlines near ``today`` (past, current and the next one)."""
+    at, zone = settings.remind_at, number.timezone
+    max_lead = max(number.remind, default=0)
+    start = today - timedelta(days=number.overdue_for + 1)
+    end = today + timedelta(days=max_lead + 1)
+    days = list(renew_deadlines(number, start, end, ledger))
+    following = next_occurrence_after(number, end)
+    if following and (number.number, following) not in ledger.done:
+        days.append(following)
+    for day in days:
+        yield from _before(number, day, "renew", at, zone)
+        if day <= today and is_tracked_overdue(number, day, ledger):
+            yield from _overdue(number, day, at, zone)
+    proj = projection(number, today, ledger)
+    if proj and proj.runs_out and proj.runs_out >= today:
+        yield from _before(number, proj.runs_out, "topup", at, zone)
+
+
+def _before(number: Number, day: date, kind: str, at: time, zone) -> Iterator[Reminder]:
+    expires = local_instant(day + timedelta(days=1), time(0), zone)
+    for lead in number.remind:
+        due = local_instant(day - timedelta(days=lead), at, zone)
+        yield Reminder(number, day, kind, lead, due, expires)
+
+
+def _overdue(number: Number, day: date, at: time, zone) -> Iterator[Reminder]:
+    every, span = number.overdue_every, number.overdue_for
+    end = local_instant(day + timedelta(days=span + 1), time(0), zone)
+    for after in range(every, span + 1, every):
+        due = local_instant(day + timedelta(days=after), at, zone)
+        nxt = local_instant(day + timedelta(days=after + every), at, zone)
+        yield Reminder(number, day, "overdue", -after, due, min(nxt, end))
+
+
+def due_reminders(
+    numbers: Iterable[Number], settings: Settings, now: datetime, ledger: Ledger = EMPTY_LEDGER
+) -> list[Reminder]:
+    """The reminders due at ``now``: per deadline and kind, only the latest slot passed.
+
+    Slots whose time to be useful is over (``expires_at``) are never due, so a deadline that
+    already passed gets no "N days left" message.
+    """
+    due: list[Reminder] = []
+    for number in numbers:
+        today = local_today(number, now)
+        latest: dict[tuple[date, str], Reminder] = {}
+        for slot in _slots(number, settings, today, ledger):
+            if slot.due_at <= now < slot.expires_at:
+                key = (slot.deadline, slot.kind)
+                if key not in latest or slot.due_at > latest[key].due_at:
+                    latest[key] = slot
+        due.extend(latest.values())
+    due.sort(key=lambda r: (r.due_at, r.number.name, r.deadline, r.kind))
+    return due
+
+
+def next_due_at(
+    numbers: Iterable[Number], settings: Settings, now: datetime, ledger: Ledger = EMPTY_LEDGER
+) -> tuple[datetime, Reminder] | None:
+    """The earliest reminder slot after ``now``, with its time; None when nothing is ahead."""
+    best: tuple[datetime, Reminder] | None = None
+    for number in numbers:
+        today = local_today(number, now)
+        for slot in _slots(number, settings, today, ledger):
+            ahead = now < slot.due_at < slot.expires_at
+            if ahead and (best is None or slot.due_at < best[0]):
+                best = (slot.due_at, slot)
+    return best
+
+
+def digest_due_at(settings: Settings, now: datetime) -> datetime | None:
+    """The latest weekly digest instant at or before ``now`` (None if digests are off)."""
+    if settings.digest is None:
+        return None
+    weekday, at = settings.digest
+    today = now.astimezone(settings.timezone).date()
+    day = today - timedelta(days=(today.weekday() - weekday) % 7)
+    instant = local_instant(day, at, settings.timezone)
+    if instant > now:
+        instant = local_instant(day - timedelta(days=7), at, settings.timezone)
+    return instant
+
+
+def next_digest_at(settings: Settings, now: datetime) -> datetime | None:
+    """The first weekly digest instant after ``now``."""
+    last = digest_due_at(settings, now)
+    if last is None:
+        return None
+    local = last.astimezone(settings.timezone)
+    return local_instant(local.date() + timedelta(days=7), settings.digest[1], settings.timezone)

@@ -1,0 +1,239 @@
+"""The daemon: ``simkeeper run``, a foreground service loop for systemd (Type=notify).
+
+The ``schedule`` library is the tick: a send pass every minute, and watchdog pings. Due times
+themselves live in SQLite and the pure core, so between ticks the loop sleeps until the next
+reminder or retry is due (at most a minute, so suspends and clock jumps are noticed), woken
+early by signals through a self-pipe. Every job is wrapped: one failure is logged, the daemon
+goes on. SIGHUP reloads the config (a broken one is rejected, the old one kept); SIGTERM and
+SIGINT finish the delivery in flight and exit 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import signal
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import schedule
+
+from . import config as config_mod
+from .calendar_feed import render_calendar, write_atomically
+from .deadlines import upcoming
+from .delivery import run_pass
+from .errors import ConfigError, SimkeeperError
+from .logs import set_redactor
+from .model import Config
+from .notifier import url_problem
+from .redact import Redactor
+from .reminders import next_digest_at, next_due_at
+from .sdnotify import Notifier
+from .store import Store, default_state_path, open_store
+
+log = logging.getLogger("simkeeper.service")
+MAX_SLEEP = 60.0
+PASS_EVERY = 60
+
+
+def utc_now() -> datetime:
+    """The real clock; the only place the daemon reads it."""
+    return datetime.now(UTC)
+
+
+class Service:
+    """One daemon process: config, store, scheduler and signal handling."""
+
+    def __init__(
+        self, config_path: Path, verbosity: int = 0, clock: Callable[[], datetime] = utc_now
+    ):
+        self.config_path = config_path
+        self.verbosity = verbosity
+        self.clock = clock
+        self.sd = Notifier()
+        self.config: Config | None = None
+        self.store: Store | None = None
+        self.redact = Redactor()
+        self.next_due: datetime | None = None
+        self.next_reminder = None
+        self.stopping = False
+        self.reload_requested = False
+        self.calendar_key: tuple | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+
+    # -- start and stop -----------------------------------------------------------------------
+
+    def load(self) -> Config:
+        """Load the config through the same path as ``simkeeper check``."""
+        config = config_mod.load(self.config_path, url_check=url_problem)
+        for warning in config.warnings:
+            log.warning("%s", warning)
+        return config
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; return the exit status."""
+        try:
+            self.config = self.load()
+            self.apply_secrets()
+            path = default_state_path(self.config.settings.state)
+            self.store = open_store(path)
+        except SimkeeperError as e:
+            for line in e.lines():
+                log.error("%s", line)
+            return e.exit_code
+        log.info(
+            "simkeeper started: %d number(s), %d target(s), state %s",
+            len(self.config.numbers),
+            len(self.config.targets),
+            path,
+        )
+        self.install_signals()
+        scheduler = schedule.Scheduler()
+        scheduler.every(PASS_EVERY).seconds.do(self.guarded(self.send_pass))
+        if self.sd.watchdog_interval:
+            scheduler.every(max(1, int(self.sd.watchdog_interval / 2))).seconds.do(self.sd.watchdog)
+        self.guarded(self.send_pass)()
+        self.sd.ready(self.status_line())
+        try:
+            self.loop(scheduler)
+        finally:
+            self.sd.stopping()
+            self.store.close()
+            log.info("simkeeper stopped")
+        return 0
+
+    def install_signals(self) -> None:
+        self._wake_w.setblocking(False)
+        signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
+        signal.signal(signal.SIGTERM, self.on_stop)
+        signal.signal(signal.SIGINT, self.on_stop)
+        signal.signal(signal.SIGHUP, self.on_reload)
+
+    def on_stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def on_reload(self, signum: int, frame: object) -> None:
+        self.reload_requested = True
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def loop(self, scheduler: schedule.Scheduler) -> None:
+        while not self.stopping:
+            if self.reload_requested:
+                self.reload_requested = False
+                self.guarded(self.reload)()
+            now = self.clock()
+            if self.next_due and self.next_due <= now:
+                self.guarded(self.send_pass)()
+            scheduler.run_pending()
+            if self.sd.watchdog_interval:
+                self.sd.watchdog()
+            self.sleep(self.sleep_seconds(scheduler))
+
+    def sleep_seconds(self, scheduler: schedule.Scheduler) -> float:
+        """Until the next reminder, retry or scheduled job; never more than a minute."""
+        wait = min(MAX_SLEEP, max(0.0, scheduler.idle_seconds or 0.0))
+        if self.sd.watchdog_interval:
+            wait = min(wait, self.sd.watchdog_interval / 2)
+        if self.next_due:
+            wait = min(wait, max(0.0, (self.next_due - self.clock()).total_seconds()))
+        return wait
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if a signal arrives."""
+        if self.stopping or self.reload_requested:
+            return
+        ready, _, _ = select.select([self._wake_r], [], [], seconds)
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                self._wake_r.recv(4096)
+
+    def guarded(self, job: Callable[[], object]) -> Callable[[], None]:
+        """Wrap a job so an error is logged and the daemon goes on."""
+
+        def run_job() -> None:
+            try:
+                job()
+            except Exception as e:  # the daemon must outlive any one failed job
+                log.error(
+                    "%s failed: %s",
+                    getattr(job, "__name__", "job"),
+                    self.redact(f"{type(e).__name__}: {e}"),
+                    exc_info=self.verbosity > 0,
+                )
+
+        run_job.__name__ = getattr(job, "__name__", "job")
+        return run_job
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def send_pass(self) -> None:
+        """Record and deliver what is due, then work out when to wake next."""
+        assert self.config and self.store
+        now = self.clock()
+        run_pass(self.config, self.store, now, self.redact, stop=lambda: self.stopping)
+        self.plan_next(now)
+        self.write_calendar(now)
+        self.sd.status(self.status_line())
+
+    def plan_next(self, now: datetime) -> None:
+        assert self.config and self.store
+        ledger = self.store.ledger()
+        candidates = [self.store.next_retry_at(now), next_digest_at(self.config.settings, now)]
+        nxt = next_due_at(self.config.numbers, self.config.settings, now, ledger)
+        self.next_reminder = nxt
+        if nxt:
+            candidates.append(nxt[0])
+        future = [c for c in candidates if c is not None]
+        self.next_due = min(future) if future else None
+
+    def status_line(self) -> str:
+        nxt = self.next_reminder
+        if not nxt:
+            return "running; no reminder scheduled"
+        at, reminder = nxt
+        return (
+            f"next reminder {at.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')} for "
+            f"{reminder.number.name} (deadline {reminder.deadline.isoformat()})"
+        )
+
+    def write_calendar(self, now: datetime) -> None:
+        assert self.config and self.store
+        settings = self.config.settings
+        if not settings.calendar:
+            return
+        found = upcoming(self.config.numbers, now, settings.calendar_days, self.store.ledger())
+        key = (now.date(), tuple((d.number.number, d.date, d.kind) for d in found))
+        if key != self.calendar_key:
+            write_atomically(settings.calendar, render_calendar(found, now))
+            self.calendar_key = key
+
+    def reload(self) -> None:
+        """Load the config again; keep the running one if the new one has problems."""
+        self.sd.reloading()
+        try:
+            config = self.load()
+        except ConfigError as e:
+            log.error("reload rejected, still running on the previous config:")
+            for line in e.lines():
+                log.error("%s", line)
+            self.sd.ready(self.status_line())
+            return
+        if self.config and config.settings.state != self.config.settings.state:
+            log.warning("settings.state changed: restart simkeeper to move the database")
+        self.config = config
+        self.apply_secrets()
+        self.calendar_key = None
+        log.info(
+            "config reloaded: %d number(s), %d target(s)", len(config.numbers), len(config.targets)
+        )
+        self.send_pass()
+        self.sd.ready(self.status_line())
+
+    def apply_secrets(self) -> None:
+        assert self.config
+        self.redact = Redactor(self.config.secrets)
+        set_redactor(self.redact)

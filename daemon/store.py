@@ -1,0 +1,463 @@
+"""The state database: the durable outbox of reminders and deliveries, and the user's history.
+
+SQLite through sqlite-utils, in WAL mode with foreign keys and a busy timeout; the file is
+created with mode 0600. A reminder row is written before anything is sent, with one delivery row
+per target. Deliveries are claimed with a conditional UPDATE, so two processes never send the
+same one, and a claim left by a process that died is released for the next pass: a crash at any
+instant loses nothing, and at most the delivery in flight is sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from .errors import StateError
+from .model import Ledger
+
+BACKOFF = (60, 300, 1800, 7200)  # seconds: 1 min, 5 min, 30 min, then every 2 h
+STALE_CLAIM = timedelta(minutes=15)  # a claim older than this is released even if its pid lives
+
+migrations = Migrations("simkeeper")
+
+
+@migrations()
+def m001_outbox(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            offset INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (number, deadline, kind, offset)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            reminder_id INTEGER NOT NULL REFERENCES reminders(id) ON DELETE CASCADE,
+            target TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            last_error TEXT,
+            claimed_by TEXT,
+            claimed_at TEXT,
+            sent_at TEXT,
+            UNIQUE (reminder_id, target)
+        )"""
+    )
+    db.execute("CREATE INDEX deliveries_due ON deliveries (state, target, next_attempt_at)")
+    db.execute(
+        """
+        CREATE TABLE targets (
+            name TEXT PRIMARY KEY,
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT
+        )"""
+    )
+
+
+@migrations()
+def m002_history(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            date TEXT NOT NULL,
+            amount TEXT,
+            currency TEXT,
+            note TEXT,
+            covers TEXT,
+            recorded_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX history_number ON history (number, date)")
+
+
+def stamp(moment: datetime) -> str:
+    """A UTC timestamp as stored: ISO 8601 to the second, so strings sort as times."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def parse_stamp(text: str) -> datetime:
+    """The inverse of :func:`stamp`."""
+    return datetime.fromisoformat(text)
+
+
+def process_token() -> str:
+    """Who holds a claim: pid and the process start time, so a reused pid is not mistaken."""
+    return f"{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def _alive(token: str) -> bool:
+    pid_text, _, started = token.partition(":")
+    try:
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return started in ("?", _start_time(pid))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery claimed for sending, with the reminder it carries."""
+
+    id: int
+    target: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Store:
+    """An open state database. Use :func:`open_store`; close with :meth:`close`."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path):
+        self.db = db
+        self.path = path
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back if the block raises."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Checkpoint and close the database."""
+        with suppress(sqlite3.Error):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- recording reminders ------------------------------------------------------------------
+
+    def record(self, items: Iterable[tuple[Any, dict[str, Any], list[str]]], now: datetime) -> int:
+        """Write reminders and their deliveries in one transaction; return how many were new.
+
+        ``items`` are ``(reminder, payload, target names)``; a reminder already recorded (same
+        number, deadline, kind and offset) is left alone, so recording twice is harmless.
+        """
+        created = 0
+        conn = self.db.conn
+        with self.transaction():
+            for reminder, payload, targets in items:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO reminders (number, deadline, kind, offset, name, due_at,"
+                    " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        *reminder.key,
+                        payload.get("name", ""),
+                        stamp(reminder.due_at),
+                        stamp(reminder.expires_at),
+                        json.dumps(payload, ensure_ascii=False),
+                        stamp(now),
+                    ),
+                )
+                if cur.rowcount != 1:
+                    continue
+                created += 1
+                conn.executemany(
+                    "INSERT INTO deliveries (reminder_id, target, next_attempt_at, expires_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    [(cur.lastrowid, t, stamp(now), stamp(reminder.expires_at)) for t in targets],
+                )
+        return created
+
+    # -- claiming and settling deliveries -----------------------------------------------------
+
+    def release_stale(self) -> int:
+        """Hand back deliveries claimed by a process that died (or hung) mid-send."""
+        released = 0
+        old = stamp(datetime.now(UTC) - STALE_CLAIM)
+        rows = self.db.execute(
+            "SELECT DISTINCT claimed_by, MIN(claimed_at) FROM deliveries WHERE state = 'sending'"
+            " GROUP BY claimed_by"
+        ).fetchall()
+        with self.transaction():
+            for token, claimed_at in rows:
+                if _alive(token) and claimed_at > old:
+                    continue
+                released += self.db.conn.execute(
+                    "UPDATE deliveries SET state = 'pending', claimed_by = NULL"
+                    " WHERE state = 'sending' AND claimed_by = ?",
+                    (token,),
+                ).rowcount
+        return released
+
+    def expire(self, now: datetime) -> int:
+        """Give up deliveries whose reminder is no longer useful (its deadline has passed)."""
+        with self.transaction():
+            return self.db.conn.execute(
+                "UPDATE deliveries SET state = 'expired'"
+                " WHERE state IN ('pending', 'failed') AND expires_at <= ?",
+                (stamp(now),),
+            ).rowcount
+
+    def due_targets(self, now: datetime) -> list[str]:
+        """Targets with a delivery ready to send at ``now``."""
+        rows = self.db.execute(
+            "SELECT DISTINCT target FROM deliveries WHERE state IN ('pending', 'failed')"
+            " AND next_attempt_at <= ? AND expires_at > ? ORDER BY target",
+            (stamp(now), stamp(now)),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def claim(self, target: str, now: datetime, token: str) -> list[Claimed]:
+        """Atomically take every delivery ready for ``target``; another process gets none."""
+        with self.transaction():
+            self.db.conn.execute(
+                "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?"
+                " WHERE target = ? AND state IN ('pending', 'failed')"
+                " AND next_attempt_at <= ? AND expires_at > ?",
+                (token, stamp(datetime.now(UTC)), target, stamp(now), stamp(now)),
+            )
+        rows = self.db.execute(
+            "SELECT d.id, d.target, r.kind, r.payload, d.attempts FROM deliveries d"
+            " JOIN reminders r ON r.id = d.reminder_id"
+            " WHERE d.state = 'sending' AND d.claimed_by = ? AND d.target = ? ORDER BY d.id",
+            (token, target),
+        ).fetchall()
+        return [Claimed(i, t, k, json.loads(p), a) for i, t, k, p, a in rows]
+
+    def settle(self, claimed: list[Claimed], token: str, now: datetime, error: str | None) -> None:
+        """Record the outcome of sending ``claimed``: sent, or failed with a retry time."""
+        ids = [c.id for c in claimed]
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        with self.transaction():
+            if error is None:
+                self.db.conn.execute(
+                    f"UPDATE deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+                    f" last_error = NULL, claimed_by = NULL"
+                    f" WHERE claimed_by = ? AND state = 'sending' AND id IN ({marks})",
+                    (stamp(now), token, *ids),
+                )
+            else:
+                for c in claimed:
+                    wait = BACKOFF[min(c.attempts, len(BACKOFF) - 1)]
+                    self.db.conn.execute(
+                        "UPDATE deliveries SET state = 'failed', attempts = attempts + 1,"
+                        " last_error = ?, next_attempt_at = ?, claimed_by = NULL"
+                        " WHERE claimed_by = ? AND state = 'sending' AND id = ?",
+                        (error, stamp(now + timedelta(seconds=wait)), token, c.id),
+                    )
+            self.note_target(claimed[0].target, now, error)
+
+    def note_target(self, target: str, now: datetime, error: str | None) -> None:
+        """Remember a target's last success or last error, for ``status``."""
+        self.db.conn.execute(
+            "INSERT INTO targets (name) VALUES (?) ON CONFLICT(name) DO NOTHING", (target,)
+        )
+        if error is None:
+            self.db.conn.execute(
+                "UPDATE targets SET last_success_at = ? WHERE name = ?", (stamp(now), target)
+            )
+        else:
+            self.db.conn.execute(
+                "UPDATE targets SET last_error = ?, last_error_at = ? WHERE name = ?",
+                (error, stamp(now), target),
+            )
+
+    def next_retry_at(self, now: datetime) -> datetime | None:
+        """When the earliest waiting delivery becomes ready (None when nothing waits)."""
+        row = self.db.execute(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN ('pending', 'failed')"
+            " AND expires_at > ?",
+            (stamp(now),),
+        ).fetchone()
+        return parse_stamp(row[0]) if row and row[0] else None
+
+    # -- what the user did --------------------------------------------------------------------
+
+    def add_history(
+        self,
+        number: str,
+        name: str,
+        kind: str,
+        day: date,
+        now: datetime,
+        amount: Decimal | None = None,
+        currency: str = "",
+        note: str = "",
+        covers: date | None = None,
+    ) -> int:
+        """Record a renewal or a top-up; return its id."""
+        with self.transaction():
+            cur = self.db.conn.execute(
+                "INSERT INTO history (number, name, kind, date, amount, currency, note, covers,"
+                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    number,
+                    name,
+                    kind,
+                    day.isoformat(),
+                    None if amount is None else str(amount),
+                    currency or None,
+                    note or None,
+                    covers.isoformat() if covers else None,
+                    stamp(now),
+                ),
+            )
+        return cur.lastrowid or 0
+
+    def ledger(self) -> Ledger:
+        """Everything the pure core needs to know about renewals, top-ups and reminders."""
+        renewed = {
+            n: date.fromisoformat(d)
+            for n, d in self.db.execute(
+                "SELECT number, MAX(date) FROM history WHERE kind = 'renewal' GROUP BY number"
+            )
+        }
+        done = frozenset(
+            (n, date.fromisoformat(c))
+            for n, c in self.db.execute(
+                "SELECT number, covers FROM history WHERE covers IS NOT NULL"
+            )
+        )
+        reminded = frozenset(
+            (n, date.fromisoformat(d))
+            for n, d in self.db.execute(
+                "SELECT DISTINCT number, deadline FROM reminders WHERE kind = 'renew'"
+            )
+        )
+        topups: dict[str, list[tuple[date, Decimal]]] = {}
+        for n, d, a in self.db.execute(
+            "SELECT number, date, amount FROM history WHERE kind = 'topup' ORDER BY date"
+        ):
+            topups.setdefault(n, []).append((date.fromisoformat(d), Decimal(a)))
+        return Ledger(renewed, done, reminded, {n: tuple(v) for n, v in topups.items()})
+
+    def history(self, number: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Renewals, top-ups and reminders sent, newest first."""
+        where, args = ("WHERE number = ?", [number]) if number else ("", [])
+        events = [
+            {"when": r["date"], "recorded_at": r["recorded_at"], "event": r["kind"], **r}
+            for r in self.db.query(f"SELECT * FROM history {where}", args)
+        ]
+        sent_where = "AND r.number = ?" if number else ""
+        for r in self.db.query(
+            "SELECT r.number, r.name, r.deadline, r.kind, r.offset, d.target, d.sent_at"
+            " FROM deliveries d JOIN reminders r ON r.id = d.reminder_id"
+            f" WHERE d.state = 'sent' {sent_where}",
+            args,
+        ):
+            events.append({"when": r["sent_at"], "event": "sent", **r})
+        events.sort(key=lambda e: (e["when"][:10], e.get("recorded_at") or e["when"]), reverse=True)
+        return events[:limit]
+
+    # -- status -------------------------------------------------------------------------------
+
+    def open_deliveries(self) -> list[dict[str, Any]]:
+        """Deliveries not yet sent (pending, sending or failed), oldest first."""
+        return list(
+            self.db.query(
+                "SELECT d.id, d.target, d.state, d.attempts, d.next_attempt_at, d.last_error,"
+                " r.name, r.number, r.deadline, r.kind, r.offset FROM deliveries d"
+                " JOIN reminders r ON r.id = d.reminder_id"
+                " WHERE d.state IN ('pending', 'sending', 'failed') ORDER BY d.id"
+            )
+        )
+
+    def target_status(self) -> dict[str, dict[str, Any]]:
+        """Each target's last success and last error."""
+        return {r["name"]: r for r in self.db.query("SELECT * FROM targets")}
+
+    def counts(self) -> dict[str, int]:
+        """Deliveries per state."""
+        return dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
+
+
+def open_store(path: Path, *, create: bool = True) -> Store | None:
+    """Open (and create or migrate) the state database at ``path``.
+
+    With ``create=False`` a missing file gives None instead, for read-only commands.
+    Raises :class:`StateError` when the folder or file cannot be used.
+    """
+    path = Path(path)
+    if not path.exists() and not create:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+    except OSError as e:
+        raise StateError(
+            f"cannot create the state database {path}: {e.strerror} (make the folder writable "
+            f"by this user, or set settings.state to a writable path)"
+        ) from None
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        db = sqlite_utils.Database(conn)
+        db.enable_wal()
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        migrations.apply(db)
+    except sqlite3.Error as e:
+        raise StateError(
+            f"cannot open the state database {path}: {e} (is it a simkeeper database? move it "
+            f"aside to start afresh)"
+        ) from None
+    return Store(db, path)
+
+
+def default_state_path(settings_state: Path | None, env: dict[str, str] | None = None) -> Path:
+    """Where the database lives: ``settings.state``, else systemd's ``$STATE_DIRECTORY``, else
+    ``/var/lib/simkeeper`` for root and ``$XDG_STATE_HOME/simkeeper`` for a user."""
+    env = dict(os.environ) if env is None else env
+    if settings_state:
+        return settings_state
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0]) / "simkeeper.db"
+    if os.geteuid() == 0:
+        return Path("/var/lib/simkeeper/simkeeper.db")
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "simkeeper" / "simkeeper.db"
