@@ -110,6 +110,19 @@ class CatchingGroup(click.Group):
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:  # a bug: still one line, the details only with -v
+            if ctx.obj and ctx.obj.verbosity > 0:
+                raise
+            click.echo(
+                _error_line(
+                    f"internal error: {type(e).__name__}: {e} (run with -v for "
+                    "details, and please report it)"
+                ),
+                err=True,
+            )
+            sys.exit(1)
 
 
 def _error_line(line: str) -> str:
@@ -155,6 +168,11 @@ def check(obj: Context) -> None:
     Loads the config exactly as the daemon does, including each notify URL.
     """
     config = obj.load()
+    if not config.targets:
+        click.echo(
+            f"{config.path}: warning: no [[notify]] targets, so no reminder can be sent",
+            err=True,
+        )
     targets = f", {len(config.targets)} notify target(s)" if config.targets else ""
     click.echo(f"{config.path}: OK, {len(config.numbers)} number(s){targets}")
 

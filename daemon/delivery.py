@@ -120,7 +120,7 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
     digest_at = digest_due_at(config.settings, now)
     if digest_at and now - digest_at < timedelta(days=1) and config.targets:
         items = [
-            {**payload(_as_reminder(d)), "kind": d.kind if d.kind == "topup" else "renew"}
+            {**payload(_as_reminder(d)), "kind": _digest_kind(d)}
             for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger)
         ]
         slot = DigestSlot(digest_at, digest_at + timedelta(days=1))
@@ -132,6 +132,12 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
             )
         )
     return store.record(entries, now)
+
+
+def _digest_kind(deadline) -> str:
+    if deadline.kind == "topup":
+        return "topup"
+    return "overdue" if deadline.overdue else "renew"
 
 
 def _as_reminder(deadline) -> Reminder:

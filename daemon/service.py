@@ -95,8 +95,8 @@ class Service:
         scheduler.every(PASS_EVERY).seconds.do(self.guarded(self.send_pass))
         if self.sd.watchdog_interval:
             scheduler.every(max(1, int(self.sd.watchdog_interval / 2))).seconds.do(self.sd.watchdog)
+        self.sd.ready("started")
         self.guarded(self.send_pass)()
-        self.sd.ready(self.status_line())
         try:
             self.loop(scheduler)
         finally:
