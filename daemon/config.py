@@ -180,7 +180,7 @@ class _Validator:
         line = self.lines.get(key)
         probe = key
         while line is None and probe:
-            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
+            probe = re.sub(r"(\[\d+\]|\.[^.\[]*|^[^.\[]*)$", "", probe)
             line = self.lines.get(probe)
         self.problems.append(Problem(str(self.path), key, message, line, hint))
 
