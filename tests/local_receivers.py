@@ -53,7 +53,7 @@ class _MailHandler:
     def __init__(self, box: list[Mail]):
         self.box = box
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content or envelope.content)
         self.box.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
@@ -113,7 +113,7 @@ class HTTPReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 time.sleep(min(receiver.hang, MAX_HANG) + receiver.delay)
@@ -129,7 +129,7 @@ class HTTPReceiver:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_PUT = do_POST  # noqa: N815
+            do_PUT = do_POST
 
             def log_message(self, *args: object) -> None:
                 pass
