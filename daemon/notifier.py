@@ -35,7 +35,13 @@ def _apprise():
     global _registered
     import apprise
 
-    logging.getLogger("apprise").setLevel(logging.WARNING)
+    quiet = logging.getLogger("apprise")
+    quiet.setLevel(logging.WARNING)
+    # Apprise's log lines echo URLs and tokens: what it says about a send is read from its
+    # per-call results instead, and passed through our redactor.
+    quiet.propagate = False
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     if not _registered:
         from apprise.decorators import notify
 
@@ -65,8 +71,12 @@ def url_problem(url: str) -> str | None:
 
     if scheme not in NotificationManager():
         return f'unknown notification scheme "{scheme}://"'
-    if apprise.Apprise.instantiate(url, asset=_asset(apprise)) is None:
-        return f"Apprise cannot use this {scheme}:// URL: a required part is missing or malformed"
+    with apprise.LogCapture(level=logging.WARNING) as captured:
+        plugin = apprise.Apprise.instantiate(url, asset=_asset(apprise))
+    if plugin is None:
+        said = [line for line in captured.getvalue().splitlines() if "://" not in line]
+        why = f" ({said[0].strip()})" if said else ""
+        return f"Apprise cannot use this {scheme}:// URL: a part is missing or malformed{why}"
     return None
 
 

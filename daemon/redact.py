@@ -48,7 +48,7 @@ def inline_secret(raw_url: str) -> bool:
         parts = urlsplit(literal)
     except ValueError:
         return True
-    if "@" in parts.netloc and ":" in parts.netloc.rsplit("@", 1)[0]:
+    if "@" in parts.netloc and parts.netloc.rsplit("@", 1)[0].partition(":")[2]:
         return True
     if any(_INLINE_HINTS.search(k) and v for k, v in parse_qsl(parts.query)):
         return True
