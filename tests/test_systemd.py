@@ -1,0 +1,90 @@
+"""The systemd units: `systemd-analyze verify` is silent, and the system unit's exposure score
+from `systemd-analyze security --offline=true` is 1.5 or lower."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import SIMKEEPER
+
+UNITS = Path(__file__).parent.parent / "systemd"
+ANALYZE = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed")
+
+
+def installed_copy(tmp_path: Path, unit: str, text: str | None = None) -> Path:
+    """The unit with ExecStart= pointing at this checkout's real console script, since
+    `verify` fails when the binary is missing."""
+    assert Path(SIMKEEPER).exists(), "the simkeeper console script must be installed"
+    text = text if text is not None else (UNITS / unit).read_text()
+    text = re.sub(r"^ExecStart=\S+", f"ExecStart={SIMKEEPER}", text, flags=re.M)
+    path = tmp_path / ("simkeeper.service" if "user" not in unit else "simkeeper-user.service")
+    path.write_text(text)
+    return path
+
+
+def analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ANALYZE, *args], capture_output=True, text=True, timeout=60, cwd=cwd, check=False
+    )
+
+
+@needs_analyze
+@pytest.mark.parametrize("unit", ["simkeeper.service", "simkeeper-user.service"])
+def test_verify_is_clean(tmp_path, unit):
+    path = installed_copy(tmp_path, unit)
+    result = analyze("verify", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""
+
+
+@needs_analyze
+def test_verify_check_catches_a_misspelt_directive(tmp_path):
+    text = (UNITS / "simkeeper.service").read_text().replace("Restart=", "Restrat=")
+    path = installed_copy(tmp_path, "simkeeper.service", text)
+    result = analyze("verify", str(path), cwd=tmp_path)
+    assert "Restrat" in result.stderr  # exit status alone would not show it
+
+
+@needs_analyze
+def test_system_unit_exposure_is_low(tmp_path):
+    path = installed_copy(tmp_path, "simkeeper.service")
+    result = analyze("security", "--offline=true", str(path), cwd=tmp_path)
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert match, result.stdout[-2000:] + result.stderr
+    score = float(match.group(1))
+    print(f"\nsystemd-analyze security exposure of simkeeper.service: {score}")
+    assert score <= 1.5
+
+
+def test_system_unit_has_what_the_service_needs():
+    text = (UNITS / "simkeeper.service").read_text()
+    for line in [
+        "Type=notify",
+        "ExecStart=/opt/simkeeper/bin/simkeeper --config /etc/simkeeper/config.toml run",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "Restart=on-failure",
+        "StateDirectory=simkeeper",
+        "ConfigurationDirectory=simkeeper",
+        "DynamicUser=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "NoNewPrivileges=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "SystemCallFilter=@system-service",
+        "CapabilityBoundingSet=",
+    ]:
+        assert re.search(rf"^{re.escape(line)}$", text, re.M), line
+    assert re.search(r"^WatchdogSec=\S+", text, re.M)
+    assert re.search(r"^LoadCredential=\w+:/etc/simkeeper/credentials/\w+$", text, re.M)
+
+
+def test_user_unit_uses_xdg_paths():
+    text = (UNITS / "simkeeper-user.service").read_text()
+    assert "--config %E/simkeeper/config.toml run" in text
+    assert "Type=notify" in text and "WantedBy=default.target" in text
