@@ -134,7 +134,7 @@ def load(
         raise ConfigError(
             [Problem(str(path), "", f"TOML syntax error: {message}", line, _toml_hint(message))]
         ) from None
-    validator = _Validator(path, key_lines(text), env, url_check)
+    validator = _Validator(path, text, env, url_check)
     config = validator.config(data)
     if validator.problems:
         raise ConfigError(validator.problems)
@@ -166,15 +166,23 @@ def _suggest(word: str, choices: list[str]) -> str | None:
 class _Validator:
     """Walks the parsed TOML, collecting problems instead of stopping at the first."""
 
-    def __init__(self, path: Path, lines: dict[str, int], env: Mapping[str, str], url_check):
+    def __init__(self, path: Path, text: str, env: Mapping[str, str], url_check):
         self.path = path
-        self.lines = lines
+        self.text = text
+        self._lines: dict[str, int] | None = None
         self.env = env
         self.url_check = url_check
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
 
     # -- reporting ----------------------------------------------------------------------------
+
+    @property
+    def lines(self) -> dict[str, int]:
+        """Key paths to line numbers, worked out only once a problem needs one."""
+        if self._lines is None:
+            self._lines = key_lines(self.text)
+        return self._lines
 
     def problem(self, key: str, message: str, hint: str | None = None) -> None:
         line = self.lines.get(key)
@@ -516,7 +524,6 @@ class _Validator:
             currency=currency,
             balance=balance,
             balance_date=balance_date,
-            line=self.lines.get(p),
         )
         return number if len(self.problems) == before else None
 

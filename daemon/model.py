@@ -51,7 +51,6 @@ class Number:
     currency: str = ""
     balance: Decimal | None = None
     balance_date: date | None = None
-    line: int | None = None
 
     @property
     def cycle_text(self) -> str:
