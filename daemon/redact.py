@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 MASK = "****"
 _MIN_SECRET = 3  # shorter fragments ("to", "1") would garble text without protecting anything
 _INLINE_HINTS = re.compile(r"(pass|secret|token|key|auth|pwd)", re.I)
+_PHONE = re.compile(r"\+?[\d\s().-]{7,}")
 
 
 def url_secrets(url: str, substituted: Iterable[str] = ()) -> tuple[str, ...]:
@@ -38,6 +39,8 @@ def url_secrets(url: str, substituted: Iterable[str] = ()) -> tuple[str, ...]:
             found.add(value)
     found.update({unquote(s) for s in found})
     found.update(re.split(r"[,\s]+", " ".join(found)))
+    # Plugins print a phone number written with separators (+1-555-555-0123) as bare digits.
+    found.update(re.sub(r"\D", "", s) for s in list(found) if _PHONE.fullmatch(s))
     return tuple(sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True))
 
 
