@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from .config import Config
 from .deadlines import local_today, projection, upcoming
+from .model import Number
 from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
@@ -47,20 +48,19 @@ class PassReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def payload(reminder: Reminder, balance: str = "") -> dict[str, Any]:
+def payload(number: Number, deadline: date, kind: str, balance: str = "") -> dict[str, Any]:
     """What the outbox keeps to render a reminder later, even after the config changed."""
-    n = reminder.number
     return {
-        "kind": reminder.kind,
-        "name": n.name,
-        "number": n.number,
-        "carrier": n.carrier,
-        "note": n.note,
-        "deadline": reminder.deadline.isoformat(),
-        "cycle": n.cycle_text,
-        "timezone": n.timezone_name,
+        "kind": kind,
+        "name": number.name,
+        "number": number.number,
+        "carrier": number.carrier,
+        "note": number.note,
+        "deadline": deadline.isoformat(),
+        "cycle": number.cycle_text,
+        "timezone": number.timezone_name,
         "balance": balance,
-        "currency": n.currency,
+        "currency": number.currency,
     }
 
 
@@ -116,11 +116,11 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
         if r.kind == "topup" and r.number.balance is not None:
             proj = projection(r.number, local_today(r.number, now), ledger)
             balance = f"{proj.balance:.2f}" if proj else ""
-        entries.append((r, payload(r, balance), targets_for(config, r)))
+        entries.append((r, payload(r.number, r.deadline, r.kind, balance), targets_for(config, r)))
     digest_at = digest_due_at(config.settings, now)
     if digest_at and now - digest_at < timedelta(days=1) and config.targets:
         items = [
-            {**payload(_as_reminder(d)), "kind": _digest_kind(d)}
+            payload(d.number, d.date, _digest_kind(d))
             for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger)
         ]
         slot = DigestSlot(digest_at, digest_at + timedelta(days=1))
@@ -138,10 +138,6 @@ def _digest_kind(deadline) -> str:
     if deadline.kind == "topup":
         return "topup"
     return "overdue" if deadline.overdue else "renew"
-
-
-def _as_reminder(deadline) -> Reminder:
-    return Reminder(deadline.number, deadline.date, deadline.kind, 0, datetime.min, datetime.max)
 
 
 def deliver(

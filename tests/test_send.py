@@ -216,3 +216,17 @@ def test_database_is_private_and_in_wal_mode(tmp_path, env):
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert db_rows(tmp_path, "PRAGMA journal_mode") == [("wal",)]
     assert db_rows(tmp_path, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_weekly_digest_goes_out_once(tmp_path, env):
+    with HTTPReceiver() as http:
+        path = config(tmp_path, [("hook", http.json_url())], extra='digest = "mon 09:00"')
+        assert send(path, env, "2026-11-30T08:59").stdout.strip() == "nothing to send"
+        send(path, env, "2026-11-30T09:10")  # a Monday
+        send(path, env, "2026-11-30T15:00")
+        send(path, env, "2026-12-01T08:00")
+        assert len(http.requests) == 1
+        body = http.requests[0].json()
+    assert body["title"] == "simkeeper: the next 30 days (2 deadlines)"
+    assert "giffgaff" in body["message"] and "US T-Mobile" in body["message"]
+    assert "15 days left" in body["message"]
