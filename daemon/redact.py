@@ -51,9 +51,12 @@ def inline_secret(raw_url: str) -> bool:
         parts = urlsplit(literal)
     except ValueError:
         return True
-    if "@" in parts.netloc and parts.netloc.rsplit("@", 1)[0].partition(":")[2]:
-        return True
-    if any(_INLINE_HINTS.search(k) and v for k, v in parse_qsl(parts.query)):
+    if "@" in parts.netloc:
+        user, colon, password = parts.netloc.rsplit("@", 1)[0].partition(":")
+        if password or (user and not colon):  # a password, or a token as user (ntfy, smseagle)
+            return True
+    # ntfy's auth=basic|token only names the kind of login
+    if any(_INLINE_HINTS.search(k) and v and k != "auth" for k, v in parse_qsl(parts.query)):
         return True
     return any(len(seg) >= 16 and seg.isalnum() for seg in parts.path.split("/"))
 

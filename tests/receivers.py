@@ -337,7 +337,12 @@ class HTTPReceiver:
 
     @property
     def messages(self) -> list[str]:
+        """The notification text of every request, in order."""
         return [r.message for r in list(self.requests)]
+
+    @property
+    def bodies(self) -> list[str]:
+        return [r.text for r in list(self.requests)]
 
     # Apprise URLs that send here
 

@@ -1,89 +1,195 @@
-"""Crash safety: ``send-due`` killed with SIGKILL at random moments loses no reminder, and sends
-one again only where its delivery was in flight at a kill."""
+"""Crash safety: ``send-due`` killed with SIGKILL at random moments, round after round.
+
+40 numbers come due a few at a time over 25 rounds (``--now`` moves a day per round). Each round
+starts a real ``simkeeper send-due`` subprocess and kills it with SIGKILL: either blindly (0-300 ms
+after it started) or aimed (0-60 ms after a receiver saw its first request, so the kill often lands
+while a message is on the wire and before the outcome is written). The two json receivers answer
+slowly (20-50 ms) to widen that window. After each kill the database says which deliveries the
+dead process had in flight (state ``sending``, claimed by its pid).
+
+Then one clean pass. Grouping sends one message per target per pass listing every number due, so
+receipts are counted per (target, number name) from the received bodies. The claims proven:
+every reminder reached every target; a (target, number) pair was received more than once only if
+it was in flight at a kill, and at most once more per such kill; every delivery ends ``sent``.
+"""
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
 import time
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 
-from conftest import SIMKEEPER, write_config
-from local_receivers import HTTPReceiver
+from conftest import SIMKEEPER, run, write_config
+from receivers import HTTPReceiver, wait_for
 
-DAYS = 14  # one round a day: new reminders due, a run killed at random, then a clean run
-PER_DAY = 2
-FIRST = date(2026, 12, 1)
+NUMBERS = 40
+ROUNDS = 25
+SEED = 20261215
+FIRST_DEADLINE = date(2027, 3, 1)
+LEAD_DAYS = 60
+NAME = re.compile(r"\bsim-\d\d\b")
 
 
-def test_kill_9_at_random_moments_loses_nothing(tmp_path, env):
-    rng = random.Random(20261124)
-    receivers = [HTTPReceiver(delay=d) for d in (0.2, 0.3, 0.4)]
-    names = {}
-    numbers = []
-    for day in range(DAYS):
-        for j in range(PER_DAY):
-            i = day * PER_DAY + j
-            names[i] = f"line{i:02d}"
-            due = FIRST + timedelta(days=day)
-            numbers.append(
-                f'\n[[numbers]]\nname = "{names[i]}"\nnumber = "+44 7400 0{i:05d}"\n'
-                f"due = {due.isoformat()}\n"
-            )
-    for r in receivers:
-        r.__enter__()
+def deadline_of(i: int) -> date:
+    return FIRST_DEADLINE + timedelta(days=i * 3 // 5)  # 0..23 days after the first
+
+
+def make_config(tmp_path: Path, ports: list[int]) -> Path:
+    numbers = "".join(
+        f"""
+[[numbers]]
+name = "sim-{i:02d}"
+number = "+1 206 555 {100 + i:04d}"
+cycle = "yearly"
+due = {deadline_of(i).isoformat()}
+"""
+        for i in range(NUMBERS)
+    )
+    targets = "".join(
+        f'\n[[notify]]\nname = "hook{k}"\nurl = "json://127.0.0.1:{port}/hook{k}"\n'
+        for k, port in enumerate(ports)
+    )
+    return write_config(
+        tmp_path / "config.toml",
+        f"""
+[settings]
+timezone = "Asia/Tokyo"
+remind_at = "09:00"
+remind = ["{LEAD_DAYS}d"]
+send_timeout = 5
+state = "{tmp_path / "state.db"}"
+{targets}
+{numbers}
+""",
+    )
+
+
+def round_now(r: int) -> str:
+    """Round r: the reminders of every deadline up to FIRST_DEADLINE + r days are due."""
+    day = FIRST_DEADLINE - timedelta(days=LEAD_DAYS) + timedelta(days=r)
+    return f"{day.isoformat()}T09:30"
+
+
+def query(db: Path, sql: str, args: tuple = ()) -> list[tuple]:
+    conn = sqlite3.connect(db, timeout=10)
     try:
-        notify = "".join(
-            f'\n[[notify]]\nname = "t{i}"\nurl = "{r.json_url()}"\n'
-            for i, r in enumerate(receivers)
-        )
-        config = write_config(
-            tmp_path / "config.toml",
-            f'[settings]\ntimezone = "UTC"\nremind = ["0d"]\noverdue_for = "0d"\nsend_timeout = 5\n'
-            f'state = "{tmp_path / "state.db"}"\n' + notify + "".join(numbers),
-        )
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_in_flight(tmp_path, env):
+    rng = random.Random(SEED)
+    db = tmp_path / "state.db"
+    hooks = [HTTPReceiver(delay=(0.02, 0.05)).start() for _ in range(2)]
+    try:
+        path = make_config(tmp_path, [h.port for h in hooks])
         kills = 0
-        for day in range(DAYS):
-            now = f"{(FIRST + timedelta(days=day)).isoformat()}T09:00"
+        aimed = 0
+        in_flight: Counter[tuple[str, str]] = Counter()  # (target, name) -> kills in flight
+        kills_in_flight = 0
+        target_kills: Counter[str] = Counter()  # target -> kills with its delivery in flight
+        started = time.monotonic()
+        for r in range(ROUNDS):
+            before = sum(len(h.requests) for h in hooks)
             proc = subprocess.Popen(
-                [SIMKEEPER, "--config", str(config), "-q", "send-due", "--now", now],
+                [SIMKEEPER, "--config", str(path), "-q", "send-due", "--now", round_now(r)],
                 env=env,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(rng.uniform(0.2, 1.6))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
-            proc.wait(timeout=30)
-            final = subprocess.run(
-                [SIMKEEPER, "--config", str(config), "send-due", "--now", now],
-                env=env,
-                capture_output=True,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=60,
             )
-            assert final.returncode == 0, final.stderr
-        assert kills >= DAYS // 3, "the kills must land often enough to prove anything"
+            try:
+                pick = rng.random()
+                if pick < 0.4:  # blind: any moment of the run, mostly start-up and claiming
+                    time.sleep(rng.uniform(0, 0.3))
+                else:  # aimed: once a message is on the wire; "late" ones may let it finish
+                    aimed += 1
+                    wait_for(
+                        lambda proc=proc, before=before: (
+                            proc.poll() is not None or sum(len(h.requests) for h in hooks) > before
+                        ),
+                        timeout=10,
+                        step=0.005,
+                    )
+                    time.sleep(rng.uniform(0, 0.06) if pick < 0.8 else rng.uniform(0.06, 0.3))
+                if proc.poll() is None:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    kills += 1
+                _, err = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+            tables = query(db, "SELECT name FROM sqlite_master WHERE name = 'deliveries'")
+            if proc.returncode == -signal.SIGKILL and tables:
+                held = query(
+                    db,
+                    "SELECT d.target, r.name FROM deliveries d JOIN reminders r"
+                    " ON r.id = d.reminder_id WHERE d.state = 'sending' AND d.claimed_by LIKE ?",
+                    (f"{proc.pid}:%",),
+                )
+                in_flight.update(held)
+                kills_in_flight += bool(held)
+                target_kills.update({t for t, _ in held})
+            elif proc.returncode != -signal.SIGKILL:
+                assert proc.returncode == 0, err
+        took = time.monotonic() - started
+        assert took < 60
 
-        for index, receiver in enumerate(receivers):
-            got: Counter[str] = Counter()
-            for request in receiver.requests:
-                message = request.json()["message"]
-                got.update(n for n in names.values() if f"{n} (" in message)
-            assert set(got) == set(names.values()), f"target t{index} lost reminders"
-            duplicates = len(receiver.requests) - DAYS
-            print(f"t{index}: {len(receiver.requests)} messages for {DAYS} days, {kills} kills")
-            # A kill can leave at most one message per target in flight.
-            assert 0 <= duplicates <= kills
-            assert all(count <= 2 for count in got.values()), got
+        final = run(["--config", str(path), "send-due", "--now", round_now(ROUNDS + 5)], env)
+        assert final.returncode == 0, final.stdout + final.stderr
+        again = run(["--config", str(path), "send-due", "--now", round_now(ROUNDS + 5)], env)
+        assert again.stdout.strip() == "nothing to send"
     finally:
-        for r in receivers:
-            r.__exit__(None, None, None)
-    with sqlite3.connect(tmp_path / "state.db") as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        states = dict(conn.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
-        assert states == {"sent": DAYS * PER_DAY * len(receivers)}
+        for h in hooks:
+            h.stop()
+
+    # The kills really happened, and some landed mid-send (else this test proves little).
+    assert kills >= ROUNDS // 2, f"only {kills} of {ROUNDS} rounds were killed"
+    assert kills_in_flight >= 1, f"no kill of {kills} ({aimed} aimed) landed mid-send"
+    print(
+        f"{ROUNDS} rounds in {took:.1f} s: {kills} kills ({aimed} aimed),"
+        f" {kills_in_flight} mid-send"
+    )
+
+    names = {f"sim-{i:02d}" for i in range(NUMBERS)}
+    duplicates = 0
+    for k, hook in enumerate(hooks):
+        target = f"hook{k}"
+        assert all(r.route == f"/{target}" for r in hook.requests)
+        received = Counter(n for m in hook.messages for n in set(NAME.findall(m)))
+        # Nothing lost: every number reached every target.
+        assert set(received) == names, f"{target} never got {sorted(names - set(received))}"
+        for name, count in received.items():
+            extra = count - 1
+            # A duplicate only where that delivery was in flight at a kill, once per such kill.
+            assert extra <= in_flight[(target, name)], (target, name, count)
+            duplicates += extra
+    assert duplicates <= sum(in_flight.values())
+    # Messages carrying a duplicate: at most one per target per kill that held it in flight.
+    for k, hook in enumerate(hooks):
+        seen: set[str] = set()
+        repeated = 0
+        for message in hook.messages:
+            found = set(NAME.findall(message))
+            repeated += bool(found & seen)
+            seen |= found
+        assert repeated <= target_kills[f"hook{k}"], (k, repeated, target_kills)
+    messages = sum(len(h.requests) for h in hooks)
+    print(f"{messages} messages, {duplicates} duplicate (target, number) receipts")
+
+    # The outbox ends clean: every delivery sent, nothing claimed, one reminder per number.
+    assert query(db, "SELECT COUNT(*) FROM reminders") == [(NUMBERS,)]
+    assert query(db, "SELECT state, COUNT(*) FROM deliveries GROUP BY state") == [
+        ("sent", NUMBERS * len(hooks))
+    ]
+    assert query(db, "SELECT COUNT(*) FROM deliveries WHERE claimed_by IS NOT NULL") == [(0,)]
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
