@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SIMKEEPER, write_config
-from local_receivers import HTTPReceiver, wait_for
+from receivers import HTTPReceiver, wait_for
 
 
 class NotifySocket:

@@ -253,6 +253,16 @@ def test_failed_target_backs_off_retries_and_never_resends_to_healthy_ones(
     assert states(tmp_path, "good") == [("sent", 1, "2026-12-14T08:00:00+00:00")]
 
 
+def test_retries_stop_when_the_deadline_has_passed(tmp_path, env, make_http_receiver):
+    bad = make_http_receiver(status=500)
+    path = make_config(tmp_path, [("bad", bad.json_url())], extra='overdue_for = "0d"')
+    send(path, env, "2026-12-14T09:00")
+    assert len(bad.requests) == 1
+    assert send(path, env, "2026-12-16T09:00").stdout.strip() == "nothing to send"
+    assert len(bad.requests) == 1
+    assert query(tmp_path, "SELECT DISTINCT state FROM deliveries") == [("expired",)]
+
+
 def test_a_refused_connection_is_a_failure_too(tmp_path, env, http_receiver):
     with RefusingPort() as down:
         path = make_config(
@@ -440,3 +450,26 @@ def test_database_is_private_and_in_wal_mode(tmp_path, env, http_receiver):
         assert conn.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
     finally:
         conn.close()
+
+
+def test_weekly_digest_goes_out_once_a_week(tmp_path, env, http_receiver):
+    path = make_config(
+        tmp_path,
+        [("hook", http_receiver.json_url())],
+        numbers=GIFFGAFF + TMOBILE,
+        extra='digest = "mon 09:00"',
+    )
+    assert send(path, env, "2026-11-30T08:59").stdout.strip() == "nothing to send"
+    for now in ("2026-11-30T09:10", "2026-11-30T15:00", "2026-12-01T08:00"):  # Mon, Mon, Tue
+        send(path, env, now)
+    assert len(http_receiver.requests) == 1
+    body = http_receiver.requests[0].json()
+    assert body["title"] == "simkeeper: the next 30 days (2 deadlines)"
+    assert "UK backup" in body["message"] and "US line" in body["message"]
+    assert "15 days left" in body["message"]
+    send(path, env, "2026-12-01T09:05")  # the 14-day reminder, one message for both numbers
+    assert len(http_receiver.requests) == 2
+    send(path, env, "2026-12-07T09:05")  # the next Monday: the next digest
+    assert len(http_receiver.requests) == 3
+    assert http_receiver.requests[-1].json()["title"].startswith("simkeeper: the next 30 days")
+    assert "8 days left" in http_receiver.requests[-1].json()["message"]
