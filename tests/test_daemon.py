@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import SIMKEEPER, write_config
+from conftest import SIMKEEPER, run, write_config
 from receivers import HTTPReceiver, wait_for
 
 
@@ -174,20 +174,46 @@ def test_sighup_rejects_a_broken_config_and_applies_a_good_one(tmp_path, env, no
     assert code == 0
 
 
-def test_sigterm_exits_cleanly_with_the_database_intact(tmp_path, env, notify):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_exits_cleanly_with_the_database_intact(tmp_path, env, notify, sig):
     at = soon(2)
     with HTTPReceiver() as http:
         config = daemon_config(tmp_path, http, at, number_due_at("a", "+447911123456", at))
         daemon = Daemon(config, {**env, "NOTIFY_SOCKET": notify.path}, tmp_path)
         assert wait_for(lambda: len(http.requests) == 1, 20), daemon.text()
         started = datetime.now(UTC)
-        code = daemon.stop(signal.SIGTERM, timeout=10)
+        code = daemon.stop(sig, timeout=10)
         took = (datetime.now(UTC) - started).total_seconds()
     assert code == 0 and took < 5
     assert notify.count("STOPPING=1") == 1
     with sqlite3.connect(tmp_path / "state.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("SELECT state FROM deliveries").fetchall() == [("sent",)]
+
+
+def test_a_renewal_recorded_while_running_stops_its_reminder(tmp_path, env, notify):
+    at = soon(8)
+    numbers = number_due_at("renewed line", "+447911123456", at) + number_due_at(
+        "other line", "+12065550100", at
+    )
+    with HTTPReceiver() as http:
+        config = daemon_config(tmp_path, http, at, numbers)
+        daemon = Daemon(config, {**env, "NOTIFY_SOCKET": notify.path}, tmp_path)
+        try:
+            assert wait_for(lambda: notify.count("READY=1") >= 1, 15), daemon.text()
+            renewed = run(
+                ["--config", str(config), "renewed", "renewed", "--date", at.date().isoformat()],
+                env,
+            )
+            assert renewed.returncode == 0, renewed.stderr
+            # The other number, due at the same second, is the proof the pass ran.
+            assert wait_for(lambda: len(http.requests) == 1, 25), daemon.text()
+            wait_for(lambda: len(http.requests) > 1, 2)
+        finally:
+            assert daemon.stop() == 0
+    assert len(http.requests) == 1
+    message = http.requests[0].json()["message"]
+    assert "other line" in message and "renewed line" not in message
 
 
 def test_restart_after_downtime_sends_one_catch_up_per_deadline(tmp_path, env):
