@@ -85,8 +85,15 @@ class Config:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every secret substring of every target URL, for redaction."""
-        return tuple(s for t in self.targets for s in t.secrets)
+        """Every secret substring of every target URL, for redaction.
+
+        A target or number name, or a tag, is a label the user chose to see in logs and
+        ``status``, so a URL part that happens to equal one (``json://host/hook`` named
+        ``hook``) is not masked: masking it would hide which target failed.
+        """
+        labels = {t.name for t in self.targets} | {n.name for n in self.numbers}
+        labels |= {tag for t in self.targets for tag in t.tags}
+        return tuple(s for t in self.targets for s in t.secrets if s not in labels)
 
     @property
     def state_path(self) -> Path | None:

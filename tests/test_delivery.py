@@ -473,3 +473,15 @@ def test_weekly_digest_goes_out_once_a_week(tmp_path, env, http_receiver):
     assert len(http_receiver.requests) == 3
     assert http_receiver.requests[-1].json()["title"].startswith("simkeeper: the next 30 days")
     assert "8 days left" in http_receiver.requests[-1].json()["message"]
+
+
+def test_a_target_named_like_its_url_path_is_still_named(tmp_path, env, make_http_receiver):
+    bad = make_http_receiver(status=500)
+    path = make_config(tmp_path, [("hook", bad.json_url("hook") + "?-X-Token=s3cr3tvalue")])
+    result = run(["--config", str(path), "-v", "send-due", "--now", "2026-12-14T09:00"], env)
+    assert result.returncode == 1
+    assert "failed: hook" in result.stdout
+    assert "could not send 1 reminder(s) to hook:" in result.stderr
+    status = run(["--config", str(path), "status", "--now", "2026-12-14T09:00"], env)
+    assert "hook" in status.stdout
+    assert "s3cr3tvalue" not in result.stdout + result.stderr + status.stdout + status.stderr
