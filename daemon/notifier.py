@@ -71,11 +71,11 @@ def url_problem(url: str) -> str | None:
 
     if scheme not in NotificationManager():
         return f'unknown notification scheme "{scheme}://"'
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         plugin = apprise.Apprise.instantiate(url, asset=_asset(apprise))
     if plugin is None:
         said = [line for line in captured.getvalue().splitlines() if "://" not in line]
-        why = f" ({said[0].strip()})" if said else ""
+        why = f" ({said[0].strip().rstrip(': ')})" if said else ""
         return f"Apprise cannot use this {scheme}:// URL: a part is missing or malformed{why}"
     return None
 

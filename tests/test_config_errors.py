@@ -3,6 +3,7 @@ naming the file, line, key path and a fix; never a traceback."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,16 @@ CASES = [
         [":3:", "notify[1].url", 'unknown notification scheme "nosuchservice://"'],
     ),
     (
+        "url-missing-parts",
+        '[[notify]]\nname = "mail"\nurl = "mailto://nohost"\n' + GOOD_NUMBER,
+        [
+            ":3:",
+            "notify[1].url",
+            "Apprise cannot use this mailto:// URL: a part is missing or malformed "
+            "(Invalid ~From~ email specified)",
+        ],
+    ),
+    (
         "unknown-notify-tag",
         '[[notify]]\nname = "console"\nurl = "console://"\n' + GOOD_NUMBER + 'notify = ["emial"]\n',
         ["numbers[1].notify", 'no [[notify]] target has the name or tag "emial"'],
@@ -141,6 +152,7 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, env, text, fragments):
     assert str(path) in lines[0]
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+    assert not re.search(r"\d\d:\d\d:\d\d", lines[0]), "a log timestamp leaked into the error"
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path, env):
