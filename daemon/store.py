@@ -396,15 +396,23 @@ class Store:
     # -- status -------------------------------------------------------------------------------
 
     def open_deliveries(self) -> list[dict[str, Any]]:
-        """Deliveries not yet sent (pending, sending or failed), oldest first."""
-        return list(
+        """Deliveries not yet sent (pending, sending or failed), oldest first.
+
+        A claim whose process is gone shows as ``interrupted``: the next pass sends it again.
+        """
+        rows = list(
             self.db.query(
                 "SELECT d.id, d.target, d.state, d.attempts, d.next_attempt_at, d.last_error,"
-                " r.name, r.number, r.deadline, r.kind, r.offset FROM deliveries d"
+                " d.claimed_by, r.name, r.number, r.deadline, r.kind, r.offset FROM deliveries d"
                 " JOIN reminders r ON r.id = d.reminder_id"
                 " WHERE d.state IN ('pending', 'sending', 'failed') ORDER BY d.id"
             )
         )
+        for row in rows:
+            claimed_by = row.pop("claimed_by")
+            if row["state"] == "sending" and not _alive(claimed_by or ""):
+                row["state"] = "interrupted"
+        return rows
 
     def target_status(self) -> dict[str, dict[str, Any]]:
         """Each target's last success and last error."""

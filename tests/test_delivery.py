@@ -425,6 +425,33 @@ def test_status_shows_waiting_deliveries_and_each_targets_last_outcome(
     assert all(t["url"] == "json://127.0.0.1" for t in data["targets"])
 
 
+def test_status_shows_a_killed_pass_as_interrupted_and_the_next_pass_resends(
+    tmp_path, env, make_http_receiver
+):
+    slow = make_http_receiver(hang=12)
+    path = make_config(tmp_path, [("slow", slow.json_url())], send_timeout=10)
+    status_args = ["--config", str(path), "status", "--now", "2026-12-14T09:00", "--format"]
+    busy = subprocess.Popen(
+        [SIMKEEPER, "--config", str(path), "send-due", "--now", "2026-12-14T09:00"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: slow.requests, timeout=10)
+        during = json.loads(run([*status_args, "json"], env).stdout)
+        assert [w["state"] for w in during["waiting"]] == ["sending"]
+    finally:
+        busy.kill()
+        busy.wait(timeout=10)
+    after = json.loads(run([*status_args, "json"], env).stdout)
+    assert [w["state"] for w in after["waiting"]] == ["interrupted"]
+    slow.hang = 0
+    assert send(path, env, "2026-12-14T09:01").returncode == 0
+    assert len(slow.requests) == 2  # the one in flight at the kill, sent again
+    assert query(tmp_path, "SELECT state FROM deliveries") == [("sent",)]
+
+
 # -- the database ------------------------------------------------------------------------------
 
 
