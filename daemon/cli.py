@@ -78,6 +78,8 @@ def parse_now(value: str | None, config: Config) -> datetime:
         raise UsageError(
             f'--now "{value}" is not an ISO 8601 time', "e.g. 2026-12-01T09:00 or 2026-12-01"
         ) from None
+    if not 1900 <= moment.year <= 9000:  # the engine steps years either side of it
+        raise UsageError(f'--now "{value}" is out of range', "use a year from 1900 to 9000")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=config.settings.timezone)
     return moment.astimezone(UTC)
@@ -511,7 +513,7 @@ def renewed(
     click.echo(f"recorded: {number.name} renewed on {on}" + (f"; {what}" if what else ""))
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})  # so "-5" reaches AMOUNT
 @click.argument("name")
 @click.argument("amount")
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="When it was topped up; default today.")

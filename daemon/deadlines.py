@@ -161,7 +161,7 @@ def yearly_cost(numbers: Iterable[Number], today: date) -> dict[str, Decimal]:
         if n.cost is None:
             continue
         if n.rolling and n.cycle:
-            count = int(365 / n.cycle.approx_days())
+            count = round(365 / n.cycle.approx_days())  # int() made monthly 11, yearly 0
         else:
             count = sum(1 for _ in occurrences(n, today, today + timedelta(days=364)))
         totals[n.currency] = totals.get(n.currency, Decimal(0)) + n.cost * count
