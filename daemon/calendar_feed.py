@@ -10,7 +10,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from icalendar import Alarm, Calendar, Event
@@ -27,8 +27,16 @@ def event_uid(deadline: Deadline) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32] + "@simkeeper"
 
 
-def render_calendar(deadlines: Iterable[Deadline], now: datetime) -> bytes:
-    """An RFC 5545 calendar of ``deadlines`` as bytes."""
+def render_calendar(
+    deadlines: Iterable[Deadline], now: datetime, remind_at: time = time(0)
+) -> bytes:
+    """An RFC 5545 calendar of ``deadlines`` as bytes.
+
+    Alarms go off at ``remind_at`` on each lead day, as the reminders do (an all-day event
+    starts at midnight, so the trigger is the lead in days plus that time of day). A charge
+    paid from a pay-as-you-go balance is shown without alarms: nothing needs doing.
+    """
+    after_midnight = timedelta(hours=remind_at.hour, minutes=remind_at.minute)
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -36,6 +44,8 @@ def render_calendar(deadlines: Iterable[Deadline], now: datetime) -> bytes:
     for d in deadlines:
         n = d.number
         action = "Top up" if d.kind == "topup" else "Renew"
+        if d.paid_from_balance:
+            action = "Charge"
         event = Event()
         event.add("uid", event_uid(d))
         event.add("dtstamp", now)
@@ -49,14 +59,19 @@ def render_calendar(deadlines: Iterable[Deadline], now: datetime) -> bytes:
             lines.append(n.note)
         event.add("description", "\n".join(lines))
         event.add("transp", "TRANSPARENT")
-        for lead in n.remind:
+        for lead in () if d.paid_from_balance else n.remind:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", f"{action} {n.name}: {lead} day(s) left")
-            alarm.add("trigger", timedelta(days=-lead))
+            alarm.add("trigger", after_midnight - timedelta(days=lead))
             event.add_component(alarm)
         cal.add_component(event)
     return cal.to_ical()
+
+
+def feed_key(deadlines: list[Deadline], now: datetime) -> tuple:
+    """What the feed's content depends on (besides DTSTAMP), to skip needless rewrites."""
+    return (now.date(), tuple((d.number, d.date, d.kind, d.paid_from_balance) for d in deadlines))
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -190,13 +190,14 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
         "kind": d.kind,
         "rolling": n.rolling,
         "overdue": d.overdue,
+        "paid_from_balance": d.paid_from_balance,
         "carrier": n.carrier,
         "note": n.note,
         "timezone": n.timezone_name,
     }
     if d.projection:
         out.update(
-            balance=str(d.projection.balance),
+            balance=f"{d.projection.balance:.2f}",
             currency=n.currency,
             covered=d.projection.covered,
             runs_out=d.projection.runs_out.isoformat() if d.projection.runs_out else None,
@@ -209,6 +210,8 @@ def _what(d: Deadline) -> str:
         return "top up (balance runs out)"
     if d.overdue:
         return "OVERDUE" if not d.number.rolling else "OVERDUE (window passed)"
+    if d.paid_from_balance:
+        return "charged to balance"
     return "renew"
 
 
@@ -288,6 +291,13 @@ def send_due(obj: Context, now: str | None) -> None:
     moment = parse_now(now, config)
     with obj.store(config) as store:
         report = run_pass(config, store, moment, redact)
+        if config.settings.calendar:
+            from .calendar_feed import render_calendar, write_atomically
+
+            days = config.settings.calendar_days
+            found = upcoming(config.numbers, moment, days, store.ledger())
+            data = render_calendar(found, moment, config.settings.remind_at)
+            write_atomically(config.settings.calendar, data)
     for name in report.sent:
         click.echo(f"sent: {name}")
     for name, error in report.failed:
@@ -362,7 +372,7 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                     "balances": [
                         {
                             "name": n.name,
-                            "balance": str(p.balance),
+                            "balance": f"{p.balance:.2f}",
                             "currency": n.currency,
                             "covered": p.covered,
                             "runs_out": p.runs_out.isoformat() if p.runs_out else None,
@@ -464,6 +474,8 @@ def _parse_day(value: str | None, today: date, what: str = "--date") -> date:
         raise UsageError(f'{what} "{value}" is not a date', "write it as YYYY-MM-DD") from None
     if day > today:
         raise UsageError(f"{what} {day} is in the future", f"today is {today}")
+    if day.year < 1900:  # the engine steps cycles from it; nothing real is that old
+        raise UsageError(f"{what} {day} is too far in the past", "use a date from 1900 on")
     return day
 
 
@@ -616,7 +628,8 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
 
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
-    data = render_calendar(upcoming(config.numbers, moment, days, obj.ledger(config)), moment)
+    found = upcoming(config.numbers, moment, days, obj.ledger(config))
+    data = render_calendar(found, moment, config.settings.remind_at)
     if out:
         write_atomically(out, data)
         click.echo(f"wrote {out}")
@@ -625,5 +638,20 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
 
 
 def main() -> None:
-    """The console script's entry point."""
-    cli(prog_name="simkeeper")
+    """The console script's entry point: click's own usage errors become one line too."""
+    try:
+        code = cli.main(prog_name="simkeeper", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.format_message(), err=True)
+        sys.exit(e.exit_code)
+    except click.UsageError as e:
+        where = e.ctx.command_path if e.ctx else "simkeeper"
+        click.echo(_error_line(f"{e.format_message()} (see '{where} --help')"), err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        click.echo(_error_line(e.format_message()), err=True)
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo(_error_line("aborted"), err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

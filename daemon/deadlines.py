@@ -29,6 +29,7 @@ class Deadline:
     days_left: int
     kind: str = "renew"
     projection: Projection | None = None
+    paid_from_balance: bool = False  # a pay-as-you-go charge the balance covers
 
     @property
     def overdue(self) -> bool:
@@ -109,6 +110,17 @@ def projection(number: Number, today: date, ledger: Ledger) -> Projection | None
     return project(number.balance, number.balance_date, number.cost, charges, topups, today)
 
 
+def paid_from_balance(number: Number, proj: Projection | None, day: date) -> bool:
+    """Whether a pay-as-you-go charge on ``day`` is covered by the projected balance.
+
+    Such a charge takes care of itself, so it gets no renew reminder and no overdue alert; the
+    first charge the balance cannot cover gets both, beside its "top up before" reminder.
+    """
+    if proj is None or number.balance_date is None or day <= number.balance_date:
+        return False
+    return proj.runs_out is None or day < proj.runs_out
+
+
 def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> list[Deadline]:
     """The number's deadlines from today to today + ``days``, plus those at risk.
 
@@ -118,6 +130,7 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
     today = local_today(number, now)
     end = today + timedelta(days=days)
     found: list[Deadline] = []
+    proj = projection(number, today, ledger)
     if number.rolling:
         day = rolling_deadline(number, ledger)
         if day and day <= end:
@@ -125,9 +138,9 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
     else:
         start = today - timedelta(days=number.overdue_for)
         for day in renew_deadlines(number, start, end, ledger):
-            if day >= today or is_tracked_overdue(number, day, ledger):
-                found.append(Deadline(number, day, (day - today).days))
-    proj = projection(number, today, ledger)
+            paid = paid_from_balance(number, proj, day)
+            if day >= today or (not paid and is_tracked_overdue(number, day, ledger)):
+                found.append(Deadline(number, day, (day - today).days, "renew", proj, paid))
     risk_from = today - timedelta(days=number.overdue_for)
     if proj and proj.runs_out and risk_from <= proj.runs_out <= end:
         found.append(Deadline(number, proj.runs_out, (proj.runs_out - today).days, "topup", proj))

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from .balances import Projection
 from .deadlines import (
     is_tracked_overdue,
     local_today,
     next_occurrence_after,
+    paid_from_balance,
     projection,
     renew_deadlines,
 )
@@ -87,17 +87,6 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
             yield from _overdue(number, day, at, zone)
     if proj and proj.runs_out and proj.runs_out >= today:
         yield from _before(number, proj.runs_out, "topup", at, zone)
-
-
-def paid_from_balance(number: Number, proj: Projection | None, day: date) -> bool:
-    """Whether a pay-as-you-go charge on ``day`` is covered by the projected balance.
-
-    Such a charge takes care of itself, so it gets no renew reminder and no overdue alert; the
-    first charge the balance cannot cover gets both, beside its "top up before" reminder.
-    """
-    if proj is None or number.balance_date is None or day <= number.balance_date:
-        return False
-    return proj.runs_out is None or day < proj.runs_out
 
 
 def _before(number: Number, day: date, kind: str, at: time, zone) -> Iterator[Reminder]:

@@ -1,11 +1,12 @@
 """The daemon: ``simkeeper run``, a foreground service loop for systemd (Type=notify).
 
-The ``schedule`` library is the tick: a send pass every minute, and watchdog pings. Due times
-themselves live in SQLite and the pure core, so between ticks the loop sleeps until the next
-reminder or retry is due (at most a minute, so suspends and clock jumps are noticed), woken
-early by signals through a self-pipe. Every job is wrapped: one failure is logged, the daemon
-goes on. SIGHUP reloads the config (a broken one is rejected, the old one kept); SIGTERM and
-SIGINT finish the delivery in flight and exit 0.
+The ``schedule`` library is the tick: a send pass every minute, and a watchdog ping on every
+tick. Due times themselves live in SQLite and the pure core, so between ticks the loop sleeps
+until the next reminder or retry is due (at most a minute, so suspends and clock jumps are
+noticed, and at most half the watchdog interval), woken early by signals through a self-pipe.
+Every job is wrapped: one failure is logged, the daemon goes on. SIGHUP reloads the config (a
+broken one is rejected, the old one kept); SIGTERM and SIGINT finish the delivery in flight and
+exit 0.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import schedule
 
 from . import config as config_mod
-from .calendar_feed import render_calendar, write_atomically
+from .calendar_feed import feed_key, render_calendar, write_atomically
 from .deadlines import upcoming
 from .delivery import run_pass
 from .errors import ConfigError, SimkeeperError
@@ -93,8 +94,9 @@ class Service:
         self.install_signals()
         scheduler = schedule.Scheduler()
         scheduler.every(PASS_EVERY).seconds.do(self.guarded(self.send_pass))
-        if self.sd.watchdog_interval:
-            scheduler.every(max(1, int(self.sd.watchdog_interval / 2))).seconds.do(self.sd.watchdog)
+        # No scheduled watchdog job: loop() pings on every tick and sleep_seconds() caps the
+        # sleep at half the watchdog interval. A job of its own drifts apart from the pass and
+        # costs an extra wake-up (and a second ping) each time.
         self.sd.ready("started")
         self.guarded(self.send_pass)()
         try:
@@ -206,9 +208,9 @@ class Service:
         if not settings.calendar:
             return
         found = upcoming(self.config.numbers, now, settings.calendar_days, self.store.ledger())
-        key = (now.date(), tuple((d.number.number, d.date, d.kind) for d in found))
+        key = feed_key(found, now)
         if key != self.calendar_key:
-            write_atomically(settings.calendar, render_calendar(found, now))
+            write_atomically(settings.calendar, render_calendar(found, now, settings.remind_at))
             self.calendar_key = key
 
     def reload(self) -> None:
