@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -62,3 +63,49 @@ def run(
         timeout=timeout,
         input=input,
     )
+
+
+def sk(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``simkeeper --config CONFIG ARGS``."""
+    return run(["--config", str(config), *args], env)
+
+
+def ok(config: Path, env: dict[str, str], *args: str) -> str:
+    """Run ``simkeeper --config CONFIG ARGS``, insist it succeeded, and return its output."""
+    result = sk(config, env, *args)
+    assert result.returncode == 0, (args, result.stdout, result.stderr)
+    return result.stdout
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on the SQLite file ``db``."""
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def snapshot(db: Path) -> tuple[bytes, list[str], dict[str, int]]:
+    """The database file's bytes, a full SQL dump and the row count of every table."""
+    raw = db.read_bytes()
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        dump = list(conn.iterdump())
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        counts = {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        conn.close()
+    return raw, dump, counts
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """The command failed with exit 2 and exactly one ``error:`` line holding ``fragments``."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

@@ -10,11 +10,10 @@ machine zone is Pacific/Chatham (UTC+13:45 in summer), a calendar day ahead for 
 from __future__ import annotations
 
 import json
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import run, write_config
+from conftest import assert_one_line_error, ok, query, sk, snapshot, write_config
 
 pytest_plugins = ["receivers"]
 
@@ -56,16 +55,6 @@ state = "{tmp_path / "state.db"}"
     return write_config(tmp_path / "config.toml", head + notify + numbers)
 
 
-def sk(path: Path, env: dict[str, str], *args: str):
-    return run(["--config", str(path), *args], env)
-
-
-def ok(path: Path, env: dict[str, str], *args: str) -> str:
-    result = sk(path, env, *args)
-    assert result.returncode == 0, (args, result.stdout, result.stderr)
-    return result.stdout
-
-
 def send(path: Path, env: dict[str, str], now: str) -> str:
     return ok(path, env, "send-due", "--now", now).strip()
 
@@ -93,38 +82,6 @@ def balances(path: Path, env: dict[str, str], now: str) -> list[tuple]:
         (b["name"], Decimal(b["balance"]), b["currency"], b["covered"], b["runs_out"])
         for b in out["balances"]
     ]
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-def snapshot(db: Path) -> tuple[bytes, list[str], dict[str, int]]:
-    """The database file's bytes, a full SQL dump and the row count of every table."""
-    raw = db.read_bytes()
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        dump = list(conn.iterdump())
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        counts = {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
-    finally:
-        conn.close()
-    return raw, dump, counts
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), lines
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 # -- projection and top-ups ---------------------------------------------------------------------
