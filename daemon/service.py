@@ -137,7 +137,8 @@ class Service:
 
     def sleep_seconds(self, scheduler: schedule.Scheduler) -> float:
         """Until the next reminder, retry or scheduled job; never more than a minute."""
-        wait = min(MAX_SLEEP, max(0.0, scheduler.idle_seconds or 0.0))
+        idle = scheduler.idle_seconds
+        wait = MAX_SLEEP if idle is None else min(MAX_SLEEP, max(0.0, idle))
         if self.sd.watchdog_interval:
             wait = min(wait, self.sd.watchdog_interval / 2)
         if self.next_due:
