@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,7 +25,9 @@ from .errors import SimkeeperError, UsageError
 from .logs import setup as setup_logging
 from .model import EMPTY_LEDGER, Config, Ledger, find_number
 from .redact import Redactor, display_url
-from .store import Store, default_state_path, open_store
+
+if TYPE_CHECKING:
+    from .store import Store
 
 log = logging.getLogger("simkeeper")
 
@@ -49,16 +52,32 @@ class Context:
         return config
 
     def state_path(self, config: Config) -> Path:
-        return default_state_path(config.settings.state)
+        return config_mod.default_state_path(config.settings.state)
 
     def store(self, config: Config) -> Store:
+        """The state database, created when missing."""
+        from .store import open_store
+
         store = open_store(self.state_path(config))
         assert store is not None
         return store
 
+    def existing_store(self, config: Config) -> Store | None:
+        """The state database if there is one; reading never creates it.
+
+        The store (and sqlite-utils) is imported only when the file exists, so ``check`` and
+        ``upcoming`` on a machine without a database stay quick.
+        """
+        path = self.state_path(config)
+        if not path.exists():
+            return None
+        from .store import open_store
+
+        return open_store(path, create=False)
+
     def ledger(self, config: Config) -> Ledger:
         """The ledger from the database if there is one; reading never creates it."""
-        store = open_store(self.state_path(config), create=False)
+        store = self.existing_store(config)
         if store is None:
             return EMPTY_LEDGER
         with store:
@@ -179,6 +198,13 @@ def check(obj: Context) -> None:
     click.echo(f"{config.path}: OK, {len(config.numbers)} number(s){targets}")
 
 
+def json_array(items: Iterable[dict[str, Any]]) -> str:
+    """A JSON array with one object per line: easy to read and to grep, and (unlike
+    ``indent=``, which falls back to the pure-Python encoder) fast for 100,000 items."""
+    lines = [json.dumps(item, ensure_ascii=False) for item in items]
+    return "[\n" + ",\n".join(lines) + "\n]" if lines else "[]"
+
+
 def deadline_json(d: Deadline) -> dict[str, Any]:
     n = d.number
     out: dict[str, Any] = {
@@ -242,7 +268,7 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     moment = parse_now(now, config)
     found = upcoming(config.numbers, moment, days, obj.ledger(config))
     if fmt == "json":
-        click.echo(json.dumps([deadline_json(d) for d in found], ensure_ascii=False, indent=2))
+        click.echo(json_array(deadline_json(d) for d in found))
         return
     if not found:
         click.echo(f"Nothing due in the next {days} days.")
@@ -342,7 +368,7 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
     path = obj.state_path(config)
-    store = open_store(path, create=False)
+    store = obj.existing_store(config)
     ledger = store.ledger() if store else EMPTY_LEDGER
     waiting = store.open_deliveries() if store else []
     targets = store.target_status() if store else {}
@@ -563,13 +589,13 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
     """Show renewals, top-ups and reminders sent, newest first (for NAME, or all numbers)."""
     config = obj.load(validate_urls=False)
     number = find_number(config.numbers, name) if name else None
-    store = open_store(obj.state_path(config), create=False)
+    store = obj.existing_store(config)
     events = []
     if store:
         with store:
             events = store.history(number.number if number else None, limit)
     if fmt == "json":
-        click.echo(json.dumps(events, ensure_ascii=False, indent=2))
+        click.echo(json_array(events))
         return
     if not events:
         click.echo("No history yet.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import os
 import re
 import stat
@@ -72,6 +73,12 @@ _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 UrlCheck = Callable[[str], "str | None"]
 
 
+@functools.cache
+def zone_names() -> frozenset[str]:
+    """The IANA zone names this machine knows (read from disk once: it walks the tz folder)."""
+    return frozenset(available_timezones())
+
+
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     """``$SIMKEEPER_CONFIG``, else ``/etc/simkeeper/config.toml`` for root, else the XDG path."""
     env = os.environ if env is None else env
@@ -81,6 +88,20 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
         return Path("/etc/simkeeper/config.toml")
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "simkeeper" / "config.toml"
+
+
+def default_state_path(settings_state: Path | None, env: Mapping[str, str] | None = None) -> Path:
+    """Where the database lives: ``settings.state``, else systemd's ``$STATE_DIRECTORY``, else
+    ``/var/lib/simkeeper`` for root and ``$XDG_STATE_HOME/simkeeper`` for a user."""
+    env = os.environ if env is None else env
+    if settings_state:
+        return settings_state
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0]) / "simkeeper.db"
+    if os.geteuid() == 0:
+        return Path("/var/lib/simkeeper/simkeeper.db")
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "simkeeper" / "simkeeper.db"
 
 
 def system_timezone(env: Mapping[str, str] | None = None) -> tuple[Any, str]:
@@ -292,11 +313,11 @@ class _Validator:
         if name is None:
             return default if default else system_timezone(self.env)
         try:
-            if name not in available_timezones() and name != "UTC":
+            if name not in zone_names() and name != "UTC":
                 raise ZoneInfoNotFoundError(name)
             return ZoneInfo(name), name
         except (ZoneInfoNotFoundError, ValueError):
-            hint = _suggest(name, sorted(available_timezones())) or (
+            hint = _suggest(name, sorted(zone_names())) or (
                 'use an IANA name such as "Europe/London" or "Asia/Hong_Kong"'
             )
             self.problem(_join(prefix, "timezone"), f'unknown time zone "{name}"', hint)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -43,7 +44,7 @@ class Cycle:
         """The date ``k`` cycles from ``anchor`` (``k`` may be negative), clamped at month ends."""
         if self.unit == "days":
             return anchor + timedelta(days=self.count * k)
-        return anchor + relativedelta(months=self.count * k)
+        return anchor + _months(self.count * k)
 
     def approx_days(self) -> float:
         """The cycle's average length in days, for estimates only."""
@@ -54,12 +55,16 @@ class Cycle:
         if self.unit == "days":
             return -((anchor - day).days // self.count)
         months = (day.year - anchor.year) * 12 + (day.month - anchor.month)
-        k = months // self.count - 1
-        while self.step(anchor, k) < day:
-            k += 1
-        while self.step(anchor, k - 1) >= day:
-            k -= 1
+        k = -(-months // self.count)  # the first step landing in day's month or later
+        if k * self.count == months and self.step(anchor, k) < day:
+            k += 1  # it lands in day's month, but before day
         return k
+
+
+@lru_cache(maxsize=4096)
+def _months(n: int) -> relativedelta:
+    # Building a relativedelta costs more than adding one; big configs step by few distinct n.
+    return relativedelta(months=n)
 
 
 class PeriodError(ValueError):

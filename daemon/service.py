@@ -33,7 +33,7 @@ from .notifier import url_problem
 from .redact import Redactor
 from .reminders import next_digest_at, next_due_at
 from .sdnotify import Notifier
-from .store import Store, default_state_path, open_store
+from .store import Store, open_store
 
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
@@ -79,7 +79,7 @@ class Service:
         try:
             self.config = self.load()
             self.apply_secrets()
-            path = default_state_path(self.config.settings.state)
+            path = config_mod.default_state_path(self.config.settings.state)
             self.store = open_store(path)
         except SimkeeperError as e:
             for line in e.lines():

@@ -455,17 +455,3 @@ def open_store(path: Path, *, create: bool = True) -> Store | None:
             f"aside to start afresh)"
         ) from None
     return Store(db, path)
-
-
-def default_state_path(settings_state: Path | None, env: dict[str, str] | None = None) -> Path:
-    """Where the database lives: ``settings.state``, else systemd's ``$STATE_DIRECTORY``, else
-    ``/var/lib/simkeeper`` for root and ``$XDG_STATE_HOME/simkeeper`` for a user."""
-    env = dict(os.environ) if env is None else env
-    if settings_state:
-        return settings_state
-    if env.get("STATE_DIRECTORY"):
-        return Path(env["STATE_DIRECTORY"].split(":")[0]) / "simkeeper.db"
-    if os.geteuid() == 0:
-        return Path("/var/lib/simkeeper/simkeeper.db")
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "simkeeper" / "simkeeper.db"

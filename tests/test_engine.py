@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from daemon.deadlines import occurrences, rolling_deadline, upcoming
@@ -42,6 +42,11 @@ days = st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31))
 
 @settings(max_examples=200)
 @given(cycle=cycles, due=days, start=days, span=st.integers(0, 800))
+# Clamped month ends on both sides of the window's first day.
+@example(cycle="monthly", due=date(2024, 1, 31), start=date(2024, 2, 29), span=0)
+@example(cycle="monthly", due=date(2024, 1, 31), start=date(2024, 3, 1), span=40)
+@example(cycle="every 2 months", due=date(2023, 12, 31), start=date(2024, 2, 29), span=0)
+@example(cycle="yearly", due=date(2024, 2, 29), start=date(2025, 2, 28), span=400)
 def test_occurrences_increase_and_are_anchored_steps(cycle, due, start, span):
     c = parse_cycle(cycle)
     n = number(cycle=c, due=due)
