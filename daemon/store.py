@@ -384,13 +384,16 @@ class Store:
         ]
         sent_where = "AND r.number = ?" if number else ""
         for r in self.db.query(
-            "SELECT r.number, r.name, r.deadline, r.kind, r.offset, d.target, d.sent_at"
+            "SELECT d.id, r.number, r.name, r.deadline, r.kind, r.offset, d.target, d.sent_at"
             " FROM deliveries d JOIN reminders r ON r.id = d.reminder_id"
             f" WHERE d.state = 'sent' {sent_where}",
             args,
         ):
             events.append({"when": r["sent_at"], "event": "sent", **r})
-        events.sort(key=lambda e: (e["when"][:10], e.get("recorded_at") or e["when"]), reverse=True)
+        # Newest first; within one second, the later row (higher id) first.
+        events.sort(
+            key=lambda e: (e["when"][:10], e.get("recorded_at") or e["when"], e["id"]), reverse=True
+        )
         return events[:limit]
 
     # -- status -------------------------------------------------------------------------------

@@ -429,3 +429,12 @@ def test_overdue_every_spaces_the_alerts(tmp_path, env, http_receiver):
     assert sent_on == [17, 19]
     assert "2 days overdue" in http_receiver.messages[1]
     assert "4 days overdue" in http_receiver.messages[2]
+
+
+def test_history_entries_recorded_in_the_same_second_come_newest_first(tmp_path, env):
+    path = make_config(tmp_path, [], ROLLING)
+    for note in ("first", "second", "third"):
+        now = "2026-11-26T20:00"
+        ok(path, env, "renewed", "Keepalive", "--note", note, "--date", "2026-11-26", "--now", now)
+    events = json.loads(ok(path, env, "history", "--format", "json"))
+    assert [e["note"] for e in events] == ["third", "second", "first"]
