@@ -572,6 +572,18 @@ def topup(obj: Context, name: str, amount: str, day: str | None, now: str | None
         runs = proj.runs_out.isoformat() if proj.runs_out else "not within reach"
         extra = f"; balance {proj.balance:.2f} {number.currency}, runs out {runs}"
     click.echo(f"recorded: {number.name} topped up {value} {number.currency} on {on}{extra}")
+    if number.balance is None or number.cost is None:
+        click.echo(
+            f"note: {number.name} has no balance and cost in the config, so no balance is "
+            "projected for it",
+            err=True,
+        )
+    elif number.balance_date and on <= number.balance_date:
+        click.echo(
+            f"note: dated on or before balance_date ({number.balance_date}), so it is taken "
+            "as part of the configured balance; update balance to change that",
+            err=True,
+        )
 
 
 @cli.command()

@@ -388,3 +388,16 @@ def test_bad_currency_and_amounts_in_the_config(tmp_path, env):
         assert_one_line_error(sk(path, env, "check"), message)
         assert_one_line_error(sk(path, env, "topup", "Ultra", "5", "--now", now), message)
         assert snapshot(db) == before, new
+
+
+def test_topup_says_when_it_cannot_change_the_projection(tmp_path, env):
+    path = make_config(tmp_path, paygo("10.00") + US_LINE)
+    early = sk(path, env, "topup", "Ultra", "5", "--date", "2026-11-19", "--now", "2026-11-25")
+    assert early.returncode == 0
+    assert "balance 10.00 USD, runs out 2027-03-03" in early.stdout  # unchanged
+    assert early.stderr.startswith("note: dated on or before balance_date (2026-11-20)")
+    untracked = sk(path, env, "topup", "US line", "10", "--now", "2026-11-25")
+    assert untracked.returncode == 0
+    assert untracked.stderr.startswith("note: US line has no balance and cost in the config")
+    later = sk(path, env, "topup", "Ultra", "5", "--date", "2026-11-21", "--now", "2026-11-25")
+    assert "balance 15.00 USD" in later.stdout and later.stderr == ""
