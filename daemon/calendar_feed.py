@@ -15,7 +15,8 @@ from pathlib import Path
 
 from icalendar import Alarm, Calendar, Event
 
-from .deadlines import Deadline
+from .deadlines import Deadline, upcoming
+from .model import Config, Ledger
 from .templates import mask_number
 
 PRODID = "-//simkeeper//simkeeper//EN"
@@ -69,9 +70,18 @@ def render_calendar(
     return cal.to_ical()
 
 
-def feed_key(deadlines: list[Deadline], now: datetime) -> tuple:
-    """What the feed's content depends on (besides DTSTAMP), to skip needless rewrites."""
-    return (now.date(), tuple((d.number, d.date, d.kind, d.paid_from_balance) for d in deadlines))
+def refresh_feed(config: Config, ledger: Ledger, now: datetime, last: tuple | None = None) -> tuple:
+    """Rewrite ``settings.calendar`` unless what it shows is still ``last``; return what it shows.
+
+    The daemon passes back what it got, so a pass that changed nothing leaves the file alone.
+    """
+    settings = config.settings
+    assert settings.calendar is not None
+    found = upcoming(config.numbers, now, settings.calendar_days, ledger)
+    shown = (now.date(), tuple((d.number, d.date, d.kind, d.paid_from_balance) for d in found))
+    if shown != last:
+        write_atomically(settings.calendar, render_calendar(found, now, settings.remind_at))
+    return shown
 
 
 def write_atomically(path: Path, data: bytes) -> None:

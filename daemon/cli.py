@@ -318,12 +318,9 @@ def send_due(obj: Context, now: str | None) -> None:
     with obj.store(config) as store:
         report = run_pass(config, store, moment, redact)
         if config.settings.calendar:
-            from .calendar_feed import render_calendar, write_atomically
+            from .calendar_feed import refresh_feed
 
-            days = config.settings.calendar_days
-            found = upcoming(config.numbers, moment, days, store.ledger())
-            data = render_calendar(found, moment, config.settings.remind_at)
-            write_atomically(config.settings.calendar, data)
+            refresh_feed(config, store.ledger(), moment)
     for name in report.sent:
         click.echo(f"sent: {name}")
     for name, error in report.failed:

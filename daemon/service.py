@@ -23,8 +23,7 @@ from pathlib import Path
 import schedule
 
 from . import config as config_mod
-from .calendar_feed import feed_key, render_calendar, write_atomically
-from .deadlines import upcoming
+from .calendar_feed import refresh_feed
 from .delivery import run_pass
 from .errors import ConfigError, SimkeeperError
 from .logs import set_redactor
@@ -205,14 +204,9 @@ class Service:
 
     def write_calendar(self, now: datetime) -> None:
         assert self.config and self.store
-        settings = self.config.settings
-        if not settings.calendar:
-            return
-        found = upcoming(self.config.numbers, now, settings.calendar_days, self.store.ledger())
-        key = feed_key(found, now)
-        if key != self.calendar_key:
-            write_atomically(settings.calendar, render_calendar(found, now, settings.remind_at))
-            self.calendar_key = key
+        if self.config.settings.calendar:
+            ledger = self.store.ledger()
+            self.calendar_key = refresh_feed(self.config, ledger, now, self.calendar_key)
 
     def reload(self) -> None:
         """Load the config again; keep the running one if the new one has problems."""
