@@ -487,21 +487,23 @@ class _Validator:
         tags = {t.name for t in targets} | {tag for t in targets for tag in t.tags}
         for i, entry in enumerate(entries, start=1):
             number = self.number(entry, f"numbers[{i}]", settings, tags, bool(targets))
+            # Names are compared even when the entry has other problems: all reported at once.
+            name = entry.get("name")
+            if isinstance(name, str) and name.strip():
+                if name.strip() in names:
+                    self.problem(
+                        f"numbers[{i}].name",
+                        f'"{name.strip()}" is already the name of numbers[{names[name.strip()]}]',
+                        "names must be unique: they identify the number in commands and history",
+                    )
+                names.setdefault(name.strip(), i)
             if number is None:
                 continue
-            if number.name in names:
-                self.problem(
-                    f"numbers[{i}].name",
-                    f'"{number.name}" is already the name of numbers[{names[number.name]}]',
-                    "names must be unique: they identify the number in commands and history",
-                )
-            names.setdefault(number.name, i)
             if number.number in e164s:
                 self.problem(
                     f"numbers[{i}].number",
                     f"{number.number} is already listed as numbers[{e164s[number.number]}]",
-                    "list each number once; a number with two plans needs two names? "
-                    "merge them into one entry",
+                    "list each number once, with one plan",
                 )
             e164s.setdefault(number.number, i)
             numbers.append(number)
@@ -575,10 +577,9 @@ class _Validator:
         try:
             return parse_cycle(text)
         except PeriodError as err:
-            choices = [*NAMED_CYCLES, "every 180 days"]
-            hint = _suggest(text.strip().lower(), choices) or (
-                'use weekly, monthly, quarterly, yearly or "every N days|weeks|months|years"'
-            )
+            hint = 'use weekly, monthly, quarterly, yearly or "every N days|weeks|months|years"'
+            if str(err).startswith("unknown"):  # a typo of a named cycle gets a suggestion
+                hint = _suggest(text.strip().lower(), [*NAMED_CYCLES]) or hint
             self.problem(f"{p}.cycle", str(err), hint)
             return None
 

@@ -175,6 +175,12 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, env):
         rolling = true
         cycle = "every 180 days"
         colour = "red"
+
+        [[numbers]]
+        name = "a"
+        number = "+44 7911 123457"
+        cycle = "every 0 days"
+        due = 2026-12-15
         """,
     )
     result = run(["--config", str(path), "check"], env)
@@ -187,10 +193,16 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, env):
         "numbers[1].cycle",
         "numbers[2].colour",
         "numbers[2].last_renewed",
+        "numbers[3].cycle",
+        "numbers[3].name",
     ]
     for key in expected:
         assert any(f" {key}:" in line for line in lines), (key, lines)
     assert len(lines) == len(expected)
+    # A duplicate name is found even though both entries have other problems; a zero count
+    # is not "corrected" to some other cycle.
+    assert any('numbers[3].name: "a" is already the name of numbers[1]' in x for x in lines)
+    assert not any("did you mean" in x for x in lines if "numbers[3].cycle" in x)
 
 
 def test_missing_file(tmp_path: Path, env):
