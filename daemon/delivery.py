@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .balances import Projection
 from .config import Config
 from .deadlines import local_today, projection, upcoming
 from .model import Number
@@ -112,16 +113,18 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
     ledger = store.ledger()
     entries = []
     for r in due_reminders(config.numbers, config.settings, now, ledger):
-        balance = ""
-        if r.kind == "topup" and r.number.balance is not None:
+        proj = None
+        if r.kind == "topup":
             proj = projection(r.number, local_today(r.number, now), ledger)
-            balance = f"{proj.balance:.2f}" if proj else ""
+        balance = _balance(proj)
         entries.append((r, payload(r.number, r.deadline, r.kind, balance), targets_for(config, r)))
     digest_at = digest_due_at(config.settings, now)
     if digest_at and now - digest_at < timedelta(days=1) and config.targets:
+        # What needs doing: a charge the balance pays by itself is left out.
         items = [
-            payload(d.number, d.date, _digest_kind(d))
+            payload(d.number, d.date, _digest_kind(d), _balance(d.projection))
             for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger)
+            if not d.paid_from_balance
         ]
         slot = DigestSlot(digest_at, digest_at + timedelta(days=1))
         entries.append(
@@ -132,6 +135,10 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
             )
         )
     return store.record(entries, now)
+
+
+def _balance(proj: Projection | None) -> str:
+    return f"{proj.balance:.2f}" if proj else ""
 
 
 def _digest_kind(deadline) -> str:

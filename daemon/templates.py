@@ -30,7 +30,7 @@ ITEM_FIELDS = [
     "kind",
     "cycle",
 ]
-TITLE_FIELDS = ["count", "names"]
+TITLE_FIELDS = ["count", "names", "deadlines"]
 TEMPLATE_KEYS = {
     "title": TITLE_FIELDS,
     "renew": ITEM_FIELDS,
@@ -42,13 +42,13 @@ TEMPLATE_KEYS = {
 
 BUILTIN: dict[str, dict[str, str]] = {
     "en": {
-        "title": "simkeeper: {names} needs attention",
+        "title": "simkeeper reminder: {names}",
         "renew": "{name} ({number}{carrier}): renew by {deadline} ({weekday}), {when}.{note}",
         "overdue": "OVERDUE {name} ({number}{carrier}): was due {deadline} ({weekday}), "
         "{when}. Renew now or the number may be lost.{note}",
         "topup": "{name} ({number}{carrier}): the balance of {balance} {currency} runs out on "
         "{deadline} ({weekday}), {when}. Top up before then.{note}",
-        "digest": "simkeeper: the next 30 days ({count} deadlines)",
+        "digest": "simkeeper: the next 30 days ({deadlines})",
         "test": "simkeeper test message: this target works.",
     },
     "zh-CN": {
@@ -58,7 +58,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "请立即续费，否则号码可能被收回。{note}",
         "topup": "{name}（{number}{carrier}）：余额 {balance} {currency} 将在 {deadline}"
         "（{weekday}）用完，{when}。请在此之前充值。{note}",
-        "digest": "simkeeper：未来 30 天（{count} 个期限）",
+        "digest": "simkeeper：未来 30 天（{deadlines}）",
         "test": "simkeeper 测试消息：此通知渠道可用。",
     },
 }
@@ -183,19 +183,27 @@ class Texts:
         shown = ("、" if self.language == "zh-CN" else ", ").join(names[:3])
         if len(names) > 3:
             shown += f" +{len(names) - 3}"
-        title = self.templates["title"].format_map({"count": len(items), "names": shown})
+        title = self.templates["title"].format_map(self._counted(items, shown))
         lines = [self.item(i) for i in items]
         body = lines[0] if len(lines) == 1 else "\n".join(f"• {line}" for line in lines)
         return Message(title, body)
 
     def digest(self, items: list[Item]) -> Message:
         """The weekly digest: every deadline in the next 30 days."""
-        title = self.templates["digest"].format_map({"count": len(items), "names": ""})
+        title = self.templates["digest"].format_map(self._counted(items, ""))
         if not items:
             body = "没有即将到期的号码。" if self.language == "zh-CN" else "Nothing is due."
         else:
             body = "\n".join(f"• {self.item(i)}" for i in items)
         return Message(title, body)
+
+    def _counted(self, items: list[Item], names: str) -> dict[str, object]:
+        n = len(items)
+        if self.language == "zh-CN":
+            deadlines = f"{n} 个期限"
+        else:
+            deadlines = f"{n} deadline{'s' if n != 1 else ''}"
+        return {"count": n, "names": names, "deadlines": deadlines}
 
     def test(self) -> Message:
         """The message ``simkeeper test`` sends."""

@@ -401,3 +401,21 @@ def test_topup_says_when_it_cannot_change_the_projection(tmp_path, env):
     assert untracked.stderr.startswith("note: US line has no balance and cost in the config")
     later = sk(path, env, "topup", "Ultra", "5", "--date", "2026-11-21", "--now", "2026-11-25")
     assert "balance 15.00 USD" in later.stdout and later.stderr == ""
+
+
+def test_the_weekly_digest_leaves_out_charges_the_balance_pays(tmp_path, env, http_receiver):
+    numbers = paygo("4.00") + US_LINE  # 4.00 pays Dec 3, not Jan 3
+    path = make_config(tmp_path, numbers, [("hook", http_receiver.json_url("hook"))])
+    config = path.read_text().replace("[settings]\n", '[settings]\ndigest = "mon 08:00"\n')
+    path.write_text(config)
+    assert send(path, env, "2026-11-30T08:05") == "sent: hook"  # a Monday: the digest only
+    [digest] = http_receiver.requests
+    assert digest.title == "simkeeper: the next 30 days (1 deadline)"
+    assert "US line" in digest.message and "Ultra PayGo" not in digest.message
+    # Four weeks on, the charge the balance cannot pay is in it, with the balance.
+    send(path, env, "2026-12-28T08:05")
+    last = http_receiver.requests[-1]
+    assert (
+        "Ultra PayGo" in last.message
+        and "balance of 1.00 USD runs out on 2027-01-03" in last.message
+    )
