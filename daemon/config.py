@@ -71,6 +71,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 UrlCheck = Callable[[str], "str | None"]
+CREDENTIAL_PREFIX = "simkeeper_"  # the ID of the credentials folder in systemd/simkeeper.service
 
 
 @functools.cache
@@ -440,13 +441,15 @@ class _Validator:
 
         def value_of(match: re.Match) -> str:
             var = match.group(1)
-            if creds:
+            # LoadCredential=VAR:FILE names it VAR; the shipped unit's LoadCredential=simkeeper:DIR
+            # names each file of DIR simkeeper_FILE.
+            for name in (var, f"{CREDENTIAL_PREFIX}{var}") if creds else ():
                 try:
-                    value = (Path(creds) / var).read_text(encoding="utf-8").rstrip("\r\n")
-                    values.append(value)
-                    return value
+                    value = (Path(creds) / name).read_text(encoding="utf-8").rstrip("\r\n")
                 except OSError:
-                    pass
+                    continue
+                values.append(value)
+                return value
             if var in self.env:
                 values.append(self.env[var])
                 return self.env[var]
@@ -458,8 +461,8 @@ class _Validator:
             self.problem(
                 key,
                 f"${{{var}}} is not set",
-                f"export {var}=... before starting, or give it to systemd with "
-                f"LoadCredential={var}:/etc/simkeeper/credentials/{var}",
+                f"export {var}=... before starting; under systemd, put it in "
+                f"/etc/simkeeper/credentials/{var} (LoadCredential=) and restart",
             )
         return (None if missing else url), values
 

@@ -106,7 +106,12 @@ CASES = [
         "unset-variable",
         '[[notify]]\nname = "mail"\nurl = "mailto://me:${NO_SUCH_SECRET_VAR}@example.com"\n'
         + GOOD_NUMBER,
-        [":3:", "notify[1].url", "${NO_SUCH_SECRET_VAR} is not set", "LoadCredential="],
+        [
+            ":3:",
+            "notify[1].url",
+            "${NO_SUCH_SECRET_VAR} is not set",
+            "/etc/simkeeper/credentials/NO_SUCH_SECRET_VAR",
+        ],
     ),
     (
         "unknown-url-scheme",

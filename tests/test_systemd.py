@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SIMKEEPER
+from conftest import SIMKEEPER, run, write_config
 
 UNITS = Path(__file__).parent.parent / "systemd"
 ANALYZE = shutil.which("systemd-analyze")
@@ -81,7 +81,38 @@ def test_system_unit_has_what_the_service_needs():
     ]:
         assert re.search(rf"^{re.escape(line)}$", text, re.M), line
     assert re.search(r"^WatchdogSec=\S+", text, re.M)
-    assert re.search(r"^LoadCredential=\w+:/etc/simkeeper/credentials/\w+$", text, re.M)
+    # The whole folder: a secret added there needs no unit edit, and none is ever required.
+    assert re.search(r"^LoadCredential=simkeeper:/etc/simkeeper/credentials$", text, re.M)
+
+
+def test_secrets_loaded_the_way_the_unit_loads_them_fill_in_the_config(tmp_path, env):
+    """systemd names each file NAME of a LoadCredential=ID:FOLDER folder ID_NAME; ${NAME} in
+    the config must find it there."""
+    text = (UNITS / "simkeeper.service").read_text()
+    [(cred_id, folder)] = re.findall(r"^LoadCredential=(\w+):(\S+)$", text, re.M)
+    assert folder == "/etc/simkeeper/credentials"
+    creds = tmp_path / "creds"  # what systemd makes of the folder at start
+    creds.mkdir()
+    (creds / f"{cred_id}_HOOK_TOKEN").write_text("tok3n-from-systemd\n")
+    config = write_config(
+        tmp_path / "config.toml",
+        """
+        [[notify]]
+        name = "hook"
+        url = "json://127.0.0.1:9/${HOOK_TOKEN}"
+
+        [[numbers]]
+        name = "a"
+        number = "+44 7911 123456"
+        due = 2027-01-01
+        """,
+    )
+    found = run(["--config", str(config), "check"], {**env, "CREDENTIALS_DIRECTORY": str(creds)})
+    assert found.returncode == 0, found.stderr
+    assert "tok3n" not in found.stdout + found.stderr
+    missing = run(["--config", str(config), "check"], env)
+    assert missing.returncode == 2
+    assert "${HOOK_TOKEN} is not set" in missing.stderr
 
 
 def test_user_unit_uses_xdg_paths():
