@@ -77,6 +77,11 @@ def ok(config: Path, env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def send_due(config: Path, env: dict[str, str], now: str) -> str:
+    """One ``send-due`` pass at ``now`` that must succeed; its output, stripped."""
+    return ok(config, env, "send-due", "--now", now).strip()
+
+
 def query(db: Path, sql: str) -> list[tuple]:
     """Rows of ``sql`` on the SQLite file ``db``."""
     conn = sqlite3.connect(db, timeout=10)

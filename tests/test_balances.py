@@ -13,7 +13,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import assert_one_line_error, ok, query, sk, snapshot, write_config
+from conftest import assert_one_line_error, ok, query, send_due, sk, snapshot, write_config
 
 pytest_plugins = ["receivers"]
 
@@ -53,10 +53,6 @@ state = "{tmp_path / "state.db"}"
 """
     notify = "".join(f'\n[[notify]]\nname = "{n}"\nurl = "{u}"\n' for n, u in targets)
     return write_config(tmp_path / "config.toml", head + notify + numbers)
-
-
-def send(path: Path, env: dict[str, str], now: str) -> str:
-    return ok(path, env, "send-due", "--now", now).strip()
 
 
 def topup_entries(path: Path, env: dict[str, str], now: str, days: int = 60) -> list[tuple]:
@@ -154,11 +150,11 @@ def test_topup_reminder_only_when_the_balance_will_not_cover_a_charge_soon(
     ]
 
     # The Dec 3 charge is paid from the balance: no reminder to renew it, no overdue alert.
-    assert send(path, env, "2026-12-01T09:00") == "nothing to send"
-    assert send(path, env, "2026-12-04T09:00") == "nothing to send"
+    assert send_due(path, env, "2026-12-01T09:00") == "nothing to send"
+    assert send_due(path, env, "2026-12-04T09:00") == "nothing to send"
 
     # 14 days before 2027-01-03, the charge the balance cannot pay: top up, or renew by then.
-    assert send(path, env, "2026-12-20T09:00") == "sent: hook"
+    assert send_due(path, env, "2026-12-20T09:00") == "sent: hook"
     [first] = http_receiver.messages
     assert "renew by 2027-01-03 (Sun), 14 days left" in first
     assert (
@@ -172,17 +168,17 @@ def test_topup_reminder_only_when_the_balance_will_not_cover_a_charge_soon(
     # Topped up: 6.00 pays Jan 3 and Feb 3, so neither is reminded about or overdue.
     ok(path, env, "topup", "Ultra", "5", "--now", "2026-12-21T10:00")
     for now in ("2026-12-31T09:00", "2027-01-04T09:00", "2027-02-02T09:00"):
-        assert send(path, env, now) == "nothing to send", now
+        assert send_due(path, env, now) == "nothing to send", now
     assert len(query(db, reminders)) == 2
 
     # ...until the balance nears its new end: nothing left after Feb 3, Mar 3 cannot be paid.
-    assert send(path, env, "2027-02-17T09:00") == "sent: hook"
+    assert send_due(path, env, "2027-02-17T09:00") == "sent: hook"
     second = http_receiver.messages[1]
     assert "the balance of 0.00 USD runs out on 2027-03-03 (Wed), 14 days left" in second
     assert query(db, reminders)[2:] == [("2027-03-03", "renew", 14), ("2027-03-03", "topup", 14)]
 
     # Nobody acted: the unpaid charge is overdue the day after.
-    assert send(path, env, "2027-03-04T09:00") == "sent: hook"
+    assert send_due(path, env, "2027-03-04T09:00") == "sent: hook"
     assert "1 day overdue" in http_receiver.messages[2]
     assert len(http_receiver.requests) == 3
 
@@ -408,12 +404,12 @@ def test_the_weekly_digest_leaves_out_charges_the_balance_pays(tmp_path, env, ht
     path = make_config(tmp_path, numbers, [("hook", http_receiver.json_url("hook"))])
     config = path.read_text().replace("[settings]\n", '[settings]\ndigest = "mon 08:00"\n')
     path.write_text(config)
-    assert send(path, env, "2026-11-30T08:05") == "sent: hook"  # a Monday: the digest only
+    assert send_due(path, env, "2026-11-30T08:05") == "sent: hook"  # a Monday: the digest only
     [digest] = http_receiver.requests
     assert digest.title == "simkeeper: the next 30 days (1 deadline)"
     assert "US line" in digest.message and "Ultra PayGo" not in digest.message
     # Four weeks on, the charge the balance cannot pay is in it, with the balance.
-    send(path, env, "2026-12-28T08:05")
+    send_due(path, env, "2026-12-28T08:05")
     last = http_receiver.requests[-1]
     assert (
         "Ultra PayGo" in last.message

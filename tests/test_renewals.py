@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import assert_one_line_error, ok, query, sk, snapshot, write_config
+from conftest import assert_one_line_error, ok, query, send_due, sk, snapshot, write_config
 
 pytest_plugins = ["receivers"]
 
@@ -71,10 +71,6 @@ state = "{tmp_path / "state.db"}"
     return write_config(tmp_path / "config.toml", head + notify + numbers)
 
 
-def send(path: Path, env: dict[str, str], now: str) -> str:
-    return ok(path, env, "send-due", "--now", now).strip()
-
-
 def upcoming(path: Path, env: dict[str, str], now: str, days: int = 60) -> list[dict]:
     out = ok(path, env, "upcoming", "--days", str(days), "--now", now, "--format", "json")
     return json.loads(out)
@@ -108,11 +104,11 @@ def test_renewing_a_rolling_number_moves_its_deadline(tmp_path, env, http_receiv
     assert entry["rolling"] is True and entry["number"] == "+447911123456"
 
     # The old deadline's reminders (3d and 1d before 2026-11-28) never go out.
-    assert send(path, env, "2026-11-25T09:00") == "nothing to send"
-    assert send(path, env, "2026-11-27T09:00") == "nothing to send"
+    assert send_due(path, env, "2026-11-25T09:00") == "nothing to send"
+    assert send_due(path, env, "2026-11-27T09:00") == "nothing to send"
     assert http_receiver.requests == []
     # The new one's do: 14 days before 2027-05-19.
-    assert send(path, env, "2027-05-05T09:00") == "sent: hook"
+    assert send_due(path, env, "2027-05-05T09:00") == "sent: hook"
     [message] = http_receiver.messages
     assert "renew by 2027-05-19" in message and "14 days left" in message
 
@@ -148,7 +144,7 @@ def test_the_later_of_last_renewed_and_the_history_wins(tmp_path, env):
 def test_renewing_a_fixed_schedule_stops_that_occurrence_only(tmp_path, env, http_receiver):
     path = make_config(tmp_path, [("hook", http_receiver.json_url("hook"), [])], US_LINE)
     # The 14-day reminder for 2026-12-15 goes out.
-    assert send(path, env, "2026-12-01T09:00") == "sent: hook"
+    assert send_due(path, env, "2026-12-01T09:00") == "sent: hook"
     [first] = http_receiver.messages
     assert "renew by 2026-12-15 (Tue)" in first and "14 days left" in first
 
@@ -163,7 +159,7 @@ def test_renewing_a_fixed_schedule_stops_that_occurrence_only(tmp_path, env, htt
 
     # Its remaining lead times (3d, 1d) and any overdue alert stay silent.
     for later in ("2026-12-12T09:00", "2026-12-14T09:00", "2026-12-16T09:00", "2026-12-20T09:00"):
-        assert send(path, env, later) == "nothing to send", later
+        assert send_due(path, env, later) == "nothing to send", later
     assert len(http_receiver.requests) == 1
     db = tmp_path / "state.db"
     assert query(db, "SELECT deadline, kind, offset FROM reminders ORDER BY id") == [
@@ -171,8 +167,8 @@ def test_renewing_a_fixed_schedule_stops_that_occurrence_only(tmp_path, env, htt
     ]
 
     # The next occurrence goes on as usual: 14 days, then 3 days before 2027-01-15.
-    assert send(path, env, "2027-01-01T09:00") == "sent: hook"
-    assert send(path, env, "2027-01-12T09:00") == "sent: hook"
+    assert send_due(path, env, "2027-01-01T09:00") == "sent: hook"
+    assert send_due(path, env, "2027-01-12T09:00") == "sent: hook"
     second, third = http_receiver.messages[1:]
     assert "renew by 2027-01-15 (Fri)" in second and "14 days left" in second
     assert "renew by 2027-01-15 (Fri)" in third and "3 days left" in third
@@ -260,9 +256,9 @@ def test_history_lists_renewals_and_sent_reminders_newest_first(tmp_path, env, m
     # 3 days before the keep-alive deadline (2026-11-28); renewed two days before it; then
     # 14 days before US line's (2026-12-15), which is renewed four days later. (US line's
     # 2026-11-15 occurrence passed unreminded, so it is not tracked as overdue.)
-    assert send(path, env, "2026-11-25T09:00") == "sent: hook"
+    assert send_due(path, env, "2026-11-25T09:00") == "sent: hook"
     ok(path, env, "renewed", "Keepalive", "--date", "2026-11-26", "--now", "2026-11-26T20:00")
-    assert send(path, env, "2026-12-01T09:00") == "sent: hook"
+    assert send_due(path, env, "2026-12-01T09:00") == "sent: hook"
     ok(
         path,
         env,
@@ -333,9 +329,9 @@ def test_overdue_alerts_go_daily_to_escalation_targets_until_overdue_for(
 ):
     path = escalation_config(tmp_path, http_receiver)
     # Before the deadline only the normal target hears about it.
-    assert send(path, env, "2026-12-14T09:00") == "sent: hook"
+    assert send_due(path, env, "2026-12-14T09:00") == "sent: hook"
     assert [r.route for r in http_receiver.requests] == ["/hook"]
-    assert send(path, env, "2026-12-15T09:00") == "nothing to send"
+    assert send_due(path, env, "2026-12-15T09:00") == "nothing to send"
 
     # The day after: not yet 09:00, but the occurrence is already shown as overdue.
     now = "2026-12-16T08:00"
@@ -357,7 +353,7 @@ def test_overdue_alerts_go_daily_to_escalation_targets_until_overdue_for(
     # One alert a day at 09:00, to the normal target and the escalation target.
     for day, late in (("2026-12-16", 1), ("2026-12-17", 2), ("2026-12-18", 3)):
         http_receiver.clear()
-        out = send(path, env, f"{day}T09:00")
+        out = send_due(path, env, f"{day}T09:00")
         assert sorted(out.splitlines()) == ["sent: hook", "sent: pager"], day
         assert sorted(r.route for r in http_receiver.requests) == ["/hook", "/pager"]
         for request in http_receiver.requests:
@@ -366,13 +362,13 @@ def test_overdue_alerts_go_daily_to_escalation_targets_until_overdue_for(
                 request.message
             )
         # Once a day only.
-        assert send(path, env, f"{day}T21:00") == "nothing to send"
+        assert send_due(path, env, f"{day}T21:00") == "nothing to send"
     assert len(http_receiver.requests) == 2
 
     # overdue_for = 3d: no fourth alert, and the occurrence is no longer listed as at risk.
     http_receiver.clear()
-    assert send(path, env, "2026-12-19T09:00") == "nothing to send"
-    assert send(path, env, "2026-12-20T09:00") == "nothing to send"
+    assert send_due(path, env, "2026-12-19T09:00") == "nothing to send"
+    assert send_due(path, env, "2026-12-20T09:00") == "nothing to send"
     assert http_receiver.requests == []
     assert deadlines(path, env, "2026-12-20T10:00", "US line", 40) == [("2027-01-15", 26, False)]
     rows = query(
@@ -393,8 +389,8 @@ def test_overdue_alerts_go_daily_to_escalation_targets_until_overdue_for(
 
 def test_renewing_an_overdue_occurrence_stops_the_alerts(tmp_path, env, http_receiver):
     path = escalation_config(tmp_path, http_receiver)
-    assert send(path, env, "2026-12-14T09:00") == "sent: hook"
-    out = send(path, env, "2026-12-16T09:00")
+    assert send_due(path, env, "2026-12-14T09:00") == "sent: hook"
+    out = send_due(path, env, "2026-12-16T09:00")
     assert sorted(out.splitlines()) == ["sent: hook", "sent: pager"]
 
     # Renewed late: the overdue occurrence is the one marked done, not the next.
@@ -408,10 +404,10 @@ def test_renewing_an_overdue_occurrence_stops_the_alerts(tmp_path, env, http_rec
 
     http_receiver.clear()
     for later in ("2026-12-17T09:00", "2026-12-18T09:00"):
-        assert send(path, env, later) == "nothing to send"
+        assert send_due(path, env, later) == "nothing to send"
     assert http_receiver.requests == []
     # The next occurrence is reminded as usual, on the normal target only.
-    assert send(path, env, "2027-01-01T09:00") == "sent: hook"
+    assert send_due(path, env, "2027-01-01T09:00") == "sent: hook"
     [request] = http_receiver.requests
     assert request.route == "/hook" and "renew by 2027-01-15" in request.message
 
@@ -420,10 +416,10 @@ def test_overdue_every_spaces_the_alerts(tmp_path, env, http_receiver):
     numbers = ESCALATING.replace('overdue_for = "3d"', 'overdue_for = "5d"\noverdue_every = "2d"')
     targets = [("hook", http_receiver.json_url("hook"), ["email"])]
     path = make_config(tmp_path, targets, numbers.replace('escalate = ["sms"]\n', ""))
-    assert send(path, env, "2026-12-14T09:00") == "sent: hook"
+    assert send_due(path, env, "2026-12-14T09:00") == "sent: hook"
     sent_on = []
     for day in range(16, 22):
-        if send(path, env, f"2026-12-{day}T09:00") != "nothing to send":
+        if send_due(path, env, f"2026-12-{day}T09:00") != "nothing to send":
             sent_on.append(day)
     # Every 2 days after 2026-12-15, within 5 days: the 17th and the 19th.
     assert sent_on == [17, 19]
