@@ -60,7 +60,7 @@ def timed(args: list[str]) -> tuple[float, float]:
 
 def imports_apprise(config: Path, command: list[str]) -> bool:
     code = (
-        "import sys; from daemon.cli import cli\n"
+        "import sys; from simkeeper.cli import cli\n"
         "try:\n    cli.main(sys.argv[1:], prog_name='simkeeper')\nexcept SystemExit:\n    pass\n"
         "sys.stderr.write(str('apprise' in sys.modules))"
     )

@@ -19,9 +19,9 @@ import click
 import pytest
 from conftest import SIMKEEPER, run, write_config
 
-from daemon import cli as cli_mod
-from daemon import config as config_mod
-from daemon import templates as templates_mod
+from simkeeper import cli as cli_mod
+from simkeeper import config as config_mod
+from simkeeper import templates as templates_mod
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")

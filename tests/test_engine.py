@@ -10,10 +10,10 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from daemon.deadlines import occurrences, rolling_deadline, upcoming
-from daemon.model import Ledger, Number, Settings
-from daemon.periods import PeriodError, parse_cycle, parse_days
-from daemon.reminders import due_reminders, local_instant, next_due_at
+from simkeeper.deadlines import occurrences, rolling_deadline, upcoming
+from simkeeper.model import Ledger, Number, Settings
+from simkeeper.periods import PeriodError, parse_cycle, parse_days
+from simkeeper.reminders import due_reminders, local_instant, next_due_at
 
 UTC_ZONE = ZoneInfo("UTC")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

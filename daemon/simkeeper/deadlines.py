@@ -1,7 +1,7 @@
 """The deadline engine: every date by which a number must be renewed, topped up or used.
 
 Pure: no I/O and no clock. ``now`` is always a parameter, and what the user did (renewals,
-top-ups) comes in as a :class:`~daemon.model.Ledger`. A deadline is a local date in the number's
+top-ups) comes in as a :class:`~simkeeper.model.Ledger`. A deadline is a local date in the number's
 own time zone, and "today" is the date of ``now`` in that zone.
 """
 

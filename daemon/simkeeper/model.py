@@ -120,7 +120,7 @@ EMPTY_LEDGER = Ledger()
 def find_number(numbers: tuple[Number, ...], query: str) -> Number:
     """The number a command means: exact name, E.164 number, or an unambiguous name prefix.
 
-    Raises :class:`~daemon.errors.UsageError` when nothing or several numbers match.
+    Raises :class:`~simkeeper.errors.UsageError` when nothing or several numbers match.
     """
     from .errors import UsageError
 

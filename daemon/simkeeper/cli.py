@@ -1,6 +1,6 @@
 """The ``simkeeper`` command line: a thin layer of click commands over the core and the edges.
 
-Every error a user can act on is a :class:`~daemon.errors.SimkeeperError`, printed as one line
+Every error a user can act on is a :class:`~simkeeper.errors.SimkeeperError`, printed as one line
 per problem on stderr with exit status 2 (1 for a failed send); never a traceback.
 """
 
