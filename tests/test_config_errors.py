@@ -110,7 +110,8 @@ CASES = [
             ":3:",
             "notify[1].url",
             "${NO_SUCH_SECRET_VAR} is not set",
-            "/etc/simkeeper/credentials/NO_SUCH_SECRET_VAR",
+            "credentials/NO_SUCH_SECRET_VAR",
+            "the environment ($NO_SUCH_SECRET_VAR)",
         ],
     ),
     (

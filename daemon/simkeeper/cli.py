@@ -46,7 +46,10 @@ class Context:
             from .notifier import url_problem
 
             url_check = url_problem
-        config = config_mod.load(self.config_path, url_check=url_check)
+        # Commands that never send work without the secrets (their URLs are shown redacted).
+        config = config_mod.load(
+            self.config_path, url_check=url_check, require_secrets=validate_urls
+        )
         for warning in config.warnings:
             click.echo(warning, err=True)
         return config
