@@ -216,6 +216,7 @@ def test_missing_file(tmp_path: Path, env):
     assert result.returncode == 2
     assert "config file not found" in result.stderr
     assert "config.example.toml" in result.stderr
+    assert "simkeeper init --user" in result.stderr
     assert "Traceback" not in result.stderr
 
 

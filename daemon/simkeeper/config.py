@@ -166,8 +166,8 @@ def load(
 
 def _missing_hint(path: Path) -> str:
     return (
-        f"create it from config.example.toml, or pass --config / set SIMKEEPER_CONFIG; "
-        f"looked at {path}"
+        f"'simkeeper init --user' (or 'sudo simkeeper init --system') writes one from the "
+        f"packaged config.example.toml; or pass --config / set SIMKEEPER_CONFIG; looked at {path}"
     )
 
 
