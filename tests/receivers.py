@@ -30,6 +30,7 @@ plugin after a test module imported it, without warning that it cannot rewrite i
 
 from __future__ import annotations
 
+import base64
 import email
 import email.header
 import email.policy
@@ -215,6 +216,8 @@ class HTTPReceiver:
     picks a random delay in that range for each request.
     ``sms_token``: if set, the SMSEagle emulation rejects any other access token, as the
     gateway does.
+    ``basic``: if set, ``{user: password}`` for HTTP Basic auth (decoded as Latin-1, as the
+    standard says): any other login is answered 401. Every login tried is kept in ``logins``.
     The waits end early when the receiver is closed, and never exceed :data:`MAX_HANG`.
     """
 
@@ -222,7 +225,9 @@ class HTTPReceiver:
     hang: float = 0.0
     delay: float | tuple[float, float] = 0.0
     sms_token: str | None = None
+    basic: dict[str, str] | None = None
     requests: list[Request] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
     incomplete: int = 0  # requests whose body was cut off (the sender died mid-send)
 
     def __post_init__(self) -> None:
@@ -255,6 +260,8 @@ class HTTPReceiver:
                 with receiver.lock:
                     receiver.requests.append(request)
                     status = receiver.status
+                    if receiver.basic is not None and not receiver.authorized(request):
+                        status = 401
                     wait = min(receiver.hang + receiver._pick_delay(), MAX_HANG)
                 receiver.arrived.set()
                 if wait:
@@ -279,6 +286,18 @@ class HTTPReceiver:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def authorized(self, request: Request) -> bool:
+        """Whether ``request`` carries one of the ``basic`` logins (recording what it tried)."""
+        kind, _, token = request.headers.get("Authorization", "").partition(" ")
+        if kind.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(token).decode("latin-1").partition(":")
+        except ValueError:
+            return False
+        self.logins.append((user, password))
+        return self.basic is not None and self.basic.get(user) == password
 
     def _pick_delay(self) -> float:
         if isinstance(self.delay, tuple):

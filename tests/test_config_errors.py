@@ -110,7 +110,8 @@ CASES = [
             ":3:",
             "notify[1].url",
             "${NO_SUCH_SECRET_VAR} is not set",
-            "/etc/simkeeper/credentials/NO_SUCH_SECRET_VAR",
+            "credentials/NO_SUCH_SECRET_VAR",
+            "the environment ($NO_SUCH_SECRET_VAR)",
         ],
     ),
     (
@@ -215,6 +216,7 @@ def test_missing_file(tmp_path: Path, env):
     assert result.returncode == 2
     assert "config file not found" in result.stderr
     assert "config.example.toml" in result.stderr
+    assert "simkeeper init --user" in result.stderr
     assert "Traceback" not in result.stderr
 
 

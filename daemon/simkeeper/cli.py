@@ -46,7 +46,10 @@ class Context:
             from .notifier import url_problem
 
             url_check = url_problem
-        config = config_mod.load(self.config_path, url_check=url_check)
+        # Commands that never send work without the secrets (their URLs are shown redacted).
+        config = config_mod.load(
+            self.config_path, url_check=url_check, require_secrets=validate_urls
+        )
         for warning in config.warnings:
             click.echo(warning, err=True)
         return config
@@ -670,6 +673,72 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
         click.echo(f"wrote {out}")
     else:
         sys.stdout.buffer.write(data)
+
+
+# -- install, back up, restore --------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--user", "mode", flag_value="user", help="For the user service.")
+@click.option(
+    "--system", "mode", flag_value="system", help="For the system service (default as root)."
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write under this folder instead of / (an image being built).",
+)
+def init(mode: str | None, root: Path | None) -> None:
+    """Write the example config, the credentials folder and the systemd unit for this install,
+    then print the commands that come next. An existing config is kept."""
+    import os
+
+    from .install import init as write_files
+    from .install import layout, next_steps, this_executable
+
+    system = mode == "system" or (mode is None and os.geteuid() == 0)
+    where = layout(system, root, os.environ)
+    executable = this_executable()
+    for line in write_files(where, executable):
+        click.echo(line)
+    click.echo("")
+    click.echo("next:")
+    for line in next_steps(where, executable):
+        click.echo(f"  {line}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def backup(obj: Context, file: Path) -> None:
+    """Write a consistent copy of the state database to FILE (mode 0600), even while the
+    daemon runs."""
+    from .backup import backup as copy
+
+    config = obj.load(validate_urls=False)
+    done = copy(obj.state_path(config), file)
+    click.echo(
+        f"backed up {obj.state_path(config)} to {done.path}: {done.reminders} reminder(s), "
+        f"{done.history} history entr{'y' if done.history == 1 else 'ies'}"
+    )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.pass_obj
+def restore(obj: Context, file: Path) -> None:
+    """Put the backup FILE back as the state database (stop the daemon first); the database it
+    replaces is kept as STATE.before-restore."""
+    from .backup import restore as put_back
+
+    config = obj.load(validate_urls=False)
+    done, kept = put_back(file, obj.state_path(config))
+    click.echo(
+        f"restored {done.path} from {file}: {done.reminders} reminder(s), {done.history} "
+        f"history entr{'y' if done.history == 1 else 'ies'}"
+    )
+    if kept:
+        click.echo(f"the database it replaced is kept as {kept}")
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from .errors import ConfigError, Problem
 from .model import Config, Number, Settings, Target
 from .periods import NAMED_CYCLES, PeriodError, parse_cycle, parse_days
 from .redact import inline_secret, url_secrets
+from .secrets import Secrets, substitute
 from .templates import LANGUAGES, TEMPLATE_KEYS, TemplateError, check_template
 from .tomllines import key_lines
 
@@ -71,11 +72,9 @@ NUMBER_KEYS = [
 NOTIFY_KEYS = ["name", "url", "tags"]
 TOP_KEYS = ["settings", "numbers", "notify", "templates"]
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 UrlCheck = Callable[[str], "str | None"]
-CREDENTIAL_PREFIX = "simkeeper_"  # the ID of the credentials folder in systemd/simkeeper.service
 
 
 @functools.cache
@@ -134,9 +133,11 @@ def load(
     *,
     env: Mapping[str, str] | None = None,
     url_check: UrlCheck | None = None,
+    require_secrets: bool = True,
 ) -> Config:
     """Read, parse and validate the config at ``path``; raise :class:`ConfigError` listing
-    every problem. ``url_check`` (from the notifier) validates target URLs when given."""
+    every problem. ``url_check`` (from the notifier) validates target URLs when given.
+    ``require_secrets=False`` (commands that never send) accepts a ``${VAR}`` not found."""
     path = Path(path)
     env = os.environ if env is None else env
     try:
@@ -160,7 +161,7 @@ def load(
         raise ConfigError(
             [Problem(str(path), "", f"TOML syntax error: {message}", line, _toml_hint(message))]
         ) from None
-    validator = _Validator(path, text, env, url_check)
+    validator = _Validator(path, text, env, url_check, require_secrets)
     config = validator.config(data)
     if validator.problems:
         raise ConfigError(validator.problems)
@@ -169,8 +170,8 @@ def load(
 
 def _missing_hint(path: Path) -> str:
     return (
-        f"create it from config.example.toml, or pass --config / set SIMKEEPER_CONFIG; "
-        f"looked at {path}"
+        f"'simkeeper init --user' (or 'sudo simkeeper init --system') writes one from the "
+        f"packaged config.example.toml; or pass --config / set SIMKEEPER_CONFIG; looked at {path}"
     )
 
 
@@ -192,8 +193,17 @@ def _suggest(word: str, choices: list[str]) -> str | None:
 class _Validator:
     """Walks the parsed TOML, collecting problems instead of stopping at the first."""
 
-    def __init__(self, path: Path, text: str, env: Mapping[str, str], url_check):
+    def __init__(
+        self,
+        path: Path,
+        text: str,
+        env: Mapping[str, str],
+        url_check: UrlCheck | None,
+        require_secrets: bool = True,
+    ):
         self.path = path
+        self.secrets = Secrets(path, env)
+        self.require_secrets = require_secrets
         self.text = text
         self._lines: dict[str, int] | None = None
         self.env = env
@@ -439,36 +449,20 @@ class _Validator:
         return targets
 
     def substitute(self, raw: str, key: str) -> tuple[str | None, list[str]]:
-        values: list[str] = []
-        missing: list[str] = []
-        creds = self.env.get("CREDENTIALS_DIRECTORY")
-
-        def value_of(match: re.Match) -> str:
-            var = match.group(1)
-            # LoadCredential=VAR:FILE names it VAR; the shipped unit's LoadCredential=simkeeper:DIR
-            # names each file of DIR simkeeper_FILE.
-            for name in (var, f"{CREDENTIAL_PREFIX}{var}") if creds else ():
-                try:
-                    value = (Path(creds) / name).read_text(encoding="utf-8").rstrip("\r\n")
-                except OSError:
-                    continue
-                values.append(value)
-                return value
-            if var in self.env:
-                values.append(self.env[var])
-                return self.env[var]
-            missing.append(var)
-            return ""
-
-        url = _VAR.sub(value_of, raw)
-        for var in missing:
+        """``raw`` with its ``${VAR}`` filled in (see :mod:`simkeeper.secrets`) and the values
+        put in. A variable not found is a problem when secrets are required (commands that
+        send); otherwise the reference stays in the URL, which is only ever shown redacted."""
+        done = substitute(raw, self.secrets)
+        if not self.require_secrets:
+            return done.url, list(done.values)
+        for lookup in done.missing:
             self.problem(
                 key,
-                f"${{{var}}} is not set",
-                f"export {var}=... before starting; under systemd, put it in "
-                f"/etc/simkeeper/credentials/{var} (LoadCredential=) and restart",
+                f"${{{lookup.name}}} is not set ({lookup.explain()})",
+                f"put the secret in {self.secrets.folder / lookup.name} (one file per secret, "
+                f"mode 0600), or a {lookup.name}=... line in {self.secrets.env_file}",
             )
-        return (None if missing else url), values
+        return (None if done.missing else done.url), list(done.values)
 
     def file_mode_warning(self, data: dict[str, Any]) -> None:
         raws = [e.get("url") for e in data.get("notify", []) if isinstance(e, dict)]

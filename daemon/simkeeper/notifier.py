@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from .model import Target
 from .redact import Redactor
@@ -71,12 +72,46 @@ def url_problem(url: str) -> str | None:
 
     if scheme not in NotificationManager():
         return f'unknown notification scheme "{scheme}://"'
+    login = login_problem(url)
+    if login:
+        return login
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         plugin = apprise.Apprise.instantiate(url, asset=_asset(apprise))
     if plugin is None:
         said = [line for line in captured.getvalue().splitlines() if "://" not in line]
         why = f" ({said[0].strip().rstrip(': ')})" if said else ""
         return f"Apprise cannot use this {scheme}:// URL: a part is missing or malformed{why}"
+    return None
+
+
+# Schemes whose login travels in a protocol that cannot carry every character: SMTP AUTH in
+# Python's smtplib is ASCII only; HTTP Basic auth (requests) is Latin-1.
+_ASCII_LOGIN = {"mailto", "mailtos"}
+_LATIN1_LOGIN = {"json", "jsons", "xml", "xmls", "form", "forms", "ntfy", "ntfys"}
+
+
+def login_problem(url: str) -> str | None:
+    """Why the user or password in ``url`` cannot be sent by its protocol, or None.
+
+    Never quotes the login itself: only which protocol and which character set.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if "@" not in parts.netloc:
+        return None
+    login = unquote(parts.netloc.rsplit("@", 1)[0])
+    for schemes, charset, protocol in (
+        (_ASCII_LOGIN, "ascii", "SMTP AUTH (Python's smtplib) carries only ASCII"),
+        (_LATIN1_LOGIN, "latin-1", "HTTP Basic auth carries only Latin-1"),
+    ):
+        if scheme in schemes:
+            try:
+                login.encode(charset)
+            except UnicodeEncodeError:
+                return (
+                    f"the user name or password of this {scheme}:// target cannot be sent: "
+                    f"{protocol}; use a password made of such characters"
+                )
     return None
 
 

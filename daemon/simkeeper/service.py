@@ -23,6 +23,7 @@ from pathlib import Path
 import schedule
 
 from . import config as config_mod
+from .backup import state_lock
 from .calendar_feed import refresh_feed
 from .delivery import run_pass
 from .errors import ConfigError, SimkeeperError
@@ -63,6 +64,7 @@ class Service:
         self.reload_requested = False
         self.calendar_key: tuple | None = None
         self._wake_r, self._wake_w = socket.socketpair()
+        self.state_lock = contextlib.ExitStack()
 
     # -- start and stop -----------------------------------------------------------------------
 
@@ -79,10 +81,13 @@ class Service:
             self.config = self.load()
             self.apply_secrets()
             path = config_mod.default_state_path(self.config.settings.state)
+            # Held for the daemon's life: `simkeeper restore` refuses while any daemon holds it.
+            self.state_lock.enter_context(state_lock(path, exclusive=False))
             self.store = open_store(path)
         except SimkeeperError as e:
             for line in e.lines():
                 log.error("%s", line)
+            self.state_lock.close()
             return e.exit_code
         log.info(
             "simkeeper started: %d number(s), %d target(s), state %s",
@@ -103,6 +108,7 @@ class Service:
         finally:
             self.sd.stopping()
             self.store.close()
+            self.state_lock.close()
             log.info("simkeeper stopped")
         return 0
 
