@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from contextlib import suppress
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -122,6 +124,13 @@ FORMAT_OPTION = click.option(
 class CatchingGroup(click.Group):
     """Turns our errors into one line each and an exit status, never a traceback."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:  # the top-level --help and --version print while parsing
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            closed_pipe_exit()
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -131,6 +140,8 @@ class CatchingGroup(click.Group):
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)
+        except BrokenPipeError:
+            closed_pipe_exit()
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:  # a bug: still one line, the details only with -v
@@ -144,6 +155,21 @@ class CatchingGroup(click.Group):
                 err=True,
             )
             sys.exit(1)
+
+
+SIGPIPE_EXIT = 128 + 13  # what a shell reports for a command its pipe reader left
+
+
+def closed_pipe_exit() -> None:
+    """The reader of our output went away (``simkeeper status | head -1``): stop quietly.
+
+    Standard output is pointed at /dev/null so the interpreter's final flush cannot fail
+    again, and the exit status is the one a shell expects of a command ended by SIGPIPE.
+    """
+    with suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(SIGPIPE_EXIT)
 
 
 def _error_line(line: str) -> str:
@@ -675,7 +701,12 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
 def main() -> None:
     """The console script's entry point: click's own usage errors become one line too."""
     try:
-        code = cli.main(prog_name="simkeeper", standalone_mode=False)
+        try:
+            code = cli.main(prog_name="simkeeper", standalone_mode=False)
+        finally:
+            sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        closed_pipe_exit()
     except click.exceptions.NoArgsIsHelpError as e:
         click.echo(e.format_message(), err=True)
         sys.exit(e.exit_code)

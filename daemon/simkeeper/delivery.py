@@ -103,7 +103,7 @@ def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
         message = texts.message(reminders)
         if digests:
             extra = texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
-            message = Message(message.title, f"{message.body}\n\n{extra.title}\n{extra.body}")
+            message = message.followed_by(extra)
         return message
     return texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
 
