@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import SIMKEEPER, ok, write_config
 
 MANY = "".join(

@@ -10,8 +10,8 @@ import json
 import logging
 import os
 import sys
-from contextlib import suppress
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
