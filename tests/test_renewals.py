@@ -193,7 +193,7 @@ def test_name_matches_number_and_unambiguous_prefix(tmp_path, env):
     # A prefix of the name, in any case.
     out = ok(path, env, "renewed", "keep", "--now", now)
     assert out.startswith("recorded: Keepalive eSIM renewed on 2026-12-01")
-    out = ok(path, env, "renewed", "US l", "--now", now)
+    out = ok(path, env, "renewed", "US l", "--again", "--now", now)  # a second one, on purpose
     assert out.startswith("recorded: US line renewed on 2026-12-01; deadline 2027-01-15 done")
     rows = query(tmp_path / "state.db", "SELECT number, name, covers FROM history ORDER BY id")
     assert rows == [
@@ -431,6 +431,18 @@ def test_history_entries_recorded_in_the_same_second_come_newest_first(tmp_path,
     path = make_config(tmp_path, [], ROLLING)
     for note in ("first", "second", "third"):
         now = "2026-11-26T20:00"
-        ok(path, env, "renewed", "Keepalive", "--note", note, "--date", "2026-11-26", "--now", now)
+        ok(
+            path,
+            env,
+            "renewed",
+            "Keepalive",
+            "--note",
+            note,
+            "--date",
+            "2026-11-26",
+            "--again",
+            "--now",
+            now,
+        )
     events = json.loads(ok(path, env, "history", "--format", "json"))
     assert [e["note"] for e in events] == ["third", "second", "first"]

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterable
 from contextlib import suppress
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,11 +21,19 @@ import click
 
 from . import __version__
 from . import config as config_mod
-from .deadlines import Deadline, local_today, occurrence_to_mark, projection, upcoming, yearly_cost
+from .deadlines import (
+    Deadline,
+    local_today,
+    occurrence_to_mark,
+    occurrences,
+    projection,
+    upcoming,
+    yearly_cost,
+)
 from .display import table, urgency_style, use_colour
 from .errors import SimkeeperError, UsageError
 from .logs import setup as setup_logging
-from .model import EMPTY_LEDGER, Config, Ledger, find_number
+from .model import EMPTY_LEDGER, Config, Ledger, Number, find_number
 from .redact import Redactor, display_url
 
 if TYPE_CHECKING:
@@ -540,21 +548,69 @@ def _parse_amount(value: str | None, what: str) -> Decimal | None:
     return amount
 
 
+def _renewal_refused(
+    number: Number, on: date, covers: date | None, recorded: list[dict[str, Any]], again: bool
+) -> UsageError | None:
+    """Why recording a renewal of ``number`` on ``on`` looks like an accident, if it does.
+
+    Refused: a date before the renewal recorded last (always), and unless ``again`` a second
+    renewal on the same day, or one whose deadline due next is already marked renewed (the
+    renewal would silently mark a later one).
+    """
+    hint = f"add --again to record another renewal, or 'simkeeper undo \"{number.name}\"'"
+    if recorded:
+        last = max(date.fromisoformat(r["date"]) for r in recorded)
+        if on < last:
+            return UsageError(
+                f"{number.name}: --date {on} is before the renewal already recorded on {last}",
+                f"'simkeeper undo \"{number.name}\"' removes that one first",
+            )
+    if again:
+        return None
+    same_day = [r for r in recorded if r["date"] == on.isoformat()]
+    if same_day:
+        done = f" (deadline {same_day[-1]['covers']} done)" if same_day[-1]["covers"] else ""
+        return UsageError(f"{number.name}: a renewal on {on} is already recorded{done}", hint)
+    nxt = next(occurrences(number, on, on + timedelta(days=3660)), None)
+    if covers and nxt and covers > nxt:
+        by = [r["date"] for r in recorded if r["covers"] == nxt.isoformat()]
+        when = f" on {by[-1]}" if by else ""
+        return UsageError(
+            f"{number.name}: deadline {nxt} is already recorded as renewed{when}; this would "
+            f"mark {covers} too",
+            hint,
+        )
+    return None
+
+
 @cli.command()
 @click.argument("name")
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="When it was renewed; default today.")
 @click.option("--amount", metavar="X", help="What it cost.")
 @click.option("--note", default="", help="A note kept in the history.")
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Record it even though a renewal for this deadline (or this day) is already recorded.",
+)
 @NOW_OPTION
 @click.pass_obj
 def renewed(
-    obj: Context, name: str, day: str | None, amount: str | None, note: str, now: str | None
+    obj: Context,
+    name: str,
+    day: str | None,
+    amount: str | None,
+    note: str,
+    again: bool,
+    now: str | None,
 ) -> None:
     """Record that NAME was renewed (topped up, paid, or used as its window needs).
 
-    NAME is the number's name, its E.164 number, or an unambiguous start of the name. A rolling
-    number's deadline moves to the renewal plus its cycle; on a fixed schedule the occurrence due
-    next (or overdue) is marked done and its reminders stop.
+    NAME is the number's name, its E.164 number (with or without the +), or an unambiguous
+    start of the name. A rolling number's deadline moves to the renewal plus its cycle; on a
+    fixed schedule the occurrence due next (or overdue) is marked done and its reminders stop.
+    A second renewal for a deadline already marked, or on the same day, is refused unless
+    --again is given; a --date before the last recorded renewal is refused.
     """
     config = obj.load(validate_urls=False)
     number = find_number(config.numbers, name)
@@ -563,6 +619,11 @@ def renewed(
     cost = _parse_amount(amount, "--amount")
     with obj.store(config) as store:
         covers = occurrence_to_mark(number, on, store.ledger())
+        refusal = _renewal_refused(
+            number, on, covers, store.entries(number.number, "renewal"), again
+        )
+        if refusal:
+            raise refusal
         store.add_history(
             number.number, number.name, "renewal", on, moment, cost, number.currency, note, covers
         )
@@ -607,6 +668,52 @@ def topup(obj: Context, name: str, amount: str, day: str | None, now: str | None
             "as part of the configured balance; update balance to change that",
             err=True,
         )
+
+
+@cli.command()
+@click.argument("name")
+@NOW_OPTION
+@click.pass_obj
+def undo(obj: Context, name: str, now: str | None) -> None:
+    """Remove the renewal or top-up recorded last for NAME, and say what was removed.
+
+    Deadlines and the projected balance move back as if it had never been recorded.
+    """
+    config = obj.load(validate_urls=False)
+    number = find_number(config.numbers, name)
+    moment = parse_now(now, config)
+    store = obj.existing_store(config)
+    if store is None:
+        raise UsageError(f"nothing is recorded for {number.name}", "no state database yet")
+    with store:
+        row = store.remove_last_entry(number.number)
+        if row is None:
+            raise UsageError(f"nothing is recorded for {number.name}")
+        ledger = store.ledger()
+    click.echo(f"removed: {number.name} {_entry_text(row, config)}")
+    nxt = [d for d in upcoming([number], moment, 3660, ledger) if d.kind == "renew"]
+    if nxt:
+        click.echo(f"next deadline: {nxt[0].date} ({_days(nxt[0].days_left)})")
+    proj = projection(number, local_today(number, moment), ledger)
+    if proj:
+        runs = proj.runs_out.isoformat() if proj.runs_out else "not within reach"
+        click.echo(f"balance: {proj.balance:.2f} {number.currency}, runs out {runs}")
+
+
+def _entry_text(row: dict[str, Any], config: Config) -> str:
+    """A recorded renewal or top-up in words, with when it was recorded."""
+    what = "renewal" if row["kind"] == "renewal" else "top-up"
+    amount = f" of {row['amount']} {row['currency'] or ''}".rstrip() if row["amount"] else ""
+    covers = f" (deadline {row['covers']} done)" if row.get("covers") else ""
+    recorded = local_time(row["recorded_at"], config)
+    return f"{what}{amount} on {row['date']}{covers}, recorded {recorded}"
+
+
+def local_time(stamp: str, config: Config) -> str:
+    """A stored UTC stamp in the configured time zone, with its offset: 2026-12-01 10:00 +09:00."""
+    moment = datetime.fromisoformat(stamp).astimezone(config.settings.timezone)
+    offset = moment.strftime("%z")
+    return f"{moment:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
 
 
 @cli.command()

@@ -348,6 +348,27 @@ class Store:
             )
         return cur.lastrowid or 0
 
+    def entries(self, number: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """The renewals and top-ups recorded for ``number`` (only ``kind`` if given), oldest
+        recorded first."""
+        where, args = ("AND kind = ?", [number, kind]) if kind else ("", [number])
+        return list(
+            self.db.query(f"SELECT * FROM history WHERE number = ? {where} ORDER BY id", args)
+        )
+
+    def remove_last_entry(self, number: str) -> dict[str, Any] | None:
+        """Delete the renewal or top-up recorded last for ``number``; return it (None if none)."""
+        with self.transaction():
+            row = next(
+                self.db.query(
+                    "SELECT * FROM history WHERE number = ? ORDER BY id DESC LIMIT 1", [number]
+                ),
+                None,
+            )
+            if row:
+                self.db.conn.execute("DELETE FROM history WHERE id = ?", (row["id"],))
+        return row
+
     def ledger(self) -> Ledger:
         """Everything the pure core needs to know about renewals, top-ups and reminders."""
         renewed = {
