@@ -51,7 +51,9 @@ state = "{tmp_path / "state.db"}"
 
 def next_deadline(path: Path, env: dict[str, str], name: str, now: str = NOW) -> str:
     out = ok(path, env, "upcoming", "--days", "400", "--now", now, "--format", "json")
-    return [d["deadline"] for d in json.loads(out) if d["name"] == name and d["kind"] == "renew"][0]
+    return next(
+        d["deadline"] for d in json.loads(out) if d["name"] == name and d["kind"] == "renew"
+    )
 
 
 def test_renewed_three_times_marks_one_deadline_and_says_what_is_recorded(tmp_path, env):
