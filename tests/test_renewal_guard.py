@@ -111,7 +111,7 @@ def test_undo_removes_the_last_renewal_or_topup_and_deadlines_move_back(tmp_path
     out = ok(path, env, "undo", "US T-Mobile", "--now", NOW)
     assert out.splitlines() == [
         "removed: US T-Mobile renewal of 15 on 2026-12-01 (deadline 2026-12-15 done), "
-        "recorded 2026-12-01 10:00 +09:00",
+        "recorded 2026-12-01T10:00+09:00",
         "next deadline: 2026-12-15 (14d)",
     ]
     assert next_deadline(path, env, "US T-Mobile") == "2026-12-15"

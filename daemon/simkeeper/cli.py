@@ -387,13 +387,80 @@ def test_cmd(obj: Context, tags: tuple[str, ...]) -> None:
     sys.exit(0 if all(o.ok for o in results.values()) else 1)
 
 
+UNSENT_GRACE = timedelta(minutes=10)  # a due reminder unsent for longer needs attention
+
+
+def local_stamp(text: str | None, config: Config, seconds: bool = False) -> str | None:
+    """A stored UTC stamp in the configured time zone with its offset (``2026-12-14T09:00+01:00``;
+    with ``seconds`` the full ISO 8601 form, for JSON)."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text).astimezone(config.settings.timezone)
+    return moment.isoformat(timespec="seconds" if seconds else "minutes")
+
+
+def _due_unsent(
+    config: Config, store: Store | None, moment: datetime, ledger: Ledger
+) -> list[dict[str, Any]]:
+    """Reminders due by ``moment`` and not sent: in the outbox with a delivery open, or due by
+    the schedule and not even recorded (no pass ran since they fell due)."""
+    from .delivery import targets_for
+    from .reminders import due_reminders
+    from .store import stamp
+
+    due = due_reminders(config.numbers, config.settings, moment, ledger)
+    known = store.recorded(r.key for r in due) if store else set()
+    rows = [
+        {
+            "name": r.number.name,
+            "number": r.number.number,
+            "deadline": r.deadline.isoformat(),
+            "kind": r.kind,
+            "due_at": stamp(r.due_at),
+            "targets": ", ".join(targets_for(config, r)),
+            "recorded": False,
+        }
+        for r in due
+        if r.key not in known
+    ]
+    if store:
+        rows += [{**row, "recorded": True} for row in store.unsent_due(moment)]
+    rows.sort(key=lambda r: r["due_at"])
+    return rows
+
+
+def _attention(
+    due_unsent: list[dict[str, Any]],
+    failing: list[str],
+    at_risk: list[Deadline],
+    moment: datetime,
+) -> list[str]:
+    """What needs a person: each a short line. Empty when all is well."""
+    from .store import stamp
+
+    late = stamp(moment - UNSENT_GRACE)
+    out = [
+        f"{r['name']}: {r['kind']} reminder for {r['deadline']} due and not sent"
+        + ("" if r["recorded"] else " (no pass has run since it fell due)")
+        for r in due_unsent
+        if r["due_at"] <= late
+    ]
+    out += [f"target {name} is failing" for name in failing]
+    out += [f"{d.number.name}: {_what(d)}, deadline {d.date.isoformat()}" for d in at_risk]
+    return out
+
+
 @cli.command()
 @NOW_OPTION
 @FORMAT_OPTION
 @click.pass_obj
 def status(obj: Context, now: str | None, fmt: str) -> None:
-    """Show deliveries waiting or failing, each target's last success and error, what is at
-    risk, and when the next reminder goes out."""
+    """Show the last pass, reminders due but not sent, deliveries waiting or failing, each
+    target's last success and error, what is at risk, and when the next reminder goes out.
+
+    Exit 1 when something needs attention (a due reminder unsent for more than 10 minutes, a
+    failing target, an overdue number), so a monitor can run it.
+    """
     from .reminders import next_due_at
 
     config = obj.load(validate_urls=False)
@@ -404,27 +471,54 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     waiting = store.open_deliveries() if store else []
     targets = store.target_status() if store else {}
     counts = store.counts() if store else {}
+    last_pass = store.last_pass() if store else None
+    due_unsent = _due_unsent(config, store, moment, ledger)
     if store:
         store.close()
     nxt = next_due_at(config.numbers, config.settings, moment, ledger)
     at_risk = [d for d in upcoming(config.numbers, moment, 0, ledger) if d.overdue]
+    failing = [
+        t.name
+        for t in config.targets
+        if (info := targets.get(t.name, {})).get("last_error_at")
+        and (info.get("last_success_at") or "") < info["last_error_at"]
+    ]
+    attention = _attention(due_unsent, failing, at_risk, moment)
     balances = []
     for n in config.numbers:
         proj = projection(n, local_today(n, moment), ledger)
         if proj:
             balances.append((n, proj))
     if fmt == "json":
+
+        def when(text: str | None) -> str | None:
+            return local_stamp(text, config, seconds=True)
+
+        if last_pass:
+            last_pass["ran_at"] = when(last_pass["ran_at"])
         click.echo(
             json.dumps(
                 {
                     "state": str(path),
+                    "attention": attention,
+                    "last_pass": last_pass,
+                    "due_unsent": [{**r, "due_at": when(r["due_at"])} for r in due_unsent],
                     "counts": counts,
-                    "waiting": waiting,
+                    "waiting": [
+                        {**w, "next_attempt_at": when(w["next_attempt_at"])} for w in waiting
+                    ],
                     "targets": [
-                        {"name": t.name, "url": display_url(t.url), **targets.get(t.name, {})}
+                        {
+                            "name": t.name,
+                            "url": display_url(t.url),
+                            **targets.get(t.name, {}),
+                            "last_success_at": when(targets.get(t.name, {}).get("last_success_at")),
+                            "last_error_at": when(targets.get(t.name, {}).get("last_error_at")),
+                            "failing": t.name in failing,
+                        }
                         for t in config.targets
                     ],
-                    "next_reminder": nxt[0].isoformat() if nxt else None,
+                    "next_reminder": when(nxt[0].isoformat()) if nxt else None,
                     "at_risk": [deadline_json(d) for d in at_risk],
                     "balances": [
                         {
@@ -441,18 +535,37 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                 indent=2,
             )
         )
-        return
+        sys.exit(1 if attention else 0)
     click.echo(f"state: {path}" + ("" if store else " (not created yet)"))
+    if last_pass:
+        how = last_pass["outcome"]
+        if how == "error":
+            how = f"error: {last_pass['error']}"
+        elif last_pass["sent"] or last_pass["failed"]:
+            how += f", sent to {last_pass['sent']} target(s), {last_pass['failed']} failed"
+        when = local_stamp(last_pass["ran_at"], config)
+        click.echo(f"last pass: {when} by {last_pass['source']}, {how}")
+    else:
+        click.echo("last pass: none recorded")
     if nxt:
         r = nxt[1]
         click.echo(
-            f"next reminder: {nxt[0].isoformat()} for {r.number.name} ({r.kind}, "
-            f"deadline {r.deadline.isoformat()})"
+            f"next reminder: {local_stamp(nxt[0].isoformat(), config)} for {r.number.name} "
+            f"({r.kind}, deadline {r.deadline.isoformat()})"
         )
     else:
         click.echo("next reminder: none scheduled")
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none yet"
     click.echo(f"deliveries: {summary}")
+    if due_unsent:
+        click.echo("")
+        click.echo("due, not sent:")
+        for r in due_unsent:
+            click.echo(
+                f"  {r['name']}: {r['kind']} reminder for {r['deadline']}, due "
+                f"{local_stamp(r['due_at'], config)}, to {r['targets'] or 'no target'}"
+                + ("" if r["recorded"] else " (not recorded: no pass has run since)")
+            )
     click.echo("")
     rows = []
     for t in config.targets:
@@ -461,8 +574,8 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
             [
                 t.name,
                 display_url(t.url),
-                info.get("last_success_at") or "-",
-                info.get("last_error_at") or "-",
+                local_stamp(info.get("last_success_at"), config) or "-",
+                local_stamp(info.get("last_error_at"), config) or "-",
                 info.get("last_error") or "",
             ]
         )
@@ -476,7 +589,7 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                 w["target"],
                 w["state"],
                 str(w["attempts"]),
-                w["next_attempt_at"],
+                local_stamp(w["next_attempt_at"], config) or "",
                 w["name"],
                 w["deadline"],
                 w["last_error"] or "",
@@ -504,6 +617,12 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                 f"balance {n.name}: {p.balance:.2f} {n.currency}, covers {p.covered} more "
                 f"charge(s), runs out {runs}"
             )
+    if attention:
+        click.echo("")
+        click.echo("needs attention:")
+        for line in attention:
+            click.echo(f"  {line}")
+    sys.exit(1 if attention else 0)
 
 
 @cli.command()
@@ -705,15 +824,8 @@ def _entry_text(row: dict[str, Any], config: Config) -> str:
     what = "renewal" if row["kind"] == "renewal" else "top-up"
     amount = f" of {row['amount']} {row['currency'] or ''}".rstrip() if row["amount"] else ""
     covers = f" (deadline {row['covers']} done)" if row.get("covers") else ""
-    recorded = local_time(row["recorded_at"], config)
+    recorded = local_stamp(row["recorded_at"], config)
     return f"{what}{amount} on {row['date']}{covers}, recorded {recorded}"
-
-
-def local_time(stamp: str, config: Config) -> str:
-    """A stored UTC stamp in the configured time zone, with its offset: 2026-12-01 10:00 +09:00."""
-    moment = datetime.fromisoformat(stamp).astimezone(config.settings.timezone)
-    offset = moment.strftime("%z")
-    return f"{moment:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
 
 
 @cli.command()
@@ -736,6 +848,12 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
     if store:
         with store:
             events = store.history(number.number if number else None, limit)
+    for e in events:  # stored UTC stamps, shown in the configured zone with their offset
+        for key in ("recorded_at", "sent_at"):
+            if e.get(key):
+                e[key] = local_stamp(e[key], config, seconds=True)
+        if e["event"] == "sent":
+            e["when"] = e["sent_at"]
     if fmt == "json":
         click.echo(json_array(events))
         return
@@ -751,7 +869,8 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
             covers = f" (deadline {e['covers']})" if e.get("covers") else ""
             note = f" - {e['note']}" if e.get("note") else ""
             what = f"{e['event']}{amount}{covers}{note}"
-        rows.append([e["when"], e["name"], what])
+        when = e["when"] if e["event"] != "sent" else local_stamp(e["when"], config)
+        rows.append([when or "", e["name"], what])
     click.echo(table(["WHEN", "NAME", "WHAT"], rows))
 
 

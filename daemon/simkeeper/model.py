@@ -26,6 +26,8 @@ class Settings:
     calendar: Path | None = None
     calendar_days: int = 365
     send_timeout: float = 10.0
+    heartbeat: str | None = None  # a URL fetched after each pass
+    heartbeat_fail: str = "/fail"  # its failure form: a path suffix, a URL, or "" for none
 
 
 @dataclass(frozen=True)

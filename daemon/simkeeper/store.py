@@ -99,6 +99,26 @@ def m002_history(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX history_number ON history (number, date)")
 
 
+@migrations()
+def m003_passes(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE passes (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            ran_at TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            outcome TEXT NOT NULL,
+            sent INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        )"""
+    )
+
+
+KEEP_PASSES = 200  # the passes table keeps only the latest ones
+
+
 def stamp(moment: datetime) -> str:
     """A UTC timestamp as stored: ISO 8601 to the second, so strings sort as times."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
@@ -416,6 +436,63 @@ class Store:
             key=lambda e: (e["when"][:10], e.get("recorded_at") or e["when"], e["id"]), reverse=True
         )
         return events[:limit]
+
+    # -- passes -------------------------------------------------------------------------------
+
+    def record_pass(
+        self,
+        source: str,
+        ran_at: datetime,
+        seconds: float,
+        outcome: str,
+        sent: int = 0,
+        failed: int = 0,
+        error: str | None = None,
+    ) -> None:
+        """Remember that a pass ran and how it ended (``ok``, ``failed`` or ``error``)."""
+        with self.transaction():
+            self.db.conn.execute(
+                "INSERT INTO passes (source, ran_at, seconds, outcome, sent, failed, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (source, stamp(ran_at), round(seconds, 3), outcome, sent, failed, error),
+            )
+            self.db.conn.execute(
+                "DELETE FROM passes WHERE id <= (SELECT MAX(id) FROM passes) - ?", (KEEP_PASSES,)
+            )
+
+    def last_pass(self) -> dict[str, Any] | None:
+        """The pass recorded last, or None (also for a database from before passes were kept,
+        opened read-only)."""
+        if "passes" not in self.db.table_names():
+            return None
+        rows = list(self.db.query("SELECT * FROM passes ORDER BY id DESC LIMIT 1"))
+        return rows[0] if rows else None
+
+    def recorded(self, keys: Iterable[tuple[str, str, str, int]]) -> set[tuple[str, str, str, int]]:
+        """Which reminder keys (number, deadline, kind, offset) are in the outbox."""
+        found = set()
+        for key in keys:
+            row = self.db.execute(
+                "SELECT 1 FROM reminders WHERE number = ? AND deadline = ? AND kind = ?"
+                " AND offset = ?",
+                key,
+            ).fetchone()
+            if row:
+                found.add(key)
+        return found
+
+    def unsent_due(self, now: datetime) -> list[dict[str, Any]]:
+        """Reminders in the outbox due by ``now`` with a delivery not sent yet, oldest first."""
+        return list(
+            self.db.query(
+                "SELECT r.name, r.number, r.deadline, r.kind, r.due_at,"
+                " GROUP_CONCAT(d.target, ', ') AS targets FROM reminders r"
+                " JOIN deliveries d ON d.reminder_id = r.id"
+                " WHERE d.state IN ('pending', 'sending', 'failed') AND r.due_at <= ?"
+                " GROUP BY r.id ORDER BY r.due_at, r.id",
+                [stamp(now)],
+            )
+        )
 
     # -- status -------------------------------------------------------------------------------
 
