@@ -73,7 +73,8 @@ class Context:
         return store
 
     def existing_store(self, config: Config) -> Store | None:
-        """The state database if there is one; reading never creates it.
+        """The state database if there is one, opened read-only: reading never creates or
+        writes it, so a user who may only read it can still look.
 
         The store (and sqlite-utils) is imported only when the file exists, so ``check`` and
         ``upcoming`` on a machine without a database stay quick.
@@ -83,7 +84,7 @@ class Context:
             return None
         from .store import open_store
 
-        return open_store(path, create=False)
+        return open_store(path, create=False, readonly=True)
 
     def ledger(self, config: Config) -> Ledger:
         """The ledger from the database if there is one; reading never creates it."""
@@ -801,10 +802,9 @@ def undo(obj: Context, name: str, now: str | None) -> None:
     config = obj.load(validate_urls=False)
     number = find_number(config.numbers, name)
     moment = parse_now(now, config)
-    store = obj.existing_store(config)
-    if store is None:
+    if not obj.state_path(config).exists():
         raise UsageError(f"nothing is recorded for {number.name}", "no state database yet")
-    with store:
+    with obj.store(config) as store:
         row = store.remove_last_entry(number.number)
         if row is None:
             raise UsageError(f"nothing is recorded for {number.name}")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -524,19 +527,27 @@ class Store:
         return dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
 
 
-def open_store(path: Path, *, create: bool = True) -> Store | None:
+def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> Store | None:
     """Open (and create or migrate) the state database at ``path``.
 
-    With ``create=False`` a missing file gives None instead, for read-only commands.
-    Raises :class:`StateError` when the folder or file cannot be used.
+    With ``create=False`` a missing file gives None instead, for read-only commands. With
+    ``readonly`` the file is opened read-only and never migrated or written, so a user who may
+    read it but not write it (nor its folder) can still look; a file that is not yet a
+    simkeeper database then gives None too.
+    Raises :class:`StateError` when the folder or file cannot be used, saying why: which path,
+    which user and what mode it needs, or (only for real damage) how to set it aside.
     """
     path = Path(path)
     if not path.exists() and not create:
         return None
+    if readonly:
+        return _open_readonly(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
+    except PermissionError:
+        raise StateError(permission_problem(path)) from None
     except OSError as e:
         raise StateError(
             f"cannot create the state database {path}: {e.strerror} (make the folder writable "
@@ -551,8 +562,105 @@ def open_store(path: Path, *, create: bool = True) -> Store | None:
         conn.execute("PRAGMA synchronous = NORMAL")
         migrations.apply(db)
     except sqlite3.Error as e:
-        raise StateError(
-            f"cannot open the state database {path}: {e} (is it a simkeeper database? move it "
-            f"aside to start afresh)"
-        ) from None
+        raise state_error(path, e) from None
     return Store(db, path)
+
+
+def _open_readonly(path: Path) -> Store | None:
+    """Open ``path`` read-only; None when it holds no simkeeper tables yet.
+
+    SQLite reads a WAL database read-only when its ``-shm`` file exists (a writer has it open)
+    or can be created. When neither (no writer, and a folder this user cannot write), nothing
+    can change the file under us, so it is read as immutable.
+    """
+    uri = "file:" + quote(str(path.absolute())) + "?mode=ro"
+    try:
+        try:
+            conn = _connect_ro(uri)
+        except sqlite3.OperationalError:
+            if Path(f"{path}-wal").exists():
+                raise
+            conn = _connect_ro(uri + "&immutable=1")
+        db = sqlite_utils.Database(conn)
+        if "reminders" not in db.table_names():
+            conn.close()
+            return None
+    except sqlite3.Error as e:
+        raise state_error(path, e, writing=False) from None
+    return Store(db, path)
+
+
+def _connect_ro(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+DAMAGE = ("file is not a database", "malformed", "corrupt")
+
+
+def state_error(path: Path, error: sqlite3.Error, writing: bool = True) -> StateError:
+    """The one line to say about an SQLite error on the state database.
+
+    Only real damage suggests moving the file aside (and says how to keep it); a permission
+    problem names the path, the user and the mode needed; anything else is said as it is.
+    """
+    text = str(error)
+    if any(word in text.lower() for word in DAMAGE):
+        return StateError(
+            f"the state database {path} is damaged ({text}); keep it and start afresh with "
+            f"'mv {path} {path}.damaged' (your numbers are in the config; the renewals, top-ups "
+            f"and sent reminders recorded in it stay in that file, and 'sqlite3 {path}.damaged "
+            f".recover' may get them back)"
+        )
+    if writing and ("readonly" in text or "unable to open" in text or "disk I/O" in text):
+        problem = permission_problem(path)
+        if problem:
+            return StateError(problem)
+    return StateError(f"cannot {'open' if writing else 'read'} the state database {path}: {text}")
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _mode(path: Path) -> str:
+    st = path.stat()
+    return f"mode {stat.S_IMODE(st.st_mode):04o} owned by {_user(st.st_uid)}"
+
+
+def permission_problem(path: Path) -> str:
+    """Why this user cannot write the state database at ``path``: the path, the user, and the
+    mode it needs. Empty when no permission is missing."""
+    me = _user(os.geteuid())
+    who = f"user {me} (uid {os.geteuid()})"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return (
+            f"cannot write the state database {path}: it is {_mode(path)}, and {who} needs to "
+            f"read and write it (mode 0600, owned by {me}: {_fix(path, '600', me)})"
+        )
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"cannot write the state database {path}: its folder {folder} is {_mode(folder)}, "
+            f"and {who} needs to write in it for SQLite's journal files (mode 0700, owned by "
+            f"{me}: {_fix(folder, '700', me)}, or set settings.state to a folder that user owns)"
+        )
+    return ""
+
+
+def _fix(path: Path, mode: str, me: str) -> str:
+    owner = _user(path.stat().st_uid)
+    if owner == me:
+        return f"chmod {mode} {path}"
+    return f"run simkeeper as {owner}, or chown {me} {path}"
