@@ -546,8 +546,9 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
-    except PermissionError:
-        raise StateError(permission_problem(path)) from None
+    except PermissionError as e:
+        why = permission_problem(path) or f"cannot create the state database {path}: {e.strerror}"
+        raise StateError(why) from None
     except OSError as e:
         raise StateError(
             f"cannot create the state database {path}: {e.strerror} (make the folder writable "
