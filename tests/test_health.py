@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import SIMKEEPER, ok, query, sk, write_config
+from conftest import SIMKEEPER, assert_one_line_error, ok, query, sk, write_config
 from receivers import HTTPReceiver, wait_for
 
 pytest_plugins = ["receivers"]
@@ -159,6 +159,14 @@ def test_heartbeat_after_each_pass_and_the_fail_form_after_a_failed_one(
     path = heartbeat_config(tmp_path, target.json_url(), ping, f'heartbeat_fail = "{down}"')
     assert sk(path, env, "send-due", "--now", "2026-12-12T09:02").returncode == 1
     assert ping.requests[-1].path == f"/api/push/{SECRET}?status=down"
+
+
+def test_a_heartbeat_that_is_not_an_http_url_is_a_config_error(tmp_path, env, http_receiver):
+    path = make_config(tmp_path, {"hook": http_receiver.json_url()}, 'heartbeat = "hc-ping.com/x"')
+    line = path.read_text().splitlines().index('heartbeat = "hc-ping.com/x"') + 1
+    assert_one_line_error(
+        sk(path, env, "check"), f"{path}:{line}: settings.heartbeat:", "http:// or https:// URL"
+    )
 
 
 def test_a_failing_heartbeat_is_one_warning_without_the_secret(tmp_path, env, make_http_receiver):

@@ -4,6 +4,7 @@ error, and every message says what to do without advising anything that loses da
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -165,6 +166,15 @@ def test_read_only_commands_work_for_a_user_who_cannot_write_the_database(shared
     assert "2026-12-15" not in upcoming and "2027-01-15" in upcoming
     # Nothing was written: no journal, no change to the file.
     assert {p.name: p.stat().st_mtime_ns for p in state_dir.iterdir()} == before
+    # While a writer (the daemon, say) holds it open with its WAL files, reading still works.
+    writer = sqlite3.connect(state)
+    try:
+        writer.execute("SELECT COUNT(*) FROM history").fetchone()
+        assert (state_dir / "state.db-shm").exists()
+        result = nobody([*base, "history"], env)
+        assert result.returncode == 0 and "renewal" in result.stdout, result.stderr
+    finally:
+        writer.close()
 
 
 def test_permission_problems_name_the_path_the_user_and_the_mode_needed(shared, env):
