@@ -10,10 +10,17 @@ import json
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from conftest import SIMKEEPER, assert_one_line_error, ok, query, sk, write_config
 from receivers import HTTPReceiver, wait_for
+
+from simkeeper import config as config_mod
+from simkeeper.delivery import run_pass
+from simkeeper.redact import Redactor
+from simkeeper.store import open_store
 
 pytest_plugins = ["receivers"]
 
@@ -224,3 +231,22 @@ def test_the_daemon_records_its_passes_and_pings_the_heartbeat(tmp_path, env, ht
     assert SECRET[:8] not in stderr
     rows = query(tmp_path / "state.db", "SELECT source, outcome FROM passes")
     assert rows and rows[0] == ("daemon", "ok")
+
+
+def test_a_pass_that_breaks_sends_the_failure_ping_and_still_raises(tmp_path, env, http_receiver):
+    """In process, with a real store opened read-only so the pass cannot write: the error
+    propagates to the caller (the daemon logs it and goes on), and the monitor hears /fail."""
+    ping = HTTPReceiver().start()
+    try:
+        path = heartbeat_config(tmp_path, http_receiver.json_url(), ping)
+        ok(path, env, "send-due", "--now", "2026-12-01T10:00")  # creates the database
+        config = config_mod.load(path)
+        store = open_store(tmp_path / "state.db", readonly=True)
+        assert store is not None
+        with store, pytest.raises(Exception, match="readonly"):
+            run_pass(config, store, datetime(2026, 12, 12, 8, 0, tzinfo=UTC), Redactor())
+        assert wait_for(lambda: len(ping.requests) == 2, 10)
+    finally:
+        ping.stop()
+    assert [r.path for r in ping.requests] == [f"/ping/{SECRET}", f"/ping/{SECRET}/fail"]
+    assert http_receiver.requests == []
