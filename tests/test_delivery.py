@@ -395,18 +395,19 @@ def test_status_shows_waiting_deliveries_and_each_targets_last_outcome(
     assert busy.returncode == 1 and "failed: bad" in out and "failed: slow" in out
 
     status = run(status_args, env)
-    assert status.returncode == 0, status.stderr
+    assert status.returncode == 1, status.stderr  # failing targets need attention
     out = status.stdout
     assert "deliveries: failed 2, sent 1" in out
     rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
-    assert rows["good"].split()[1:4] == ["json://127.0.0.1", "2026-12-14T08:00:00+00:00", "-"]
-    assert rows["bad"].split()[1:4] == ["json://127.0.0.1", "-", "2026-12-14T08:00:00+00:00"]
+    # Times in the configured zone (Berlin) with their offset.
+    assert rows["good"].split()[1:4] == ["json://127.0.0.1", "2026-12-14T09:00+01:00", "-"]
+    assert rows["bad"].split()[1:4] == ["json://127.0.0.1", "-", "2026-12-14T09:00+01:00"]
     assert "500" in rows["bad"]
-    assert rows["slow"].split()[2:4] == ["-", "2026-12-14T08:00:00+00:00"]
+    assert rows["slow"].split()[2:4] == ["-", "2026-12-14T09:00+01:00"]
     waiting = [line.split() for line in out.splitlines() if re.match(r"\s*\d+\s", line)]
     assert sorted((w[1], w[2], w[3], w[4]) for w in waiting) == [
-        ("bad", "failed", "1", "2026-12-14T08:01:00+00:00"),
-        ("slow", "failed", "1", "2026-12-14T08:01:00+00:00"),
+        ("bad", "failed", "1", "2026-12-14T09:01+01:00"),
+        ("slow", "failed", "1", "2026-12-14T09:01+01:00"),
     ]
     assert all("UK backup" in " ".join(w) and "2026-12-15" in w for w in waiting)
 
@@ -417,10 +418,10 @@ def test_status_shows_waiting_deliveries_and_each_targets_last_outcome(
         ("slow", "failed", 1),
     ]
     info = {t["name"]: t for t in data["targets"]}
-    assert info["good"]["last_success_at"] == "2026-12-14T08:00:00+00:00"
+    assert info["good"]["last_success_at"] == "2026-12-14T09:00:00+01:00"
     assert info["good"]["last_error"] is None
     assert info["bad"]["last_success_at"] is None
-    assert info["bad"]["last_error_at"] == "2026-12-14T08:00:00+00:00"
+    assert info["bad"]["last_error_at"] == "2026-12-14T09:00:00+01:00"
     assert "500" in info["bad"]["last_error"]
     assert all(t["url"] == "json://127.0.0.1" for t in data["targets"])
 

@@ -193,7 +193,7 @@ def test_name_matches_number_and_unambiguous_prefix(tmp_path, env):
     # A prefix of the name, in any case.
     out = ok(path, env, "renewed", "keep", "--now", now)
     assert out.startswith("recorded: Keepalive eSIM renewed on 2026-12-01")
-    out = ok(path, env, "renewed", "US l", "--now", now)
+    out = ok(path, env, "renewed", "US l", "--again", "--now", now)  # a second one, on purpose
     assert out.startswith("recorded: US line renewed on 2026-12-01; deadline 2027-01-15 done")
     rows = query(tmp_path / "state.db", "SELECT number, name, covers FROM history ORDER BY id")
     assert rows == [
@@ -284,7 +284,7 @@ def test_history_lists_renewals_and_sent_reminders_newest_first(tmp_path, env, m
     assert renewal["covers"] == "2026-12-15" and renewal["number"] == "+12065550100"
     assert sent["target"] == "hook" and sent["deadline"] == "2026-12-15"
     assert sent["kind"] == "renew" and sent["offset"] == 14
-    assert sent["when"] == "2026-12-01T00:00:00+00:00"  # 09:00 in Tokyo
+    assert sent["when"] == "2026-12-01T09:00:00+09:00"  # in the configured zone, with offset
 
     # One number only, by prefix; and the table form.
     mine = json.loads(ok(path, env, "history", "US", "--format", "json"))
@@ -339,12 +339,14 @@ def test_overdue_alerts_go_daily_to_escalation_targets_until_overdue_for(
         ("2026-12-15", -1, True),
         ("2027-01-15", 30, False),
     ]
-    status = json.loads(ok(path, env, "status", "--now", now, "--format", "json"))
+    result = sk(path, env, "status", "--now", now, "--format", "json")
+    assert result.returncode == 1  # an overdue number needs attention
+    status = json.loads(result.stdout)
     assert [(d["name"], d["deadline"], d["overdue"]) for d in status["at_risk"]] == [
         ("US line", "2026-12-15", True)
     ]
-    assert status["next_reminder"] == "2026-12-16T00:00:00+00:00"
-    text = ok(path, env, "status", "--now", now)
+    assert status["next_reminder"] == "2026-12-16T09:00:00+09:00"
+    text = sk(path, env, "status", "--now", now).stdout
     assert "at risk:\n  US line: OVERDUE, deadline 2026-12-15 (1d ago)" in text
     table = ok(path, env, "upcoming", "--now", now)
     [row] = [line for line in table.splitlines() if line.startswith("2026-12-15")]
@@ -431,6 +433,18 @@ def test_history_entries_recorded_in_the_same_second_come_newest_first(tmp_path,
     path = make_config(tmp_path, [], ROLLING)
     for note in ("first", "second", "third"):
         now = "2026-11-26T20:00"
-        ok(path, env, "renewed", "Keepalive", "--note", note, "--date", "2026-11-26", "--now", now)
+        ok(
+            path,
+            env,
+            "renewed",
+            "Keepalive",
+            "--note",
+            note,
+            "--date",
+            "2026-11-26",
+            "--again",
+            "--now",
+            now,
+        )
     events = json.loads(ok(path, env, "history", "--format", "json"))
     assert [e["note"] for e in events] == ["third", "second", "first"]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from contextlib import suppress
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +21,19 @@ import click
 
 from . import __version__
 from . import config as config_mod
-from .deadlines import Deadline, local_today, occurrence_to_mark, projection, upcoming, yearly_cost
+from .deadlines import (
+    Deadline,
+    local_today,
+    occurrence_to_mark,
+    occurrences,
+    projection,
+    upcoming,
+    yearly_cost,
+)
 from .display import table, urgency_style, use_colour
 from .errors import SimkeeperError, UsageError
 from .logs import setup as setup_logging
-from .model import EMPTY_LEDGER, Config, Ledger, find_number
+from .model import EMPTY_LEDGER, Config, Ledger, Number, find_number
 from .redact import Redactor, display_url
 
 if TYPE_CHECKING:
@@ -66,7 +76,8 @@ class Context:
         return store
 
     def existing_store(self, config: Config) -> Store | None:
-        """The state database if there is one; reading never creates it.
+        """The state database if there is one, opened read-only: reading never creates or
+        writes it, so a user who may only read it can still look.
 
         The store (and sqlite-utils) is imported only when the file exists, so ``check`` and
         ``upcoming`` on a machine without a database stay quick.
@@ -76,7 +87,7 @@ class Context:
             return None
         from .store import open_store
 
-        return open_store(path, create=False)
+        return open_store(path, create=False, readonly=True)
 
     def ledger(self, config: Config) -> Ledger:
         """The ledger from the database if there is one; reading never creates it."""
@@ -125,6 +136,13 @@ FORMAT_OPTION = click.option(
 class CatchingGroup(click.Group):
     """Turns our errors into one line each and an exit status, never a traceback."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:  # the top-level --help and --version print while parsing
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            closed_pipe_exit()
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -134,6 +152,8 @@ class CatchingGroup(click.Group):
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             sys.exit(130)
+        except BrokenPipeError:
+            closed_pipe_exit()
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:  # a bug: still one line, the details only with -v
@@ -147,6 +167,21 @@ class CatchingGroup(click.Group):
                 err=True,
             )
             sys.exit(1)
+
+
+SIGPIPE_EXIT = 128 + 13  # what a shell reports for a command its pipe reader left
+
+
+def closed_pipe_exit() -> None:
+    """The reader of our output went away (``simkeeper status | head -1``): stop quietly.
+
+    Standard output is pointed at /dev/null so the interpreter's final flush cannot fail
+    again, and the exit status is the one a shell expects of a command ended by SIGPIPE.
+    """
+    with suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(SIGPIPE_EXIT)
 
 
 def _error_line(line: str) -> str:
@@ -356,13 +391,80 @@ def test_cmd(obj: Context, tags: tuple[str, ...]) -> None:
     sys.exit(0 if all(o.ok for o in results.values()) else 1)
 
 
+UNSENT_GRACE = timedelta(minutes=10)  # a due reminder unsent for longer needs attention
+
+
+def local_stamp(text: str | None, config: Config, seconds: bool = False) -> str | None:
+    """A stored UTC stamp in the configured time zone with its offset (``2026-12-14T09:00+01:00``;
+    with ``seconds`` the full ISO 8601 form, for JSON)."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text).astimezone(config.settings.timezone)
+    return moment.isoformat(timespec="seconds" if seconds else "minutes")
+
+
+def _due_unsent(
+    config: Config, store: Store | None, moment: datetime, ledger: Ledger
+) -> list[dict[str, Any]]:
+    """Reminders due by ``moment`` and not sent: in the outbox with a delivery open, or due by
+    the schedule and not even recorded (no pass ran since they fell due)."""
+    from .delivery import targets_for
+    from .reminders import due_reminders
+    from .store import stamp
+
+    due = due_reminders(config.numbers, config.settings, moment, ledger)
+    known = store.recorded(r.key for r in due) if store else set()
+    rows = [
+        {
+            "name": r.number.name,
+            "number": r.number.number,
+            "deadline": r.deadline.isoformat(),
+            "kind": r.kind,
+            "due_at": stamp(r.due_at),
+            "targets": ", ".join(targets_for(config, r)),
+            "recorded": False,
+        }
+        for r in due
+        if r.key not in known
+    ]
+    if store:
+        rows += [{**row, "recorded": True} for row in store.unsent_due(moment)]
+    rows.sort(key=lambda r: r["due_at"])
+    return rows
+
+
+def _attention(
+    due_unsent: list[dict[str, Any]],
+    failing: list[str],
+    at_risk: list[Deadline],
+    moment: datetime,
+) -> list[str]:
+    """What needs a person: each a short line. Empty when all is well."""
+    from .store import stamp
+
+    late = stamp(moment - UNSENT_GRACE)
+    out = [
+        f"{r['name']}: {r['kind']} reminder for {r['deadline']} due and not sent"
+        + ("" if r["recorded"] else " (no pass has run since it fell due)")
+        for r in due_unsent
+        if r["due_at"] <= late
+    ]
+    out += [f"target {name} is failing" for name in failing]
+    out += [f"{d.number.name}: {_what(d)}, deadline {d.date.isoformat()}" for d in at_risk]
+    return out
+
+
 @cli.command()
 @NOW_OPTION
 @FORMAT_OPTION
 @click.pass_obj
 def status(obj: Context, now: str | None, fmt: str) -> None:
-    """Show deliveries waiting or failing, each target's last success and error, what is at
-    risk, and when the next reminder goes out."""
+    """Show the last pass, reminders due but not sent, deliveries waiting or failing, each
+    target's last success and error, what is at risk, and when the next reminder goes out.
+
+    Exit 1 when something needs attention (a due reminder unsent for more than 10 minutes, a
+    failing target, an overdue number), so a monitor can run it.
+    """
     from .reminders import next_due_at
 
     config = obj.load(validate_urls=False)
@@ -373,27 +475,54 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     waiting = store.open_deliveries() if store else []
     targets = store.target_status() if store else {}
     counts = store.counts() if store else {}
+    last_pass = store.last_pass() if store else None
+    due_unsent = _due_unsent(config, store, moment, ledger)
     if store:
         store.close()
     nxt = next_due_at(config.numbers, config.settings, moment, ledger)
     at_risk = [d for d in upcoming(config.numbers, moment, 0, ledger) if d.overdue]
+    failing = [
+        t.name
+        for t in config.targets
+        if (info := targets.get(t.name, {})).get("last_error_at")
+        and (info.get("last_success_at") or "") < info["last_error_at"]
+    ]
+    attention = _attention(due_unsent, failing, at_risk, moment)
     balances = []
     for n in config.numbers:
         proj = projection(n, local_today(n, moment), ledger)
         if proj:
             balances.append((n, proj))
     if fmt == "json":
+
+        def when(text: str | None) -> str | None:
+            return local_stamp(text, config, seconds=True)
+
+        if last_pass:
+            last_pass["ran_at"] = when(last_pass["ran_at"])
         click.echo(
             json.dumps(
                 {
                     "state": str(path),
+                    "attention": attention,
+                    "last_pass": last_pass,
+                    "due_unsent": [{**r, "due_at": when(r["due_at"])} for r in due_unsent],
                     "counts": counts,
-                    "waiting": waiting,
+                    "waiting": [
+                        {**w, "next_attempt_at": when(w["next_attempt_at"])} for w in waiting
+                    ],
                     "targets": [
-                        {"name": t.name, "url": display_url(t.url), **targets.get(t.name, {})}
+                        {
+                            "name": t.name,
+                            "url": display_url(t.url),
+                            **targets.get(t.name, {}),
+                            "last_success_at": when(targets.get(t.name, {}).get("last_success_at")),
+                            "last_error_at": when(targets.get(t.name, {}).get("last_error_at")),
+                            "failing": t.name in failing,
+                        }
                         for t in config.targets
                     ],
-                    "next_reminder": nxt[0].isoformat() if nxt else None,
+                    "next_reminder": when(nxt[0].isoformat()) if nxt else None,
                     "at_risk": [deadline_json(d) for d in at_risk],
                     "balances": [
                         {
@@ -410,18 +539,37 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                 indent=2,
             )
         )
-        return
+        sys.exit(1 if attention else 0)
     click.echo(f"state: {path}" + ("" if store else " (not created yet)"))
+    if last_pass:
+        how = last_pass["outcome"]
+        if how == "error":
+            how = f"error: {last_pass['error']}"
+        elif last_pass["sent"] or last_pass["failed"]:
+            how += f", sent to {last_pass['sent']} target(s), {last_pass['failed']} failed"
+        when = local_stamp(last_pass["ran_at"], config)
+        click.echo(f"last pass: {when} by {last_pass['source']}, {how}")
+    else:
+        click.echo("last pass: none recorded")
     if nxt:
         r = nxt[1]
         click.echo(
-            f"next reminder: {nxt[0].isoformat()} for {r.number.name} ({r.kind}, "
-            f"deadline {r.deadline.isoformat()})"
+            f"next reminder: {local_stamp(nxt[0].isoformat(), config)} for {r.number.name} "
+            f"({r.kind}, deadline {r.deadline.isoformat()})"
         )
     else:
         click.echo("next reminder: none scheduled")
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none yet"
     click.echo(f"deliveries: {summary}")
+    if due_unsent:
+        click.echo("")
+        click.echo("due, not sent:")
+        for r in due_unsent:
+            click.echo(
+                f"  {r['name']}: {r['kind']} reminder for {r['deadline']}, due "
+                f"{local_stamp(r['due_at'], config)}, to {r['targets'] or 'no target'}"
+                + ("" if r["recorded"] else " (not recorded: no pass has run since)")
+            )
     click.echo("")
     rows = []
     for t in config.targets:
@@ -430,8 +578,8 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
             [
                 t.name,
                 display_url(t.url),
-                info.get("last_success_at") or "-",
-                info.get("last_error_at") or "-",
+                local_stamp(info.get("last_success_at"), config) or "-",
+                local_stamp(info.get("last_error_at"), config) or "-",
                 info.get("last_error") or "",
             ]
         )
@@ -445,7 +593,7 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                 w["target"],
                 w["state"],
                 str(w["attempts"]),
-                w["next_attempt_at"],
+                local_stamp(w["next_attempt_at"], config) or "",
                 w["name"],
                 w["deadline"],
                 w["last_error"] or "",
@@ -473,6 +621,12 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                 f"balance {n.name}: {p.balance:.2f} {n.currency}, covers {p.covered} more "
                 f"charge(s), runs out {runs}"
             )
+    if attention:
+        click.echo("")
+        click.echo("needs attention:")
+        for line in attention:
+            click.echo(f"  {line}")
+    sys.exit(1 if attention else 0)
 
 
 @cli.command()
@@ -517,21 +671,69 @@ def _parse_amount(value: str | None, what: str) -> Decimal | None:
     return amount
 
 
+def _renewal_refused(
+    number: Number, on: date, covers: date | None, recorded: list[dict[str, Any]], again: bool
+) -> UsageError | None:
+    """Why recording a renewal of ``number`` on ``on`` looks like an accident, if it does.
+
+    Refused: a date before the renewal recorded last (always), and unless ``again`` a second
+    renewal on the same day, or one whose deadline due next is already marked renewed (the
+    renewal would silently mark a later one).
+    """
+    hint = f"add --again to record another renewal, or 'simkeeper undo \"{number.name}\"'"
+    if recorded:
+        last = max(date.fromisoformat(r["date"]) for r in recorded)
+        if on < last:
+            return UsageError(
+                f"{number.name}: --date {on} is before the renewal already recorded on {last}",
+                f"'simkeeper undo \"{number.name}\"' removes that one first",
+            )
+    if again:
+        return None
+    same_day = [r for r in recorded if r["date"] == on.isoformat()]
+    if same_day:
+        done = f" (deadline {same_day[-1]['covers']} done)" if same_day[-1]["covers"] else ""
+        return UsageError(f"{number.name}: a renewal on {on} is already recorded{done}", hint)
+    nxt = next(occurrences(number, on, on + timedelta(days=3660)), None)
+    if covers and nxt and covers > nxt:
+        by = [r["date"] for r in recorded if r["covers"] == nxt.isoformat()]
+        when = f" on {by[-1]}" if by else ""
+        return UsageError(
+            f"{number.name}: deadline {nxt} is already recorded as renewed{when}; this would "
+            f"mark {covers} too",
+            hint,
+        )
+    return None
+
+
 @cli.command()
 @click.argument("name")
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="When it was renewed; default today.")
 @click.option("--amount", metavar="X", help="What it cost.")
 @click.option("--note", default="", help="A note kept in the history.")
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Record it even though a renewal for this deadline (or this day) is already recorded.",
+)
 @NOW_OPTION
 @click.pass_obj
 def renewed(
-    obj: Context, name: str, day: str | None, amount: str | None, note: str, now: str | None
+    obj: Context,
+    name: str,
+    day: str | None,
+    amount: str | None,
+    note: str,
+    again: bool,
+    now: str | None,
 ) -> None:
     """Record that NAME was renewed (topped up, paid, or used as its window needs).
 
-    NAME is the number's name, its E.164 number, or an unambiguous start of the name. A rolling
-    number's deadline moves to the renewal plus its cycle; on a fixed schedule the occurrence due
-    next (or overdue) is marked done and its reminders stop.
+    NAME is the number's name, its E.164 number (with or without the +), or an unambiguous
+    start of the name. A rolling number's deadline moves to the renewal plus its cycle; on a
+    fixed schedule the occurrence due next (or overdue) is marked done and its reminders stop.
+    A second renewal for a deadline already marked, or on the same day, is refused unless
+    --again is given; a --date before the last recorded renewal is refused.
     """
     config = obj.load(validate_urls=False)
     number = find_number(config.numbers, name)
@@ -540,6 +742,11 @@ def renewed(
     cost = _parse_amount(amount, "--amount")
     with obj.store(config) as store:
         covers = occurrence_to_mark(number, on, store.ledger())
+        refusal = _renewal_refused(
+            number, on, covers, store.entries(number.number, "renewal"), again
+        )
+        if refusal:
+            raise refusal
         store.add_history(
             number.number, number.name, "renewal", on, moment, cost, number.currency, note, covers
         )
@@ -587,6 +794,44 @@ def topup(obj: Context, name: str, amount: str, day: str | None, now: str | None
 
 
 @cli.command()
+@click.argument("name")
+@NOW_OPTION
+@click.pass_obj
+def undo(obj: Context, name: str, now: str | None) -> None:
+    """Remove the renewal or top-up recorded last for NAME, and say what was removed.
+
+    Deadlines and the projected balance move back as if it had never been recorded.
+    """
+    config = obj.load(validate_urls=False)
+    number = find_number(config.numbers, name)
+    moment = parse_now(now, config)
+    if not obj.state_path(config).exists():
+        raise UsageError(f"nothing is recorded for {number.name}", "no state database yet")
+    with obj.store(config) as store:
+        row = store.remove_last_entry(number.number)
+        if row is None:
+            raise UsageError(f"nothing is recorded for {number.name}")
+        ledger = store.ledger()
+    click.echo(f"removed: {number.name} {_entry_text(row, config)}")
+    nxt = [d for d in upcoming([number], moment, 3660, ledger) if d.kind == "renew"]
+    if nxt:
+        click.echo(f"next deadline: {nxt[0].date} ({_days(nxt[0].days_left)})")
+    proj = projection(number, local_today(number, moment), ledger)
+    if proj:
+        runs = proj.runs_out.isoformat() if proj.runs_out else "not within reach"
+        click.echo(f"balance: {proj.balance:.2f} {number.currency}, runs out {runs}")
+
+
+def _entry_text(row: dict[str, Any], config: Config) -> str:
+    """A recorded renewal or top-up in words, with when it was recorded."""
+    what = "renewal" if row["kind"] == "renewal" else "top-up"
+    amount = f" of {row['amount']} {row['currency'] or ''}".rstrip() if row["amount"] else ""
+    covers = f" (deadline {row['covers']} done)" if row.get("covers") else ""
+    recorded = local_stamp(row["recorded_at"], config)
+    return f"{what}{amount} on {row['date']}{covers}, recorded {recorded}"
+
+
+@cli.command()
 @click.argument("name", required=False)
 @click.option(
     "--limit",
@@ -606,6 +851,12 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
     if store:
         with store:
             events = store.history(number.number if number else None, limit)
+    for e in events:  # stored UTC stamps, shown in the configured zone with their offset
+        for key in ("recorded_at", "sent_at"):
+            if e.get(key):
+                e[key] = local_stamp(e[key], config, seconds=True)
+        if e["event"] == "sent":
+            e["when"] = e["sent_at"]
     if fmt == "json":
         click.echo(json_array(events))
         return
@@ -621,7 +872,8 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
             covers = f" (deadline {e['covers']})" if e.get("covers") else ""
             note = f" - {e['note']}" if e.get("note") else ""
             what = f"{e['event']}{amount}{covers}{note}"
-        rows.append([e["when"], e["name"], what])
+        when = e["when"] if e["event"] != "sent" else local_stamp(e["when"], config)
+        rows.append([when or "", e["name"], what])
     click.echo(table(["WHEN", "NAME", "WHAT"], rows))
 
 
@@ -744,7 +996,12 @@ def restore(obj: Context, file: Path) -> None:
 def main() -> None:
     """The console script's entry point: click's own usage errors become one line too."""
     try:
-        code = cli.main(prog_name="simkeeper", standalone_mode=False)
+        try:
+            code = cli.main(prog_name="simkeeper", standalone_mode=False)
+        finally:
+            sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        closed_pipe_exit()
     except click.exceptions.NoArgsIsHelpError as e:
         click.echo(e.format_message(), err=True)
         sys.exit(e.exit_code)

@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
@@ -48,6 +49,8 @@ SETTINGS_KEYS = [
     "calendar",
     "calendar_days",
     "send_timeout",
+    "heartbeat",
+    "heartbeat_fail",
 ]
 NUMBER_KEYS = [
     "name",
@@ -302,7 +305,13 @@ class _Validator:
         calendar_days = self.typed(table, "calendar_days", int, p)
         if calendar_days is not None and not 1 <= calendar_days <= 3660:
             self.problem(f"{p}.calendar_days", "must be between 1 and 3660 days")
+        heartbeat = self.http_url(table, "heartbeat", p)
+        heartbeat_fail = self.typed(table, "heartbeat_fail", str, p)
+        if heartbeat_fail and not heartbeat_fail.startswith("/"):
+            heartbeat_fail = self.http_url(table, "heartbeat_fail", p)
         return Settings(
+            heartbeat=heartbeat,
+            heartbeat_fail="/fail" if heartbeat_fail is None else heartbeat_fail,
             timezone=tz,
             timezone_name=tz_name,
             remind_at=self.time_of_day(table, "remind_at", p) or time(9, 0),
@@ -316,6 +325,21 @@ class _Validator:
             calendar_days=calendar_days or 365,
             send_timeout=float(timeout or 10.0),
         )
+
+    def http_url(self, table: dict[str, Any], key: str, prefix: str) -> str | None:
+        """An http(s) URL with a host, or None (with a problem when it is not one)."""
+        value = self.typed(table, key, str, prefix)
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.problem(
+                _join(prefix, key),
+                "must be an http:// or https:// URL",
+                "e.g. https://hc-ping.com/<your check's UUID>",
+            )
+            return None
+        return value
 
     def relative(self, value: str | None) -> Path | None:
         if not value:

@@ -8,12 +8,15 @@ outcomes back into the outbox.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import heartbeat
 from .balances import Projection
 from .config import Config
 from .deadlines import local_today, projection, upcoming
@@ -103,7 +106,7 @@ def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
         message = texts.message(reminders)
         if digests:
             extra = texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
-            message = Message(message.title, f"{message.body}\n\n{extra.title}\n{extra.body}")
+            message = message.followed_by(extra)
         return message
     return texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
 
@@ -192,11 +195,28 @@ def run_pass(
     now: datetime,
     redact: Redactor,
     stop: Callable[[], bool] = lambda: False,
+    source: str = "send-due",
 ) -> PassReport:
-    """Record what is due, then deliver: the whole of ``simkeeper send-due``."""
-    recorded = record_due(config, store, now)
-    if recorded:
-        log.info("%d new reminder(s) due", recorded)
-    report = deliver(config, store, now, redact, stop)
-    report.recorded = recorded
+    """Record what is due, then deliver: the whole of ``simkeeper send-due``.
+
+    Every pass, however it ends, is recorded in the store (for ``status``) and reported to the
+    heartbeat URL if one is configured: ``ok``, ``failed`` (a target failed) or ``error``.
+    """
+    started = time.monotonic()
+    try:
+        recorded = record_due(config, store, now)
+        if recorded:
+            log.info("%d new reminder(s) due", recorded)
+        report = deliver(config, store, now, redact, stop)
+        report.recorded = recorded
+    except Exception as e:
+        error = redact(f"{type(e).__name__}: {e}")
+        with suppress(Exception):  # the store itself may be what failed
+            store.record_pass(source, now, time.monotonic() - started, "error", error=error)
+        heartbeat.ping(config.settings, ok=False)
+        raise
+    outcome = "failed" if report.failed else "ok"
+    seconds = time.monotonic() - started
+    store.record_pass(source, now, seconds, outcome, len(report.sent), len(report.failed))
+    heartbeat.ping(config.settings, ok=not report.failed)
     return report

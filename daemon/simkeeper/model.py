@@ -26,6 +26,8 @@ class Settings:
     calendar: Path | None = None
     calendar_days: int = 365
     send_timeout: float = 10.0
+    heartbeat: str | None = None  # a URL fetched after each pass
+    heartbeat_fail: str = "/fail"  # its failure form: a path suffix, a URL, or "" for none
 
 
 @dataclass(frozen=True)
@@ -117,15 +119,24 @@ class Ledger:
 EMPTY_LEDGER = Ledger()
 
 
+def _looks_like_number(text: str) -> bool:
+    """E.164 with its ``+``, or its digits alone (``447911123456``), in any spacing."""
+    if text.startswith("+"):
+        return True
+    digits = sum(c.isdigit() for c in text)
+    return digits >= 6 and all(c.isdigit() or c in " ()-." for c in text)
+
+
 def find_number(numbers: tuple[Number, ...], query: str) -> Number:
-    """The number a command means: exact name, E.164 number, or an unambiguous name prefix.
+    """The number a command means: exact name, E.164 number (with or without its ``+``), or an
+    unambiguous name prefix.
 
     Raises :class:`~simkeeper.errors.UsageError` when nothing or several numbers match.
     """
     from .errors import UsageError
 
     q = query.strip()
-    digits = "+" + "".join(c for c in q if c.isdigit()) if q.startswith("+") else None
+    digits = "+" + "".join(c for c in q if c.isdigit()) if _looks_like_number(q) else None
     for n in numbers:
         if n.name == q or (digits and n.number == digits):
             return n

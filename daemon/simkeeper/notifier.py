@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .model import Target
@@ -120,9 +121,13 @@ def send(target: Target, message: Message, timeout: float, redact: Redactor) -> 
     apprise = _apprise()
     try:
         client = apprise.Apprise(asset=_asset(apprise))
-        if not client.add(target.url):
+        plugin = apprise.Apprise.instantiate(target.url, asset=_asset(apprise))
+        if plugin is None or not client.add(plugin):
             return Outcome(False, "Apprise rejected the URL (check it with 'simkeeper check')")
-        result = client.notify(body=message.body, title=message.title, timeout=timeout)
+        body, body_format = body_for(plugin, message, apprise.NotifyFormat)
+        result = client.notify(
+            body=body, title=message.title, body_format=body_format, timeout=timeout
+        )
     except Exception as e:  # any plugin error is a failed send, never a crash
         return Outcome(False, _clip(redact(f"{type(e).__name__}: {e}")))
     if result:
@@ -139,6 +144,19 @@ def send(target: Target, message: Message, timeout: float, redact: Redactor) -> 
         reasons.append(f"timed out after {timeout:g} s")
     reason = "; ".join(dict.fromkeys(r.strip() for r in reasons if r.strip()))
     return Outcome(False, _clip(redact(reason or f"delivery failed ({result.status.name})")))
+
+
+def body_for(plugin: Any, message: Message, formats: Any) -> tuple[str, Any]:
+    """The body a target renders right, and its format.
+
+    A target whose own format is HTML (email, unless its URL says ``format=text``) gets the
+    escaped HTML form, so the mail has a text and an HTML part that both keep the lines apart.
+    Every other target gets the plain text, declared as text, so Apprise escapes it for the
+    target's format (Markdown, ...) instead of passing markup through.
+    """
+    if plugin.resolve_format(None) == formats.HTML:
+        return message.as_html, formats.HTML
+    return message.body, formats.TEXT
 
 
 def send_all(

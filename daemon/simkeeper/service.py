@@ -182,7 +182,9 @@ class Service:
         """Record and deliver what is due, then work out when to wake next."""
         assert self.config and self.store
         now = self.clock()
-        run_pass(self.config, self.store, now, self.redact, stop=lambda: self.stopping)
+        run_pass(
+            self.config, self.store, now, self.redact, stop=lambda: self.stopping, source="daemon"
+        )
         self.plan_next(now)
         self.write_calendar(now)
         self.sd.status(self.status_line())

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -97,6 +100,26 @@ def m002_history(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX history_number ON history (number, date)")
+
+
+@migrations()
+def m003_passes(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE passes (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            ran_at TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            outcome TEXT NOT NULL,
+            sent INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        )"""
+    )
+
+
+KEEP_PASSES = 200  # the passes table keeps only the latest ones
 
 
 def stamp(moment: datetime) -> str:
@@ -348,6 +371,27 @@ class Store:
             )
         return cur.lastrowid or 0
 
+    def entries(self, number: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """The renewals and top-ups recorded for ``number`` (only ``kind`` if given), oldest
+        recorded first."""
+        where, args = ("AND kind = ?", [number, kind]) if kind else ("", [number])
+        return list(
+            self.db.query(f"SELECT * FROM history WHERE number = ? {where} ORDER BY id", args)
+        )
+
+    def remove_last_entry(self, number: str) -> dict[str, Any] | None:
+        """Delete the renewal or top-up recorded last for ``number``; return it (None if none)."""
+        with self.transaction():
+            row = next(
+                self.db.query(
+                    "SELECT * FROM history WHERE number = ? ORDER BY id DESC LIMIT 1", [number]
+                ),
+                None,
+            )
+            if row:
+                self.db.conn.execute("DELETE FROM history WHERE id = ?", (row["id"],))
+        return row
+
     def ledger(self) -> Ledger:
         """Everything the pure core needs to know about renewals, top-ups and reminders."""
         renewed = {
@@ -396,6 +440,63 @@ class Store:
         )
         return events[:limit]
 
+    # -- passes -------------------------------------------------------------------------------
+
+    def record_pass(
+        self,
+        source: str,
+        ran_at: datetime,
+        seconds: float,
+        outcome: str,
+        sent: int = 0,
+        failed: int = 0,
+        error: str | None = None,
+    ) -> None:
+        """Remember that a pass ran and how it ended (``ok``, ``failed`` or ``error``)."""
+        with self.transaction():
+            self.db.conn.execute(
+                "INSERT INTO passes (source, ran_at, seconds, outcome, sent, failed, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (source, stamp(ran_at), round(seconds, 3), outcome, sent, failed, error),
+            )
+            self.db.conn.execute(
+                "DELETE FROM passes WHERE id <= (SELECT MAX(id) FROM passes) - ?", (KEEP_PASSES,)
+            )
+
+    def last_pass(self) -> dict[str, Any] | None:
+        """The pass recorded last, or None (also for a database from before passes were kept,
+        opened read-only)."""
+        if "passes" not in self.db.table_names():
+            return None
+        rows = list(self.db.query("SELECT * FROM passes ORDER BY id DESC LIMIT 1"))
+        return rows[0] if rows else None
+
+    def recorded(self, keys: Iterable[tuple[str, str, str, int]]) -> set[tuple[str, str, str, int]]:
+        """Which reminder keys (number, deadline, kind, offset) are in the outbox."""
+        found = set()
+        for key in keys:
+            row = self.db.execute(
+                "SELECT 1 FROM reminders WHERE number = ? AND deadline = ? AND kind = ?"
+                " AND offset = ?",
+                key,
+            ).fetchone()
+            if row:
+                found.add(key)
+        return found
+
+    def unsent_due(self, now: datetime) -> list[dict[str, Any]]:
+        """Reminders in the outbox due by ``now`` with a delivery not sent yet, oldest first."""
+        return list(
+            self.db.query(
+                "SELECT r.name, r.number, r.deadline, r.kind, r.due_at,"
+                " GROUP_CONCAT(d.target, ', ') AS targets FROM reminders r"
+                " JOIN deliveries d ON d.reminder_id = r.id"
+                " WHERE d.state IN ('pending', 'sending', 'failed') AND r.due_at <= ?"
+                " GROUP BY r.id ORDER BY r.due_at, r.id",
+                [stamp(now)],
+            )
+        )
+
     # -- status -------------------------------------------------------------------------------
 
     def open_deliveries(self) -> list[dict[str, Any]]:
@@ -426,19 +527,28 @@ class Store:
         return dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
 
 
-def open_store(path: Path, *, create: bool = True) -> Store | None:
+def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> Store | None:
     """Open (and create or migrate) the state database at ``path``.
 
-    With ``create=False`` a missing file gives None instead, for read-only commands.
-    Raises :class:`StateError` when the folder or file cannot be used.
+    With ``create=False`` a missing file gives None instead, for read-only commands. With
+    ``readonly`` the file is opened read-only and never migrated or written, so a user who may
+    read it but not write it (nor its folder) can still look; a file that is not yet a
+    simkeeper database then gives None too.
+    Raises :class:`StateError` when the folder or file cannot be used, saying why: which path,
+    which user and what mode it needs, or (only for real damage) how to set it aside.
     """
     path = Path(path)
     if not path.exists() and not create:
         return None
+    if readonly:
+        return _open_readonly(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
+    except PermissionError as e:
+        why = permission_problem(path) or f"cannot create the state database {path}: {e.strerror}"
+        raise StateError(why) from None
     except OSError as e:
         raise StateError(
             f"cannot create the state database {path}: {e.strerror} (make the folder writable "
@@ -453,8 +563,105 @@ def open_store(path: Path, *, create: bool = True) -> Store | None:
         conn.execute("PRAGMA synchronous = NORMAL")
         migrations.apply(db)
     except sqlite3.Error as e:
-        raise StateError(
-            f"cannot open the state database {path}: {e} (is it a simkeeper database? move it "
-            f"aside to start afresh)"
-        ) from None
+        raise state_error(path, e) from None
     return Store(db, path)
+
+
+def _open_readonly(path: Path) -> Store | None:
+    """Open ``path`` read-only; None when it holds no simkeeper tables yet.
+
+    SQLite reads a WAL database read-only when its ``-shm`` file exists (a writer has it open)
+    or can be created. When neither (no writer, and a folder this user cannot write), nothing
+    can change the file under us, so it is read as immutable.
+    """
+    uri = "file:" + quote(str(path.absolute())) + "?mode=ro"
+    try:
+        try:
+            conn = _connect_ro(uri)
+        except sqlite3.OperationalError:
+            if Path(f"{path}-wal").exists():
+                raise
+            conn = _connect_ro(uri + "&immutable=1")
+        db = sqlite_utils.Database(conn)
+        if "reminders" not in db.table_names():
+            conn.close()
+            return None
+    except sqlite3.Error as e:
+        raise state_error(path, e, writing=False) from None
+    return Store(db, path)
+
+
+def _connect_ro(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+DAMAGE = ("file is not a database", "malformed", "corrupt")
+
+
+def state_error(path: Path, error: sqlite3.Error, writing: bool = True) -> StateError:
+    """The one line to say about an SQLite error on the state database.
+
+    Only real damage suggests moving the file aside (and says how to keep it); a permission
+    problem names the path, the user and the mode needed; anything else is said as it is.
+    """
+    text = str(error)
+    if any(word in text.lower() for word in DAMAGE):
+        return StateError(
+            f"the state database {path} is damaged ({text}); keep it and start afresh with "
+            f"'mv {path} {path}.damaged' (your numbers are in the config; the renewals, top-ups "
+            f"and sent reminders recorded in it stay in that file, and 'sqlite3 {path}.damaged "
+            f".recover' may get them back)"
+        )
+    if writing and ("readonly" in text or "unable to open" in text or "disk I/O" in text):
+        problem = permission_problem(path)
+        if problem:
+            return StateError(problem)
+    return StateError(f"cannot {'open' if writing else 'read'} the state database {path}: {text}")
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _mode(path: Path) -> str:
+    st = path.stat()
+    return f"mode {stat.S_IMODE(st.st_mode):04o} owned by {_user(st.st_uid)}"
+
+
+def permission_problem(path: Path) -> str:
+    """Why this user cannot write the state database at ``path``: the path, the user, and the
+    mode it needs. Empty when no permission is missing."""
+    me = _user(os.geteuid())
+    who = f"user {me} (uid {os.geteuid()})"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return (
+            f"cannot write the state database {path}: it is {_mode(path)}, and {who} needs to "
+            f"read and write it (mode 0600, owned by {me}: {_fix(path, '600', me)})"
+        )
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"cannot write the state database {path}: its folder {folder} is {_mode(folder)}, "
+            f"and {who} needs to write in it for SQLite's journal files (mode 0700, owned by "
+            f"{me}: {_fix(folder, '700', me)}, or set settings.state to a folder that user owns)"
+        )
+    return ""
+
+
+def _fix(path: Path, mode: str, me: str) -> str:
+    owner = _user(path.stat().st_uid)
+    if owner == me:
+        return f"chmod {mode} {path}"
+    return f"run simkeeper as {owner}, or chown {me} {path}"

@@ -7,6 +7,7 @@ is one item rendered from the template of its kind (``renew``, ``overdue``, ``to
 
 from __future__ import annotations
 
+import html
 import string
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +34,7 @@ ITEM_FIELDS = [
 TITLE_FIELDS = ["count", "names", "deadlines"]
 TEMPLATE_KEYS = {
     "title": TITLE_FIELDS,
+    "overdue_title": TITLE_FIELDS,
     "renew": ITEM_FIELDS,
     "overdue": ITEM_FIELDS,
     "topup": ITEM_FIELDS,
@@ -43,6 +45,7 @@ TEMPLATE_KEYS = {
 BUILTIN: dict[str, dict[str, str]] = {
     "en": {
         "title": "simkeeper reminder: {names}",
+        "overdue_title": "OVERDUE: renew {names} now or lose the number",
         "renew": "{name} ({number}{carrier}): renew by {deadline} ({weekday}), {when}.{note}",
         "overdue": "OVERDUE {name} ({number}{carrier}): was due {deadline} ({weekday}), "
         "{when}. Renew now or the number may be lost.{note}",
@@ -53,6 +56,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     },
     "zh-CN": {
         "title": "simkeeper 提醒：{names} 需要处理",
+        "overdue_title": "已逾期：请立即为 {names} 续费，否则号码可能被收回",
         "renew": "{name}（{number}{carrier}）：请在 {deadline}（{weekday}）前续费，{when}。{note}",
         "overdue": "已逾期 {name}（{number}{carrier}）：原定 {deadline}（{weekday}）到期，{when}。"
         "请立即续费，否则号码可能被收回。{note}",
@@ -128,10 +132,36 @@ class Item:
 
 @dataclass(frozen=True)
 class Message:
-    """A rendered message for one target."""
+    """A rendered message for one target: plain text, and the same as HTML for targets that
+    render HTML (email). Every piece of text in ``html`` is escaped; lines are a list or
+    ``<br>``-separated, never raw newlines."""
 
     title: str
     body: str
+    html: str = ""
+
+    @property
+    def as_html(self) -> str:
+        """The HTML form: ``html`` if rendered, else the plain body escaped, line by line."""
+        return self.html or html_lines(self.body.splitlines())
+
+    def followed_by(self, other: Message) -> Message:
+        """This message with ``other`` (its title as a heading) appended to the body."""
+        return Message(
+            self.title,
+            f"{self.body}\n\n{other.title}\n{other.body}",
+            f"{self.as_html}<p><b>{html.escape(other.title)}</b></p>{other.as_html}",
+        )
+
+
+def html_lines(lines: list[str]) -> str:
+    """Plain text lines as an HTML paragraph, each escaped, separated by ``<br>``."""
+    return "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
+
+
+def html_list(lines: list[str]) -> str:
+    """Plain text lines as an HTML bullet list, each escaped."""
+    return "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
 
 
 class Texts:
@@ -183,19 +213,22 @@ class Texts:
         shown = ("、" if self.language == "zh-CN" else ", ").join(names[:3])
         if len(names) > 3:
             shown += f" +{len(names) - 3}"
-        title = self.templates["title"].format_map(self._counted(items, shown))
+        overdue = any(i.kind == "overdue" for i in items)
+        title_key = "overdue_title" if overdue else "title"
+        title = self.templates[title_key].format_map(self._counted(items, shown))
         lines = [self.item(i) for i in items]
-        body = lines[0] if len(lines) == 1 else "\n".join(f"• {line}" for line in lines)
-        return Message(title, body)
+        if len(lines) == 1:
+            return Message(title, lines[0], html_lines(lines))
+        return Message(title, "\n".join(f"• {line}" for line in lines), html_list(lines))
 
     def digest(self, items: list[Item]) -> Message:
         """The weekly digest: every deadline in the next 30 days."""
         title = self.templates["digest"].format_map(self._counted(items, ""))
         if not items:
             body = "没有即将到期的号码。" if self.language == "zh-CN" else "Nothing is due."
-        else:
-            body = "\n".join(f"• {self.item(i)}" for i in items)
-        return Message(title, body)
+            return Message(title, body, html_lines([body]))
+        lines = [self.item(i) for i in items]
+        return Message(title, "\n".join(f"• {line}" for line in lines), html_list(lines))
 
     def _counted(self, items: list[Item], names: str) -> dict[str, object]:
         n = len(items)
