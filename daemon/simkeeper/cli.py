@@ -756,7 +756,9 @@ def plans_cmd(obj: Context, fmt: str) -> None:
     ]
     click.echo(table(["PLAN", "LINE", "CYCLE", "RULES", "SOURCE", "SOURCE IS", "CHECKED"], rows))
     hows = sorted({p.checked_how for p in plans if p.checked_how})
-    click.echo(f"\nChecked: {'; '.join(hows)}. Third-party rules are leads, not the carrier's word.")
+    click.echo(
+        f"\nChecked: {'; '.join(hows)}. Third-party rules are leads, not the carrier's word."
+    )
 
 
 def _plan_json(p: Any) -> dict[str, Any]:

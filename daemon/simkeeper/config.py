@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
+import math
 import os
 import re
 import stat
@@ -539,7 +540,8 @@ class _Validator:
         due = self.typed(e, "due", date, p)
         rolling = self.typed(e, "rolling", bool, p) or False
         last = self.typed(e, "last_renewed", date, p)
-        self.plan_shape(e, p, cycle, due, rolling, last, plan)
+        if plan or "plan" not in e:  # an unknown plan is one problem, not a cascade
+            self.plan_shape(e, p, cycle, due, rolling, last, plan)
         rules = self.renewal_rules(e, p, rolling, own)
         tz, tz_name = self.timezone(e, p, (settings.timezone, settings.timezone_name))
         notify = self.tag_list(e, "notify", p, tags, have_targets)
@@ -615,6 +617,10 @@ class _Validator:
 
     def limited_amount(self, e, key, p) -> Decimal | None:
         """An amount above 0 and below :data:`MAX_AMOUNT`."""
+        value = e.get(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problem(_join(p, key), "must be above 0 and finite", "e.g. 100")
+            return None
         amount = self.amount(e, key, p, positive=True)
         if amount is not None and amount >= MAX_AMOUNT:
             self.problem(_join(p, key), "is too large", "amounts must be below 1,000,000,000")
@@ -636,7 +642,7 @@ class _Validator:
             self.unknown_keys(item, ["from", "cycle"], q)
             minimum = self.limited_amount(item, "from", q)
             cycle = self.cycle(item, q) if "cycle" in item else None
-            for key, found in (("from", minimum), ("cycle", cycle)):
+            for key in ("from", "cycle"):
                 if key not in item:
                     self.problem(f"{q}.{key}", "missing", f"write each tier as {example}")
             if cycle is not None and not self.short_enough(cycle, f"{q}.cycle"):

@@ -38,7 +38,7 @@ class Tier:
 
 @dataclass(frozen=True)
 class Stage:
-    """One ``after_deadline`` stage: ``after`` days past a missed deadline, the line is ``state``."""
+    """One ``after_deadline`` stage: ``after`` days past a missed deadline the line is ``state``."""
 
     after: int
     state: str

@@ -387,7 +387,9 @@ class Store:
         for n, d, a in self.db.execute(
             "SELECT number, date, amount FROM history WHERE kind = 'renewal' ORDER BY date, id"
         ):
-            found.setdefault(n, []).append((date.fromisoformat(d), None if a is None else Decimal(a)))
+            found.setdefault(n, []).append(
+                (date.fromisoformat(d), None if a is None else Decimal(a))
+            )
         return {n: tuple(v) for n, v in found.items()}
 
     def history(self, number: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
