@@ -233,7 +233,11 @@ def cfg(tmp_path: Path, numbers: str, head: str = HEAD) -> Path:
     [
         ('plan = "giffgaf"\nlast_renewed = 2026-01-01', "plan", 'did you mean "giffgaff"'),
         ('plan = "3hk"', "last_renewed", 'plan "3hk" is a keep-alive window'),
-        ('cycle = "monthly"\ndue = 2026-12-01\non_renewal = "extend"', "on_renewal", "rolling"),
+        (
+            'cycle = "monthly"\ndue = 2026-12-01\non_renewal = "extend"',
+            "on_renewal",
+            "applies to rolling numbers only",
+        ),
         (
             'cycle = "every 30 days"\nrolling = true\nlast_renewed = 2026-01-01\n'
             'on_renewal = "extnd"',
@@ -501,6 +505,30 @@ def test_an_overdue_alert_in_chinese_names_the_stage(tmp_path, env, http_receive
     assert alert.startswith("已逾期 Voda")
     assert "当前：warning period。 号码将于 2027-03-01 失去（还有 48 天）。" in alert
     assert "充值：https://www.vodafone.co.uk/" in alert
+
+
+def test_a_balance_that_runs_out_gets_the_plans_stages(tmp_path, env):
+    path = cfg(
+        tmp_path,
+        """
+[[numbers]]
+name = "Ultra"
+number = "+1 415 555 2671"
+plan = "ultra-paygo"
+due = 2026-12-03
+balance = 7.00
+balance_date = 2026-11-20
+""",
+    )
+    found = upcoming(path, env, "2026-11-25T12:00", "80")
+    # $3 every 30 days: 7.00 covers Dec 3 and Jan 2; Feb 1 is the first charge it cannot.
+    assert [(d["deadline"], d["kind"], d["lost_on"]) for d in found] == [
+        ("2026-12-03", "renew", None),
+        ("2027-01-02", "renew", None),
+        ("2027-02-01", "renew", "2027-03-03"),
+        ("2027-02-01", "topup", "2027-03-03"),
+    ]
+    assert [d["paid_from_balance"] for d in found] == [True, True, False, False]
 
 
 def test_the_calendar_has_an_event_on_the_loss_date(tmp_path, env):
