@@ -205,8 +205,8 @@ def test_stage_texts_are_complete_in_both_languages(language):
         assert "FINAL WEEK: the number is lost on 2027-03-01 (in 4 days)." in final
     else:
         assert "若错过：2026-12-01 起receive only，2027-03-01 起number recycled" in before
-        assert "当前：receive only。 号码将于 2027-03-01 失去（还有 80 天）。" in now
-        assert "最后一周：号码将于 2027-03-01 失去（还有 4 天）！" in final
+        assert "当前：receive only。 号码将于 2027-03-01 被收回（还有 80 天）。" in now
+        assert "最后一周：号码将于 2027-03-01 被收回（还有 4 天）！" in final
 
 
 def test_texts_without_stages_or_url_are_as_before():
@@ -503,7 +503,7 @@ def test_an_overdue_alert_in_chinese_names_the_stage(tmp_path, env, http_receive
     send_due(path, env, "2027-01-12T09:00")
     alert = http_receiver.messages[-1]
     assert alert.startswith("已逾期 Voda")
-    assert "当前：warning period。 号码将于 2027-03-01 失去（还有 48 天）。" in alert
+    assert "当前：warning period。 号码将于 2027-03-01 被收回（还有 48 天）。" in alert
     assert "充值：https://www.vodafone.co.uk/" in alert
 
 

@@ -37,6 +37,7 @@ from .model import EMPTY_LEDGER, Config, Ledger, Number, find_number
 from .redact import Redactor, display_url
 
 if TYPE_CHECKING:
+    from .plans import Plan
     from .store import Store
 
 log = logging.getLogger("simkeeper")
@@ -761,8 +762,7 @@ def plans_cmd(obj: Context, fmt: str) -> None:
     )
 
 
-def _plan_json(p: Any) -> dict[str, Any]:
-    keys = {k: v for k, v in p.keys.items()}
+def _plan_json(p: Plan) -> dict[str, Any]:
     return {
         "name": p.name,
         "title": p.title,
@@ -771,7 +771,7 @@ def _plan_json(p: Any) -> dict[str, Any]:
         "third_party": list(p.third_party),
         "checked": p.checked.isoformat(),
         "checked_how": p.checked_how,
-        "keys": json.loads(json.dumps(keys, default=str)),
+        "keys": json.loads(json.dumps(p.keys, default=str)),
     }
 
 

@@ -576,7 +576,7 @@ class _Validator:
 
     # -- carrier rules ------------------------------------------------------------------------
 
-    def plan(self, e, p) -> str | None:
+    def plan(self, e: dict[str, Any], p: str) -> str | None:
         """The built-in plan the entry names, if any (a problem when it is unknown)."""
         name = self.typed(e, "plan", str, p)
         if name is None:
@@ -588,7 +588,9 @@ class _Validator:
             return None
         return name
 
-    def renewal_rules(self, e, p, rolling: bool, own: set[str]) -> dict[str, Any]:
+    def renewal_rules(
+        self, e: dict[str, Any], p: str, rolling: bool, own: set[str]
+    ) -> dict[str, Any]:
         """``on_renewal``, ``min_amount``, ``validity`` and ``max_ahead``, checked."""
         if not rolling:
             for key in ROLLING_ONLY_KEYS:
@@ -615,7 +617,7 @@ class _Validator:
             "max_ahead": max_ahead if rolling else None,
         }
 
-    def limited_amount(self, e, key, p) -> Decimal | None:
+    def limited_amount(self, e: dict[str, Any], key: str, p: str) -> Decimal | None:
         """An amount above 0 and below :data:`MAX_AMOUNT`."""
         value = e.get(key)
         if isinstance(value, float) and not math.isfinite(value):
@@ -627,7 +629,9 @@ class _Validator:
             return None
         return amount
 
-    def tables(self, e, key, p, example: str) -> list[tuple[str, dict[str, Any]]]:
+    def tables(
+        self, e: dict[str, Any], key: str, p: str, example: str
+    ) -> list[tuple[str, dict[str, Any]]]:
         """A list of inline tables, each with its key path (``numbers[1].validity[2]``)."""
         value = e.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -635,7 +639,7 @@ class _Validator:
             return []
         return [(f"{p}.{key}[{i}]", item) for i, item in enumerate(value, start=1)]
 
-    def validity(self, e, p) -> tuple[Tier, ...]:
+    def validity(self, e: dict[str, Any], p: str) -> tuple[Tier, ...]:
         example = '{from = 100, cycle = "every 180 days"}'
         tiers: dict[Decimal, Tier] = {}
         for q, item in self.tables(e, "validity", p, example):
@@ -660,7 +664,7 @@ class _Validator:
         self.problem(key, "must be at most 10 years", 'e.g. "every 365 days"')
         return False
 
-    def stages(self, e, p) -> tuple[Stage, ...]:
+    def stages(self, e: dict[str, Any], p: str) -> tuple[Stage, ...]:
         example = '{after = "0d", state = "receive only"}'
         stages: list[Stage] = []
         for q, item in self.tables(e, "after_deadline", p, example):
@@ -686,7 +690,7 @@ class _Validator:
             stages.append(Stage(after, (state or "").strip()))
         return tuple(stages)
 
-    def url(self, e, key, p) -> str:
+    def url(self, e: dict[str, Any], key: str, p: str) -> str:
         value = self.typed(e, key, str, p)
         if value is None:
             return ""
