@@ -477,7 +477,7 @@ def test_reminders_say_what_follows_and_alerts_name_the_stage_until_the_last(
         "If it is missed: warning period from 2026-12-01, then disconnected from 2027-03-01; "
         "the number is lost on 2027-03-01." in before
     )
-    assert before.endswith("Top up: https://www.vodafone.co.uk/")
+    assert "lost on 2027-03-01. Top up: https://www.vodafone.co.uk/ Note: Any" in before
     # Day 42 after the deadline: past overdue_for (30d), but the number is not lost yet.
     assert send_due(path, env, "2027-01-12T09:00") == "sent: hook"
     alert = http_receiver.messages[-1]

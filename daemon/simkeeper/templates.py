@@ -51,22 +51,22 @@ BUILTIN: dict[str, dict[str, str]] = {
     "en": {
         "title": "simkeeper reminder: {names}",
         "renew": "{name} ({number}{carrier}): renew by {deadline} ({weekday}), {when}."
-        "{stages}{note}{link}",
+        "{stages}{link}{note}",
         "overdue": "OVERDUE {name} ({number}{carrier}): was due {deadline} ({weekday}), "
-        "{when}. Renew now or the number may be lost.{stages}{note}{link}",
+        "{when}. Renew now or the number may be lost.{stages}{link}{note}",
         "topup": "{name} ({number}{carrier}): the balance of {balance} {currency} runs out on "
-        "{deadline} ({weekday}), {when}. Top up before then.{stages}{note}{link}",
+        "{deadline} ({weekday}), {when}. Top up before then.{stages}{link}{note}",
         "digest": "simkeeper: the next 30 days ({deadlines})",
         "test": "simkeeper test message: this target works.",
     },
     "zh-CN": {
         "title": "simkeeper 提醒：{names} 需要处理",
         "renew": "{name}（{number}{carrier}）：请在 {deadline}（{weekday}）前续费，{when}。"
-        "{stages}{note}{link}",
+        "{stages}{link}{note}",
         "overdue": "已逾期 {name}（{number}{carrier}）：原定 {deadline}（{weekday}）到期，{when}。"
-        "请立即续费，否则号码可能被收回。{stages}{note}{link}",
+        "请立即续费，否则号码可能被收回。{stages}{link}{note}",
         "topup": "{name}（{number}{carrier}）：余额 {balance} {currency} 将在 {deadline}"
-        "（{weekday}）用完，{when}。请在此之前充值。{stages}{note}{link}",
+        "（{weekday}）用完，{when}。请在此之前充值。{stages}{link}{note}",
         "digest": "simkeeper：未来 30 天（{deadlines}）",
         "test": "simkeeper 测试消息：此通知渠道可用。",
     },
