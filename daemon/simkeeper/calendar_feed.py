@@ -15,7 +15,7 @@ from pathlib import Path
 
 from icalendar import Alarm, Calendar, Event
 
-from .deadlines import Deadline, upcoming
+from .deadlines import Deadline, lost_on, upcoming
 from .model import Config, Ledger
 from .templates import mask_number
 
@@ -58,6 +58,9 @@ def render_calendar(
             lines.append(f"Carrier: {n.carrier}")
         if n.note:
             lines.append(n.note)
+        if n.renew_url:
+            lines.append(f"Top up: {n.renew_url}")
+            event.add("url", n.renew_url)
         event.add("description", "\n".join(lines))
         event.add("transp", "TRANSPARENT")
         for lead in () if d.paid_from_balance else n.remind:
@@ -67,7 +70,33 @@ def render_calendar(
             alarm.add("trigger", after_midnight - timedelta(days=lead))
             event.add_component(alarm)
         cal.add_component(event)
+        if not d.paid_from_balance and (loss := loss_event(d, now)) is not None:
+            cal.add_component(loss)
     return cal.to_ical()
+
+
+def loss_event(d: Deadline, now: datetime) -> Event | None:
+    """An all-day event on the day the number is lost if ``d`` is missed (its last
+    ``after_deadline`` stage), or None when the number has no stages."""
+    n = d.number
+    day = lost_on(n, d.date)
+    if day is None:
+        return None
+    event = Event()
+    key = f"{n.number}|{d.date.isoformat()}|{d.kind}|lost"
+    event.add("uid", hashlib.sha256(key.encode()).hexdigest()[:32] + "@simkeeper")
+    event.add("dtstamp", now)
+    event.add("summary", f"Lost if not renewed: {n.name} ({mask_number(n.number)})")
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    lines = [f"If {n.name} is not renewed by {d.date.isoformat()}:"]
+    lines += [f"{d.date + timedelta(days=s.after)}: {s.state}" for s in n.after_deadline]
+    if n.renew_url:
+        lines.append(f"Top up: {n.renew_url}")
+        event.add("url", n.renew_url)
+    event.add("description", "\n".join(lines))
+    event.add("transp", "TRANSPARENT")
+    return event
 
 
 def refresh_feed(config: Config, ledger: Ledger, now: datetime, last: tuple | None = None) -> tuple:

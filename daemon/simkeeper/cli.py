@@ -23,10 +23,13 @@ from . import __version__
 from . import config as config_mod
 from .deadlines import (
     Deadline,
+    counts,
     local_today,
+    lost_on,
     occurrence_to_mark,
     occurrences,
     projection,
+    stage_on,
     upcoming,
     yearly_cost,
 )
@@ -37,6 +40,7 @@ from .model import EMPTY_LEDGER, Config, Ledger, Number, find_number
 from .redact import Redactor, display_url
 
 if TYPE_CHECKING:
+    from .plans import Plan
     from .store import Store
 
 log = logging.getLogger("simkeeper")
@@ -258,6 +262,7 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
         "carrier": n.carrier,
         "note": n.note,
         "timezone": n.timezone_name,
+        **stage_json(d),
     }
     if d.projection:
         out.update(
@@ -267,6 +272,27 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
             runs_out=d.projection.runs_out.isoformat() if d.projection.runs_out else None,
         )
     return out
+
+
+def stage_json(d: Deadline) -> dict[str, Any]:
+    """``lost_on`` (the day of the last ``after_deadline`` stage, or None), ``stage`` (the
+    current stage's state once the deadline passed, else None) and ``renew_url``."""
+    n = d.number
+    lost = None if d.paid_from_balance else lost_on(n, d.date)
+    stage = stage_on(n, d.date, d.date - timedelta(days=d.days_left)) if lost else None
+    return {
+        "lost_on": lost.isoformat() if lost else None,
+        "stage": stage.state if stage else None,
+        "renew_url": n.renew_url or None,
+    }
+
+
+def _if_missed(d: Deadline) -> str:
+    info = stage_json(d)
+    if info["lost_on"] is None:
+        return ""
+    lost = f"lost {info['lost_on']}"
+    return f"{info['stage']}; {lost}" if info["stage"] else lost
 
 
 def _what(d: Deadline) -> str:
@@ -325,6 +351,10 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     ]
     styles = [urgency_style(d.days_left) for d in found]
     headers = ["DEADLINE", "LEFT", "NAME", "NUMBER", "CARRIER", "CYCLE", "ACTION"]
+    missed = [_if_missed(d) for d in found]
+    if any(missed):  # the column only when some number has after_deadline stages
+        headers.append("STAGE / LOST")
+        rows = [[*row, m] for row, m in zip(rows, missed, strict=True)]
     click.echo(table(headers, rows, styles))
 
 
@@ -741,7 +771,7 @@ def renewed(
     on = _parse_day(day, local_today(number, moment))
     cost = _parse_amount(amount, "--amount")
     with obj.store(config) as store:
-        covers = occurrence_to_mark(number, on, store.ledger())
+        covers = occurrence_to_mark(number, on, store.ledger()) if counts(number, cost) else None
         refusal = _renewal_refused(
             number, on, covers, store.entries(number.number, "renewal"), again
         )
@@ -753,9 +783,23 @@ def renewed(
         ledger = store.ledger()
     what = f"deadline {covers} done" if covers else ""
     if number.rolling:
-        nxt = [d for d in upcoming([number], moment, 3660, ledger) if d.kind == "renew"]
-        what = f"next deadline {nxt[0].date}" if nxt else what
+        what = _next_deadline(number, moment, ledger) or what
+    if not counts(number, cost):
+        what = _below_minimum(number, cost, what)
     click.echo(f"recorded: {number.name} renewed on {on}" + (f"; {what}" if what else ""))
+
+
+def _next_deadline(number: Number, moment: datetime, ledger: Ledger) -> str:
+    nxt = [d for d in upcoming([number], moment, 3660, ledger) if d.kind == "renew"]
+    return f"next deadline {nxt[0].date}" if nxt else ""
+
+
+def _below_minimum(number: Number, amount: Decimal | None, what: str) -> str:
+    """What ``renewed`` or ``topup`` says when the amount is below ``min_amount``."""
+    currency = f" {number.currency}" if number.currency else ""
+    stays = what.replace("next deadline", "so the deadline stays") if number.rolling else ""
+    stays = stays or "so no deadline is marked done"
+    return f"{amount} is below min_amount {number.min_amount}{currency}, {stays}"
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})  # so "-5" reaches AMOUNT
@@ -773,19 +817,24 @@ def topup(obj: Context, name: str, amount: str, day: str | None, now: str | None
     on = _parse_day(day, local_today(number, moment))
     with obj.store(config) as store:
         store.add_history(number.number, number.name, "topup", on, moment, value, number.currency)
-        proj = projection(number, local_today(number, moment), store.ledger())
+        ledger = store.ledger()
+        proj = projection(number, local_today(number, moment), ledger)
     extra = ""
     if proj:
         runs = proj.runs_out.isoformat() if proj.runs_out else "not within reach"
         extra = f"; balance {proj.balance:.2f} {number.currency}, runs out {runs}"
+    if number.rolling:  # a top-up keeps a keep-alive line going, like a renewal
+        what = _next_deadline(number, moment, ledger)
+        what = what if counts(number, value) else _below_minimum(number, value, what)
+        extra = f"; {what}" if what else ""
     click.echo(f"recorded: {number.name} topped up {value} {number.currency} on {on}{extra}")
-    if number.balance is None or number.cost is None:
+    if not number.rolling and (number.balance is None or number.cost is None):
         click.echo(
             f"note: {number.name} has no balance and cost in the config, so no balance is "
             "projected for it",
             err=True,
         )
-    elif number.balance_date and on <= number.balance_date:
+    elif number.balance_date and on <= number.balance_date and not number.rolling:
         click.echo(
             f"note: dated on or before balance_date ({number.balance_date}), so it is taken "
             "as part of the configured balance; update balance to change that",
@@ -991,6 +1040,70 @@ def restore(obj: Context, file: Path) -> None:
     )
     if kept:
         click.echo(f"the database it replaced is kept as {kept}")
+
+
+@cli.command("plans")
+@FORMAT_OPTION
+@click.pass_obj
+def plans_cmd(obj: Context, fmt: str) -> None:
+    """List the built-in carrier plans for ``plan = "NAME"``, with the source of their rules.
+
+    A plan fills a number's carrier, cycle, renewal rules, stages after a missed deadline, note
+    and renew_url; any key written in the entry overrides it.
+    """
+    from .plans import builtin_plans
+
+    plans = builtin_plans().values()
+    if fmt == "json":
+        click.echo(json_array(_plan_json(p) for p in plans))
+        return
+    rows = [
+        [
+            p.name,
+            p.title,
+            str(p.keys.get("cycle", "")),
+            _plan_rules(p.keys),
+            p.source,
+            p.source_kind,
+            p.checked.isoformat(),
+        ]
+        for p in plans
+    ]
+    click.echo(table(["PLAN", "LINE", "CYCLE", "RULES", "SOURCE", "SOURCE IS", "CHECKED"], rows))
+    hows = sorted({p.checked_how for p in plans if p.checked_how})
+    click.echo(
+        f"\nChecked: {'; '.join(hows)}. Third-party rules are leads, not the carrier's word."
+    )
+
+
+def _plan_json(p: Plan) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "title": p.title,
+        "source": p.source,
+        "official": p.official,
+        "third_party": list(p.third_party),
+        "checked": p.checked.isoformat(),
+        "checked_how": p.checked_how,
+        "keys": json.loads(json.dumps(p.keys, default=str)),
+    }
+
+
+def _plan_rules(keys: dict[str, Any]) -> str:
+    """A plan's rules in a few words: ``rolling, extend, min 100 HKD, lost after 90d``."""
+    parts = ["rolling" if keys.get("rolling") else "fixed"]
+    if keys.get("on_renewal", "reset") != "reset":
+        parts.append(str(keys["on_renewal"]))
+    if "min_amount" in keys:
+        parts.append(f"min {keys['min_amount']} {keys.get('currency', '')}".rstrip())
+    for tier in keys.get("validity", ()):
+        parts.append(f"{tier['from']}+: {tier['cycle']}")
+    if "cost" in keys:
+        parts.append(f"{keys['cost']:.2f} {keys.get('currency', '')} per cycle".rstrip())
+    if keys.get("after_deadline"):
+        last = keys["after_deadline"][-1]["after"]
+        parts.append("lost when missed" if last == "0d" else f"lost {last} after")
+    return ", ".join(parts)
 
 
 def main() -> None:

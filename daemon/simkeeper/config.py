@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
+import math
 import os
 import re
 import stat
@@ -30,8 +31,9 @@ except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is the 
 
 from .currencies import CODES as CURRENCY_CODES
 from .errors import ConfigError, Problem
-from .model import Config, Number, Settings, Target
-from .periods import NAMED_CYCLES, PeriodError, parse_cycle, parse_days
+from .model import RENEWAL_RULES, Config, Number, Settings, Stage, Target, Tier
+from .periods import NAMED_CYCLES, Cycle, PeriodError, parse_cycle, parse_days
+from .plans import builtin_plans
 from .redact import inline_secret, url_secrets
 from .secrets import Secrets, substitute
 from .templates import LANGUAGES, TEMPLATE_KEYS, TemplateError, check_template
@@ -71,7 +73,17 @@ NUMBER_KEYS = [
     "currency",
     "balance",
     "balance_date",
+    "plan",
+    "on_renewal",
+    "min_amount",
+    "validity",
+    "max_ahead",
+    "after_deadline",
+    "renew_url",
 ]
+ROLLING_ONLY_KEYS = ("on_renewal", "validity", "max_ahead")
+MAX_SPAN_DAYS = 3653  # ten years: the longest validity, max_ahead or stage simkeeper accepts
+MAX_AMOUNT = Decimal(10) ** 9
 NOTIFY_KEYS = ["name", "url", "tags"]
 TOP_KEYS = ["settings", "numbers", "notify", "templates"]
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -537,6 +549,9 @@ class _Validator:
     def number(self, e, p, settings: Settings, tags: set[str], have_targets: bool):
         before = len(self.problems)
         self.unknown_keys(e, NUMBER_KEYS, p)
+        own = set(e)
+        plan = self.plan(e, p)
+        e = {**(builtin_plans()[plan].keys if plan else {}), **e}
         name = self.typed(e, "name", str, p)
         if not name or not name.strip():
             self.problem(
@@ -547,7 +562,9 @@ class _Validator:
         due = self.typed(e, "due", date, p)
         rolling = self.typed(e, "rolling", bool, p) or False
         last = self.typed(e, "last_renewed", date, p)
-        self.plan_shape(e, p, cycle, due, rolling, last)
+        if plan or "plan" not in e:  # an unknown plan is one problem, not a cascade
+            self.plan_shape(e, p, cycle, due, rolling, last, plan)
+        rules = self.renewal_rules(e, p, rolling, own)
         tz, tz_name = self.timezone(e, p, (settings.timezone, settings.timezone_name))
         notify = self.tag_list(e, "notify", p, tags, have_targets)
         escalate = self.tag_list(e, "escalate", p, tags, have_targets)
@@ -572,8 +589,140 @@ class _Validator:
             currency=currency,
             balance=balance,
             balance_date=balance_date,
+            **rules,
+            after_deadline=self.stages(e, p),
+            renew_url=self.url(e, "renew_url", p),
+            plan=plan or "",
         )
         return number if len(self.problems) == before else None
+
+    # -- carrier rules ------------------------------------------------------------------------
+
+    def plan(self, e: dict[str, Any], p: str) -> str | None:
+        """The built-in plan the entry names, if any (a problem when it is unknown)."""
+        name = self.typed(e, "plan", str, p)
+        if name is None:
+            return None
+        plans = builtin_plans()
+        if name not in plans:
+            hint = _suggest(name, sorted(plans)) or "run 'simkeeper plans' to list them"
+            self.problem(f"{p}.plan", f'unknown plan "{name}"', hint)
+            return None
+        return name
+
+    def renewal_rules(
+        self, e: dict[str, Any], p: str, rolling: bool, own: set[str]
+    ) -> dict[str, Any]:
+        """``on_renewal``, ``min_amount``, ``validity`` and ``max_ahead``, checked."""
+        if not rolling:
+            for key in ROLLING_ONLY_KEYS:
+                if key in own:
+                    self.problem(
+                        f"{p}.{key}",
+                        f"{key} applies to rolling numbers only",
+                        "add rolling = true, or remove it",
+                    )
+        rule = self.typed(e, "on_renewal", str, p) or "reset"
+        if rule not in RENEWAL_RULES:
+            hint = _suggest(rule, list(RENEWAL_RULES)) or f"use one of {', '.join(RENEWAL_RULES)}"
+            self.problem(f"{p}.on_renewal", f'unknown renewal rule "{rule}"', hint)
+            rule = "reset"
+        max_ahead = None
+        if "max_ahead" in e:
+            max_ahead = self.days(e, "max_ahead", p, MAX_SPAN_DAYS, minimum=1)
+            if max_ahead > MAX_SPAN_DAYS:
+                self.problem(f"{p}.max_ahead", "must be at most 10 years", "e.g. 365d")
+        return {
+            "on_renewal": rule if rolling else "reset",
+            "min_amount": self.limited_amount(e, "min_amount", p),
+            "validity": self.validity(e, p) if rolling else (),
+            "max_ahead": max_ahead if rolling else None,
+        }
+
+    def limited_amount(self, e: dict[str, Any], key: str, p: str) -> Decimal | None:
+        """An amount above 0 and below :data:`MAX_AMOUNT`."""
+        value = e.get(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problem(_join(p, key), "must be above 0 and finite", "e.g. 100")
+            return None
+        amount = self.amount(e, key, p, positive=True)
+        if amount is not None and amount >= MAX_AMOUNT:
+            self.problem(_join(p, key), "is too large", "amounts must be below 1,000,000,000")
+            return None
+        return amount
+
+    def tables(
+        self, e: dict[str, Any], key: str, p: str, example: str
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """A list of inline tables, each with its key path (``numbers[1].validity[2]``)."""
+        value = e.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.problem(_join(p, key), "must be a list of tables", f"e.g. {key} = [{example}]")
+            return []
+        return [(f"{p}.{key}[{i}]", item) for i, item in enumerate(value, start=1)]
+
+    def validity(self, e: dict[str, Any], p: str) -> tuple[Tier, ...]:
+        example = '{from = 100, cycle = "every 180 days"}'
+        tiers: dict[Decimal, Tier] = {}
+        for q, item in self.tables(e, "validity", p, example):
+            self.unknown_keys(item, ["from", "cycle"], q)
+            minimum = self.limited_amount(item, "from", q)
+            cycle = self.cycle(item, q) if "cycle" in item else None
+            for key in ("from", "cycle"):
+                if key not in item:
+                    self.problem(f"{q}.{key}", "missing", f"write each tier as {example}")
+            if cycle is not None and not self.short_enough(cycle, f"{q}.cycle"):
+                cycle = None
+            if minimum is None or cycle is None:
+                continue
+            if minimum in tiers:
+                self.problem(f"{q}.from", f"another tier already starts at {minimum}")
+            tiers[minimum] = Tier(minimum, cycle)
+        return tuple(tiers[k] for k in sorted(tiers))
+
+    def short_enough(self, cycle: Cycle, key: str) -> bool:
+        if cycle.approx_days() <= MAX_SPAN_DAYS:
+            return True
+        self.problem(key, "must be at most 10 years", 'e.g. "every 365 days"')
+        return False
+
+    def stages(self, e: dict[str, Any], p: str) -> tuple[Stage, ...]:
+        example = '{after = "0d", state = "receive only"}'
+        stages: list[Stage] = []
+        for q, item in self.tables(e, "after_deadline", p, example):
+            self.unknown_keys(item, ["after", "state"], q)
+            after = self.days(item, "after", q, -1) if "after" in item else -1
+            state = self.typed(item, "state", str, q)
+            if "after" not in item:
+                self.problem(f"{q}.after", "missing", f"write each stage as {example}")
+            if "state" not in item or state == "" or (state and not state.strip()):
+                self.problem(f"{q}.state", "missing", 'say what happens, e.g. state = "suspended"')
+            if after > MAX_SPAN_DAYS:
+                self.problem(f"{q}.after", "must be at most 10 years", "e.g. 90d")
+                continue
+            if after < 0 or not (state or "").strip():
+                continue
+            if stages and after <= stages[-1].after:
+                self.problem(
+                    f"{q}.after",
+                    f"must come after the stage before ({stages[-1].after}d)",
+                    "list the stages in order, each later than the one before",
+                )
+                continue
+            stages.append(Stage(after, (state or "").strip()))
+        return tuple(stages)
+
+    def url(self, e: dict[str, Any], key: str, p: str) -> str:
+        value = self.typed(e, key, str, p)
+        if value is None:
+            return ""
+        value = value.strip()
+        if not re.fullmatch(r"https?://[^\s]+", value) or len(value) > 2000:
+            self.problem(
+                _join(p, key), f"{_show(value)} is not a web address", "e.g. https://example.com/"
+            )
+            return ""
+        return value
 
     def phone(self, e, p) -> str | None:
         if "number" not in e:
@@ -608,16 +757,17 @@ class _Validator:
             self.problem(f"{p}.cycle", str(err), hint)
             return None
 
-    def plan_shape(self, e, p, cycle, due, rolling, last) -> None:
+    def plan_shape(self, e, p, cycle, due, rolling, last, plan: str | None = None) -> None:
         if rolling:
             if "cycle" not in e:
                 self.problem(
                     f"{p}.cycle", "a rolling number needs a cycle", 'e.g. "every 180 days"'
                 )
             if "last_renewed" not in e:
+                why = f'plan "{plan}" is a keep-alive window, so it' if plan else "rolling = true"
                 self.problem(
                     f"{p}.last_renewed",
-                    "rolling = true needs last_renewed",
+                    f"{why} needs last_renewed",
                     "add the date of the last top-up or activity, e.g. last_renewed = 2026-06-01",
                 )
             if "due" in e:

@@ -13,7 +13,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from .balances import Projection, project
-from .model import EMPTY_LEDGER, Ledger, Number
+from .model import EMPTY_LEDGER, Ledger, Number, Stage
+from .periods import Cycle
+
+Renewal = tuple[date, Decimal | None]  # a renewal's date and amount (None: not given)
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,97 @@ def latest_renewal(number: Number, ledger: Ledger = EMPTY_LEDGER) -> date | None
     return max(dates) if dates else None
 
 
+def renewal_events(number: Number, ledger: Ledger = EMPTY_LEDGER) -> list[Renewal]:
+    """A rolling number's renewals, oldest first: ``last_renewed`` (no amount), every renewal
+    recorded and, since a top-up keeps a keep-alive line going too, every top-up."""
+    recorded = ledger.renewals.get(number.number)
+    if recorded is None:  # a ledger that only knows the latest renewal
+        latest = ledger.renewed_on.get(number.number)
+        recorded = ((latest, None),) if latest else ()
+    events: list[Renewal] = list(recorded)
+    events += ledger.topups.get(number.number, ())
+    if number.last_renewed:
+        events.append((number.last_renewed, None))
+    events.sort(key=lambda e: (e[0], e[1] is not None, e[1] or 0))
+    return events
+
+
+def counts(number: Number, amount: Decimal | None) -> bool:
+    """Whether a renewal of ``amount`` moves the deadline: not below ``min_amount``.
+
+    A renewal recorded without an amount counts, as it always did.
+    """
+    return number.min_amount is None or amount is None or amount >= number.min_amount
+
+
+def validity_of(number: Number, amount: Decimal | None) -> Cycle | None:
+    """What a renewal of ``amount`` buys: the tier with the largest ``from`` not above it,
+    else the number's ``cycle``."""
+    bought = number.cycle
+    if amount is not None:
+        for tier in number.validity:  # smallest minimum first
+            if tier.minimum <= amount:
+                bought = tier.cycle
+    return bought
+
+
+def apply_renewal(number: Number, previous: date | None, day: date, bought: Cycle) -> date:
+    """The deadline after a renewal on ``day`` buying ``bought``, given the one before it.
+
+    ``reset``: the renewal date plus the validity. ``extend``: unexpired validity stacks, so
+    the later of the old deadline and the renewal date, plus the validity. ``later``: whichever
+    of the old deadline and the reset one is later. ``max_ahead`` caps the result.
+    """
+    reset = bought.step(day, 1)
+    if previous is None or number.on_renewal == "reset":
+        result = reset
+    elif number.on_renewal == "extend":
+        result = bought.step(max(previous, day), 1)
+    else:
+        result = max(previous, reset)
+    if number.max_ahead is not None:
+        result = min(result, day + timedelta(days=number.max_ahead))
+    return result
+
+
 def rolling_deadline(number: Number, ledger: Ledger = EMPTY_LEDGER) -> date | None:
-    """A keep-alive number's one deadline: the latest renewal plus the cycle."""
-    last = latest_renewal(number, ledger)
-    if not number.rolling or number.cycle is None or last is None:
+    """A keep-alive number's one deadline: its renewals applied in date order by the number's
+    rules (``on_renewal``, ``min_amount``, ``validity``, ``max_ahead``).
+
+    With none of those set this is the latest renewal plus the cycle, as it always was.
+    """
+    if not number.rolling or number.cycle is None:
         return None
-    return number.cycle.step(last, 1)
+    deadline: date | None = None
+    for day, amount in renewal_events(number, ledger):
+        bought = validity_of(number, amount)
+        if bought is not None and counts(number, amount):
+            deadline = apply_renewal(number, deadline, day, bought)
+    return deadline
+
+
+def overdue_span(number: Number) -> int:
+    """How many days after a missed deadline it stays at risk and gets overdue alerts: until
+    the last ``after_deadline`` stage when the number has stages, else ``overdue_for``."""
+    lost = number.lost_after
+    return number.overdue_for if lost is None else lost
+
+
+def lost_on(number: Number, deadline: date) -> date | None:
+    """The day the number is lost if ``deadline`` is missed: its last stage, if it has stages."""
+    lost = number.lost_after
+    return None if lost is None else deadline + timedelta(days=lost)
+
+
+def stage_on(number: Number, deadline: date, today: date) -> Stage | None:
+    """The stage a number is in on ``today`` after missing ``deadline`` (None before it)."""
+    if today <= deadline:
+        return None
+    current = None
+    for stage in number.after_deadline:
+        if deadline + timedelta(days=stage.after) <= today:
+            current = stage
+    return current
 
 
 def is_tracked_overdue(number: Number, day: date, ledger: Ledger) -> bool:
@@ -125,23 +213,24 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
     """The number's deadlines from today to today + ``days``, plus those at risk.
 
     At risk: a rolling deadline already passed, or a fixed occurrence passed within
-    ``overdue_for`` that was reminded about and not renewed.
+    :func:`overdue_span` that was reminded about and not renewed.
     """
     today = local_today(number, now)
     end = today + timedelta(days=days)
     found: list[Deadline] = []
     proj = projection(number, today, ledger)
+    span = overdue_span(number)
     if number.rolling:
         day = rolling_deadline(number, ledger)
         if day and day <= end:
             found.append(Deadline(number, day, (day - today).days))
     else:
-        start = today - timedelta(days=number.overdue_for)
+        start = today - timedelta(days=span)
         for day in renew_deadlines(number, start, end, ledger):
             paid = paid_from_balance(number, proj, day)
             if day >= today or (not paid and is_tracked_overdue(number, day, ledger)):
                 found.append(Deadline(number, day, (day - today).days, "renew", proj, paid))
-    risk_from = today - timedelta(days=number.overdue_for)
+    risk_from = today - timedelta(days=span)
     if proj and proj.runs_out and risk_from <= proj.runs_out <= end:
         found.append(Deadline(number, proj.runs_out, (proj.runs_out - today).days, "topup", proj))
     return found
@@ -160,7 +249,7 @@ def occurrence_to_mark(number: Number, on: date, ledger: Ledger) -> date | None:
     """Which fixed occurrence a renewal on ``on`` completes: the overdue one, else the next."""
     if number.rolling:
         return None
-    start = on - timedelta(days=number.overdue_for)
+    start = on - timedelta(days=overdue_span(number))
     for day in renew_deadlines(number, start, on + timedelta(days=3660), ledger):
         if day >= on or is_tracked_overdue(number, day, ledger):
             return day
@@ -173,9 +262,15 @@ def yearly_cost(numbers: Iterable[Number], today: date) -> dict[str, Decimal]:
     for n in numbers:
         if n.cost is None:
             continue
-        if n.rolling and n.cycle:
-            count = round(365 / n.cycle.approx_days())  # int() made monthly 11, yearly 0
+        # A renewal must reach min_amount to count; what it pays for buys its validity tier.
+        charge = n.cost if n.min_amount is None else max(n.cost, n.min_amount)
+        bought = validity_of(n, charge)
+        if n.rolling and bought:
+            days = bought.approx_days()
+            if n.max_ahead is not None:
+                days = min(days, n.max_ahead)
+            count = round(365 / days)  # int() made monthly 11, yearly 0
         else:
             count = sum(1 for _ in occurrences(n, today, today + timedelta(days=364)))
-        totals[n.currency] = totals.get(n.currency, Decimal(0)) + n.cost * count
+        totals[n.currency] = totals.get(n.currency, Decimal(0)) + charge * count
     return dict(sorted(totals.items()))

@@ -54,7 +54,7 @@ class PassReport:
 
 def payload(number: Number, deadline: date, kind: str, balance: str = "") -> dict[str, Any]:
     """What the outbox keeps to render a reminder later, even after the config changed."""
-    return {
+    data: dict[str, Any] = {
         "kind": kind,
         "name": number.name,
         "number": number.number,
@@ -66,6 +66,11 @@ def payload(number: Number, deadline: date, kind: str, balance: str = "") -> dic
         "balance": balance,
         "currency": number.currency,
     }
+    if number.after_deadline:
+        data["stages"] = [[s.after, s.state] for s in number.after_deadline]
+    if number.renew_url:
+        data["renew_url"] = number.renew_url
+    return data
 
 
 def targets_for(config: Config, reminder: Reminder) -> list[str]:
@@ -95,6 +100,8 @@ def item_from(data: dict[str, Any], now: datetime) -> Item:
         cycle=data.get("cycle", ""),
         balance=data.get("balance", ""),
         currency=data.get("currency", ""),
+        stages=tuple((int(a), str(s)) for a, s in data.get("stages", ())),
+        renew_url=data.get("renew_url", ""),
     )
 
 

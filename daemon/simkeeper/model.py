@@ -31,6 +31,26 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """One ``validity`` tier: a renewal of at least ``minimum`` buys ``cycle``."""
+
+    minimum: Decimal
+    cycle: Cycle
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One ``after_deadline`` stage: ``after`` days past a missed deadline the line is ``state``."""
+
+    after: int
+    state: str
+
+
+RENEWAL_RULES = ("reset", "extend", "later")
+FINAL_WEEK = 7  # days before a number is lost in which overdue alerts go out daily, loudly
+
+
+@dataclass(frozen=True)
 class Number:
     """One phone number and the plan that keeps it alive."""
 
@@ -53,6 +73,18 @@ class Number:
     currency: str = ""
     balance: Decimal | None = None
     balance_date: date | None = None
+    on_renewal: str = "reset"  # one of RENEWAL_RULES: how a renewal moves a rolling deadline
+    min_amount: Decimal | None = None  # a renewal with a smaller amount moves nothing
+    validity: tuple[Tier, ...] = ()  # by amount, smallest minimum first
+    max_ahead: int | None = None  # days: a deadline never lies further after its renewal
+    after_deadline: tuple[Stage, ...] = ()  # the stages after a missed deadline, in order
+    renew_url: str = ""
+    plan: str = ""
+
+    @property
+    def lost_after(self) -> int | None:
+        """Days after a missed deadline until the number is lost (the last stage), if known."""
+        return self.after_deadline[-1].after if self.after_deadline else None
 
     @property
     def cycle_text(self) -> str:
@@ -114,6 +146,8 @@ class Ledger:
     done: frozenset[tuple[str, date]] = frozenset()  # fixed occurrences marked renewed
     reminded: frozenset[tuple[str, date]] = frozenset()  # deadlines a reminder went out for
     topups: dict[str, tuple[tuple[date, Decimal], ...]] = field(default_factory=dict)
+    # every recorded renewal (and top-up) of a number, oldest first, with its amount if given
+    renewals: dict[str, tuple[tuple[date, Decimal | None], ...]] = field(default_factory=dict)
 
 
 EMPTY_LEDGER = Ledger()

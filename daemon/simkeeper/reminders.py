@@ -3,7 +3,9 @@
 A reminder is due at ``remind_at`` local time on (deadline - lead) in the number's zone. When
 several lead times of one deadline passed while nothing ran, only the latest of them is due
 (one catch-up, never a burst). Renew reminders stop once the deadline day is over; overdue
-alerts then follow every ``overdue_every`` days for ``overdue_for`` days, until renewed.
+alerts then follow every ``overdue_every`` days for ``overdue_for`` days, until renewed. A
+number with ``after_deadline`` stages gets them until its last stage instead, daily in the
+final week before the number is lost.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from .deadlines import (
     is_tracked_overdue,
     local_today,
     next_occurrence_after,
+    overdue_span,
     paid_from_balance,
     projection,
     renew_deadlines,
 )
-from .model import EMPTY_LEDGER, Ledger, Number, Settings
+from .model import EMPTY_LEDGER, FINAL_WEEK, Ledger, Number, Settings
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
     """Every reminder slot of the deadlines near ``today`` (past, current and the next one)."""
     at, zone = settings.remind_at, number.timezone
     max_lead = max(number.remind, default=0)
-    start = today - timedelta(days=number.overdue_for + 1)
+    start = today - timedelta(days=overdue_span(number) + 1)
     end = today + timedelta(days=max_lead + 1)
     days = list(renew_deadlines(number, start, end, ledger))
     following = next_occurrence_after(number, end)
@@ -96,12 +99,24 @@ def _before(number: Number, day: date, kind: str, at: time, zone) -> Iterator[Re
         yield Reminder(number, day, kind, lead, due, expires)
 
 
+def overdue_days(number: Number) -> list[int]:
+    """The days after a missed deadline that get an overdue alert: every ``overdue_every``
+    within :func:`overdue_span`, and with stages every day of the final week as well."""
+    every, span = number.overdue_every, overdue_span(number)
+    days = set(range(every, span + 1, every))
+    if number.after_deadline:
+        days |= set(range(max(1, span - FINAL_WEEK + 1), span + 1))
+    return sorted(days)
+
+
 def _overdue(number: Number, day: date, at: time, zone) -> Iterator[Reminder]:
-    every, span = number.overdue_every, number.overdue_for
+    span = overdue_span(number)
     end = local_instant(day + timedelta(days=span + 1), time(0), zone)
-    for after in range(every, span + 1, every):
+    days = overdue_days(number)
+    for i, after in enumerate(days):
         due = local_instant(day + timedelta(days=after), at, zone)
-        nxt = local_instant(day + timedelta(days=after + every), at, zone)
+        step = days[i + 1] if i + 1 < len(days) else after + number.overdue_every
+        nxt = local_instant(day + timedelta(days=step), at, zone)
         yield Reminder(number, day, "overdue", -after, due, min(nxt, end))
 
 

@@ -417,7 +417,24 @@ class Store:
             "SELECT number, date, amount FROM history WHERE kind = 'topup' ORDER BY date"
         ):
             topups.setdefault(n, []).append((date.fromisoformat(d), Decimal(a)))
-        return Ledger(renewed, done, reminded, {n: tuple(v) for n, v in topups.items()})
+        return Ledger(
+            renewed,
+            done,
+            reminded,
+            {n: tuple(v) for n, v in topups.items()},
+            self._renewals(),
+        )
+
+    def _renewals(self) -> dict[str, tuple[tuple[date, Decimal | None], ...]]:
+        """Every recorded renewal per number, oldest first, with its amount when given."""
+        found: dict[str, list[tuple[date, Decimal | None]]] = {}
+        for n, d, a in self.db.execute(
+            "SELECT number, date, amount FROM history WHERE kind = 'renewal' ORDER BY date, id"
+        ):
+            found.setdefault(n, []).append(
+                (date.fromisoformat(d), None if a is None else Decimal(a))
+            )
+        return {n: tuple(v) for n, v in found.items()}
 
     def history(self, number: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """Renewals, top-ups and reminders sent, newest first."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 import html
 import string
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import phonenumbers
+
+from .model import FINAL_WEEK
 
 LANGUAGES = ("en", "zh-CN")
 ITEM_FIELDS = [
@@ -30,6 +32,11 @@ ITEM_FIELDS = [
     "balance",
     "kind",
     "cycle",
+    "stage",
+    "lost_on",
+    "stages",
+    "renew_url",
+    "link",
 ]
 TITLE_FIELDS = ["count", "names", "deadlines"]
 TEMPLATE_KEYS = {
@@ -46,24 +53,53 @@ BUILTIN: dict[str, dict[str, str]] = {
     "en": {
         "title": "simkeeper reminder: {names}",
         "overdue_title": "OVERDUE: renew {names} now or lose the number",
-        "renew": "{name} ({number}{carrier}): renew by {deadline} ({weekday}), {when}.{note}",
+        "renew": "{name} ({number}{carrier}): renew by {deadline} ({weekday}), {when}."
+        "{stages}{link}{note}",
         "overdue": "OVERDUE {name} ({number}{carrier}): was due {deadline} ({weekday}), "
-        "{when}. Renew now or the number may be lost.{note}",
+        "{when}. Renew now or the number may be lost.{stages}{link}{note}",
         "topup": "{name} ({number}{carrier}): the balance of {balance} {currency} runs out on "
-        "{deadline} ({weekday}), {when}. Top up before then.{note}",
+        "{deadline} ({weekday}), {when}. Top up before then.{stages}{link}{note}",
         "digest": "simkeeper: the next 30 days ({deadlines})",
         "test": "simkeeper test message: this target works.",
     },
     "zh-CN": {
         "title": "simkeeper 提醒：{names} 需要处理",
         "overdue_title": "已逾期：请立即为 {names} 续费，否则号码可能被收回",
-        "renew": "{name}（{number}{carrier}）：请在 {deadline}（{weekday}）前续费，{when}。{note}",
+        "renew": "{name}（{number}{carrier}）：请在 {deadline}（{weekday}）前续费，{when}。"
+        "{stages}{link}{note}",
         "overdue": "已逾期 {name}（{number}{carrier}）：原定 {deadline}（{weekday}）到期，{when}。"
-        "请立即续费，否则号码可能被收回。{note}",
+        "请立即续费，否则号码可能被收回。{stages}{link}{note}",
         "topup": "{name}（{number}{carrier}）：余额 {balance} {currency} 将在 {deadline}"
-        "（{weekday}）用完，{when}。请在此之前充值。{note}",
+        "（{weekday}）用完，{when}。请在此之前充值。{stages}{link}{note}",
         "digest": "simkeeper：未来 30 天（{deadlines}）",
         "test": "simkeeper 测试消息：此通知渠道可用。",
+    },
+}
+# The sentences around a number's after_deadline stages and its renew_url, per language.
+STAGE_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "missed": " If it is missed: {steps}; the number is lost on {lost_on}.",
+        "step": "{state} from {day}",
+        "join": ", then ",
+        "now": " Now: {stage}.",
+        "next": " Next: {state} from {day}.",
+        "lost": " The number is lost on {lost_on} ({left}).",
+        "final": " FINAL WEEK: the number is lost on {lost_on} ({left}).",
+        "link": " Top up: {url}",
+        "in": "in {n} days",
+        "today": "today",
+    },
+    "zh-CN": {
+        "missed": " 若错过：{steps}；号码将于 {lost_on} 被收回。",
+        "step": "{day} 起{state}",
+        "join": "，",
+        "now": " 当前：{stage}。",
+        "next": " 下一步：{day} 起{state}。",
+        "lost": " 号码将于 {lost_on} 被收回（{left}）。",
+        "final": " 最后一周：号码将于 {lost_on} 被收回（{left}）！",
+        "link": " 充值：{url}",
+        "in": "还有 {n} 天",
+        "today": "今天",
     },
 }
 _WEEKDAYS = {
@@ -128,6 +164,33 @@ class Item:
     cycle: str = ""
     balance: str = ""
     currency: str = ""
+    stages: tuple[tuple[int, str], ...] = ()  # (days after the deadline, state), in order
+    renew_url: str = ""
+
+    @property
+    def today(self) -> date:
+        """The day the item is rendered for, in the number's zone."""
+        return self.deadline - timedelta(days=self.days_left)
+
+    def on(self, after: int) -> date:
+        """The date ``after`` days past the deadline."""
+        return self.deadline + timedelta(days=after)
+
+    @property
+    def lost_on(self) -> date | None:
+        """The day of the last stage, when the number is lost."""
+        return self.on(self.stages[-1][0]) if self.stages else None
+
+    @property
+    def stage(self) -> str:
+        """The state of the stage the number is in today ("" before the deadline passed)."""
+        if self.days_left >= 0:
+            return ""
+        current = ""
+        for after, state in self.stages:
+            if self.on(after) <= self.today:
+                current = state
+        return current
 
 
 @dataclass(frozen=True)
@@ -203,8 +266,40 @@ class Texts:
             "currency": item.currency,
             "kind": item.kind,
             "cycle": item.cycle,
+            "stage": item.stage,
+            "lost_on": item.lost_on.isoformat() if item.lost_on else "",
+            "stages": self.stages(item),
+            "renew_url": item.renew_url,
+            "link": STAGE_TEXTS[self.language]["link"].format(url=item.renew_url)
+            if item.renew_url
+            else "",
         }
         return self.templates[item.kind].format_map(values).strip()
+
+    def stages(self, item: Item) -> str:
+        """What follows a missed deadline: before it, every stage and when the number is lost;
+        after it, the current stage, the next one and the loss date (loudly in its last week)."""
+        lost = item.lost_on
+        if lost is None:
+            return ""
+        t = STAGE_TEXTS[self.language]
+        if item.days_left >= 0:
+            steps = t["join"].join(
+                t["step"].format(state=state, day=item.on(after).isoformat())
+                for after, state in item.stages
+            )
+            return t["missed"].format(steps=steps, lost_on=lost.isoformat())
+        days = (lost - item.today).days
+        left = t["in"].format(n=days) if days else t["today"]
+        if 0 <= days < FINAL_WEEK:
+            return t["final"].format(lost_on=lost.isoformat(), left=left)
+        out = t["now"].format(stage=item.stage) if item.stage else ""
+        upcoming = [(a, s) for a, s in item.stages if item.on(a) > item.today]
+        if len(upcoming) > 1:
+            out += t["next"].format(state=upcoming[0][1], day=item.on(upcoming[0][0]).isoformat())
+        if lost > item.today:
+            out += t["lost"].format(lost_on=lost.isoformat(), left=left)
+        return out
 
     def message(self, items: list[Item]) -> Message:
         """One message listing ``items``, most urgent first."""

@@ -1,0 +1,58 @@
+"""The built-in carrier plans (``plan = "giffgaff"``): data in ``plans.toml``, shipped with the
+package, each with the source of its rules.
+
+A plan is a set of ``[[numbers]]`` keys; the config loader puts an entry's own keys over them
+and validates the result as if the user had written it all.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One built-in plan: the keys it fills and where its rules come from."""
+
+    name: str
+    title: str
+    keys: dict[str, Any]
+    source: str  # a URL, or a description such as "forums and blogs"
+    official: bool  # the source is the carrier's own
+    checked: date
+    checked_how: str
+    third_party: tuple[str, ...] = ()  # keys whose values come from forums or blogs
+
+    @property
+    def source_kind(self) -> str:
+        """``carrier's own``, ``third-party``, or which keys are third-party."""
+        if not self.official:
+            return "third-party"
+        if self.third_party:
+            return f"carrier's own; third-party: {', '.join(self.third_party)}"
+        return "carrier's own"
+
+
+@functools.cache
+def builtin_plans() -> dict[str, Plan]:
+    """Every built-in plan by name, read once from the packaged ``plans.toml``."""
+    text = resources.files(__package__).joinpath("plans.toml").read_text(encoding="utf-8")
+    return {name: _plan(name, table) for name, table in tomllib.loads(text).items()}
+
+
+def _plan(name: str, table: dict[str, Any]) -> Plan:
+    return Plan(
+        name=name,
+        title=table["title"],
+        keys=dict(table["keys"]),
+        source=table["source"],
+        official=bool(table["official"]),
+        checked=table["checked"],
+        checked_how=table.get("checked_how", ""),
+        third_party=tuple(table.get("third_party", ())),
+    )
