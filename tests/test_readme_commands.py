@@ -136,5 +136,8 @@ def test_every_readme_command_runs_as_written(world, line, words):
         result = subprocess.run(args, env=env, capture_output=True, text=True, cwd=work, timeout=60)
         code, text = result.returncode, result.stdout + result.stderr
     assert "--help')" not in text and "No such option" not in text, f"usage error: {line}\n{text}"
-    assert code == 0, f"{line}\n{text}"
+    # `status` exits 1 when something needs attention (the example has an overdue number by
+    # then): that is its answer, not a failure to run.
+    is_status = _subcommand(args[1:])[1].name == "status"
+    assert code == 0 or (is_status and code == 1), f"{line}\n{text}"
     assert "Traceback" not in text

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StateError, UsageError
+from .store import cannot_create
 
 MIGRATIONS_TABLE = "_sqlite_migrations"
 
@@ -133,10 +134,7 @@ def state_lock(state: Path, exclusive: bool) -> Iterator[None]:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
-        raise StateError(
-            f"cannot use the state folder {folder}: {e.strerror} (make it writable by this "
-            f"user, or set settings.state to a writable path)"
-        ) from None
+        raise cannot_create(state, e) from None
     try:
         if exclusive:
             try:

@@ -720,7 +720,13 @@ def _renewal_refused(
             )
     if again:
         return None
-    same_day = [r for r in recorded if r["date"] == on.isoformat()]
+    # A renewal below min_amount moved nothing, so another one that day is no accident.
+    same_day = [
+        r
+        for r in recorded
+        if r["date"] == on.isoformat()
+        and counts(number, Decimal(r["amount"]) if r["amount"] else None)
+    ]
     if same_day:
         done = f" (deadline {same_day[-1]['covers']} done)" if same_day[-1]["covers"] else ""
         return UsageError(f"{number.name}: a renewal on {on} is already recorded{done}", hint)

@@ -563,14 +563,8 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
-    except PermissionError as e:
-        why = permission_problem(path) or f"cannot create the state database {path}: {e.strerror}"
-        raise StateError(why) from None
     except OSError as e:
-        raise StateError(
-            f"cannot create the state database {path}: {e.strerror} (make the folder writable "
-            f"by this user, or set settings.state to a writable path)"
-        ) from None
+        raise cannot_create(path, e) from None
     try:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -653,6 +647,17 @@ def _user(uid: int) -> str:
 def _mode(path: Path) -> str:
     st = path.stat()
     return f"mode {stat.S_IMODE(st.st_mode):04o} owned by {_user(st.st_uid)}"
+
+
+def cannot_create(path: Path, e: OSError) -> StateError:
+    """The error for a state database (or its folder) that cannot be created at ``path``."""
+    if isinstance(e, PermissionError):
+        why = permission_problem(path) or f"cannot create the state database {path}: {e.strerror}"
+        return StateError(why)
+    return StateError(
+        f"cannot create the state database {path}: {e.strerror} (make the folder writable "
+        f"by this user, or set settings.state to a writable path)"
+    )
 
 
 def permission_problem(path: Path) -> str:
