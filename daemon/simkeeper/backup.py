@@ -132,11 +132,11 @@ def state_lock(state: Path, exclusive: bool) -> Iterator[None]:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as e:
-        raise StateError(
-            f"cannot use the state folder {folder}: {e.strerror} (make it writable by this "
-            f"user, or set settings.state to a writable path)"
-        ) from None
+    except OSError:
+        # A folder that cannot be made or opened cannot hold a database either: opening the
+        # store says why, with the path, the user and the fix.
+        yield
+        return
     try:
         if exclusive:
             try:
