@@ -59,8 +59,8 @@ class Secrets:
 
     def __init__(self, config_path: Path, env: Mapping[str, str]):
         self.env = env
-        self.folder = config_path.parent / CREDENTIALS_FOLDER
-        self.env_file = config_path.parent / ENV_FILE
+        self.folder = config_path.absolute().parent / CREDENTIALS_FOLDER
+        self.env_file = config_path.absolute().parent / ENV_FILE
         creds = env.get("CREDENTIALS_DIRECTORY")
         self.credentials_directory = Path(creds) if creds else None
         self._env_file_values: dict[str, str] | None = None
