@@ -194,6 +194,7 @@ def check(obj: Context) -> None:
             f"{config.path}: warning: no [[notify]] targets, so no reminder can be sent",
             err=True,
         )
+    _check_writable(config, obj.state_path(config))
     targets = f", {len(config.targets)} notify target(s)" if config.targets else ""
     click.echo(f"{config.path}: OK, {len(config.numbers)} number(s){targets}")
 
@@ -291,6 +292,30 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
 
 
 # -- delivery -------------------------------------------------------------------------------
+
+
+def _check_writable(config: Config, state: Path) -> None:
+    """The database and the calendar feed must be writable by whoever runs ``check``."""
+    from .errors import ConfigError, Problem
+    from .tomllines import key_lines
+    from .writable import write_problem
+
+    try:
+        lines = key_lines(config.path.read_text(encoding="utf-8"))
+    except OSError:
+        lines = {}
+    hint = (
+        "fix the folder's owner or mode, or use a relative path: it is taken inside the "
+        f"state folder {config_mod.state_folder()}"
+    )
+    problems = []
+    for key, path in [("settings.state", state), ("settings.calendar", config.settings.calendar)]:
+        problem = write_problem(path) if path else None
+        if problem:
+            line = lines.get(key) or lines.get("settings")
+            problems.append(Problem(str(config.path), key, problem, line, hint))
+    if problems:
+        raise ConfigError(problems)
 
 
 def _redactor(config: Config) -> Redactor:
@@ -483,6 +508,64 @@ def run(obj: Context) -> None:
     from .service import Service
 
     sys.exit(Service(obj.config_path, obj.verbosity).run())
+
+
+@cli.command("reload")
+@click.argument("pid", type=int)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the daemon's answer.",
+)
+def reload_cmd(pid: int, timeout: float) -> None:
+    """Make the daemon PID reload its config, and wait until it is in use (for ExecReload=).
+
+    Exit 0 when the daemon took the new config; 2 with the reasons when it rejected it and kept
+    the old one; 1 when it did not answer.
+    """
+    from .reloadack import ReloadFailed, request_reload
+
+    try:
+        answer = request_reload(pid, timeout)
+    except ReloadFailed as e:
+        click.echo(_error_line(str(e)), err=True)
+        sys.exit(1)
+    if not answer.ok:
+        click.echo(_error_line("reload rejected, still running on the previous config:"), err=True)
+        for line in answer.lines:
+            click.echo(_error_line(line), err=True)
+        sys.exit(2)
+    click.echo(f"simkeeper (pid {pid}): new config in use")
+
+
+@cli.command("notify-failure")
+@click.argument("unit", default="simkeeper.service")
+@click.pass_obj
+def notify_failure(obj: Context, unit: str) -> None:
+    """Tell every notify target that UNIT has failed (run by simkeeper-failure@.service).
+
+    Works from a config with errors too, through the targets that are still valid: a broken
+    config is a common reason for the failure. Exit 1 when no target took the message.
+    """
+    from .notifier import send_all, url_problem
+    from .templates import Texts
+
+    config, problems = config_mod.load_partial(obj.config_path, url_check=url_problem)
+    for problem in problems:
+        click.echo(f"config problem: {problem}", err=True)
+    redact = _redactor(config)
+    if not config.targets:
+        click.echo(_error_line(f"{unit} failed, and no notify target can be used"), err=True)
+        sys.exit(1)
+    message = Texts(config.settings.language, config.templates).failure(unit)
+    jobs = [(t, message) for t in config.targets]
+    results = list(send_all(jobs, config.settings.send_timeout, redact))
+    for target, outcome in results:
+        status = "sent" if outcome.ok else f"FAILED: {outcome.error}"
+        click.echo(f"failure alert for {unit} to {target.name}: {status}")
+    sys.exit(0 if any(o.ok for _, o in results) else 1)
 
 
 # -- what the user did ----------------------------------------------------------------------
