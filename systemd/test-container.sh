@@ -11,6 +11,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+# The checkout whose wheel and units are tested (another one shows what these checks catch).
+SOURCE=${SIMKEEPER_SOURCE:-$HERE}
 CACHE=${SIMKEEPER_SYSTEMD_CACHE:-/var/cache/simkeeper-systemd-test}
 JOURNAL_OUT=${SIMKEEPER_SYSTEMD_JOURNAL:-$HERE/build/systemd-test-journal.txt}
 PYTHON=${PYTHON:-python3}
@@ -89,7 +91,7 @@ fi
 WORK=$(mktemp -d /var/tmp/simkeeper-systemd-test.XXXXXX)
 ROOT=$WORK/root
 say "building the wheel of simkeeper and its dependencies"
-"$PYTHON" -m pip wheel --quiet --disable-pip-version-check -w "$WORK/wheels" "$HERE" \
+"$PYTHON" -m pip wheel --quiet --disable-pip-version-check -w "$WORK/wheels" "$SOURCE" \
     >"$WORK/pip.log" 2>&1 || { cat "$WORK/pip.log" >&2; die "pip wheel failed (log above)"; }
 say "copying the root and installing simkeeper into /opt/simkeeper inside it"
 cp -a "$ROOT_CACHE" "$ROOT"
@@ -99,8 +101,7 @@ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/simkeeper/bin/pip 
     --disable-pip-version-check --no-index --find-links /tmp/wheels simkeeper \
     || die "installing the wheel inside the container failed"
 rm -rf "$ROOT/tmp/wheels"
-install -m 0644 "$HERE/systemd/simkeeper.service" "$HERE/systemd/simkeeper-failure@.service" \
-    "$ROOT/etc/systemd/system/"
+install -m 0644 "$SOURCE"/systemd/simkeeper*.service "$ROOT/etc/systemd/system/"
 install -d -m 0700 "$ROOT/etc/simkeeper/credentials"
 TOKEN=tok3n-$RANDOM$RANDOM
 printf '%s' "$TOKEN" >"$ROOT/etc/simkeeper/credentials/HOOK_TOKEN"

@@ -544,7 +544,7 @@ def reload_cmd(pid: int, timeout: float) -> None:
 @click.argument("unit", default="simkeeper.service")
 @click.pass_obj
 def notify_failure(obj: Context, unit: str) -> None:
-    """Tell every notify target that UNIT has failed (run by simkeeper-failure@.service).
+    """Tell every notify target that UNIT has failed (for the simkeeper-failure unit).
 
     Works from a config with errors too, through the targets that are still valid: a broken
     config is a common reason for the failure. Exit 1 when no target took the message.
