@@ -17,7 +17,7 @@ CACHE=${SIMKEEPER_SYSTEMD_CACHE:-/var/cache/simkeeper-systemd-test}
 JOURNAL_OUT=${SIMKEEPER_SYSTEMD_JOURNAL:-$HERE/build/systemd-test-journal.txt}
 PYTHON=${PYTHON:-python3}
 SUITE=bookworm
-PACKAGES=systemd,systemd-sysv,dbus,python3,python3-venv
+PACKAGES=systemd,systemd-sysv,libpam-systemd,dbus,procps,python3,python3-venv
 T0=$(date +%s)
 WORK= CG= NSPAWN_PID= RECEIVER_PID= LEADER= MADE_NSPAWN_RUN=
 FAILED=0
@@ -42,6 +42,7 @@ cleanup() {
     fi
     [[ -n $WORK && -f $WORK/nspawn.log ]] && cp "$WORK/nspawn.log" "${JOURNAL_OUT%.txt}-console.txt"
     [[ -n $RECEIVER_PID ]] && kill "$RECEIVER_PID" 2>/dev/null && wait "$RECEIVER_PID" 2>/dev/null
+    say "receiver stopped"
     if [[ -n $CG && -d $CG ]]; then
         for p in $(find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null); do
             kill -KILL "$p" 2>/dev/null
@@ -49,9 +50,11 @@ cleanup() {
         sleep 0.2
         find "$CG" -depth -type d -exec rmdir {} \; 2>/dev/null
         [[ -d $CG ]] && say "WARNING: could not remove the cgroup $CG" >&2
+        say "cgroup removed"
     fi
     if [[ -n $WORK && -d $WORK ]]; then
         findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | xargs -r -n1 umount -l 2>/dev/null
+        mountpoint -q "$WORK" && umount "$WORK"
         rm -rf --one-file-system "$WORK"
     fi
     [[ -n $MADE_NSPAWN_RUN ]] && rm -rf /run/systemd/nspawn
@@ -63,7 +66,7 @@ trap cleanup EXIT
 
 # -- can this machine boot a container? -------------------------------------------------------
 [[ $(id -u) -eq 0 ]] || die "must run as root (systemd-nspawn -b needs it)"
-for tool in debootstrap systemd-nspawn nsenter findmnt; do
+for tool in debootstrap systemd-nspawn nsenter findmnt mountpoint; do
     command -v "$tool" >/dev/null || die "$tool is missing: apt-get install -y --no-install-recommends debootstrap systemd-container"
 done
 CG2=$(findmnt -rn -t cgroup2 -o TARGET | head -1)
@@ -79,8 +82,9 @@ if [[ ! -x $ROOT_CACHE/usr/bin/python3 ]]; then
     say "debootstrap $SUITE into $ROOT_CACHE (once per machine)"
     mkdir -p "$CACHE"
     rm -rf "$ROOT_CACHE.tmp"
-    MIRROR=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-        | grep -v security | head -1 | awk '{print $2}' || true)
+    # The Debian mirror apt is configured with (its main archive, not -security or others).
+    MIRROR=$(grep -rhoE '^(URIs:|deb)( \[[^]]*\])? +https?://[^ ]+' /etc/apt/sources.list \
+        /etc/apt/sources.list.d/ 2>/dev/null | awk '{print $NF}' | grep -E '/debian/?$' | head -1 || true)
     debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOT_CACHE.tmp" "${MIRROR:-http://deb.debian.org/debian}" \
         >"$CACHE/debootstrap.log" 2>&1 || die "debootstrap failed: see $CACHE/debootstrap.log"
     mv "$ROOT_CACHE.tmp" "$ROOT_CACHE"
@@ -89,6 +93,8 @@ fi
 
 # -- a copy with simkeeper installed ------------------------------------------------------------
 WORK=$(mktemp -d /var/tmp/simkeeper-systemd-test.XXXXXX)
+# In memory: copying the root there and dropping it at the end takes a second, not a minute.
+mount -t tmpfs -o size=2g,mode=0700 simkeeper-systemd-test "$WORK" || die "cannot mount a tmpfs on $WORK"
 ROOT=$WORK/root
 say "building the wheel of simkeeper and its dependencies"
 "$PYTHON" -m pip wheel --quiet --disable-pip-version-check -w "$WORK/wheels" "$SOURCE" \
@@ -108,7 +114,8 @@ printf '%s' "$TOKEN" >"$ROOT/etc/simkeeper/credentials/HOOK_TOKEN"
 chmod 0600 "$ROOT/etc/simkeeper/credentials/HOOK_TOKEN"
 echo simkeeper-test >"$ROOT/etc/hostname"
 # A quiet boot: no getty on the console, nothing the checks do not need.
-chroot "$ROOT" systemctl mask -q console-getty.service getty.target systemd-logind.service
+chroot "$ROOT" systemctl mask -q console-getty.service getty.target
+chroot "$ROOT" useradd -m -u 1000 -s /bin/sh alice  # for the user unit
 
 # -- a receiver on 127.0.0.1 --------------------------------------------------------------------
 "$PYTHON" - "$WORK/received" "$WORK/port" <<'EOF' &
@@ -300,6 +307,32 @@ if inside timeout 60 systemctl stop simkeeper && [[ $(prop simkeeper ActiveState
 else
     fail "stop: state $(prop simkeeper ActiveState), result $(prop simkeeper Result)"
 fi
+
+# 9. The user unit: the database in ~/.local/state/simkeeper, ~/.config/simkeeper left 0700.
+say "check: the user unit's state folder"
+U=/home/alice
+inside runuser -u alice -- sh -c 'umask 077; mkdir -p ~/.config/simkeeper ~/.config/systemd/user ~/.local/share/simkeeper'
+inside ln -s /opt/simkeeper $U/.local/share/simkeeper/venv
+install -m 0644 "$SOURCE/systemd/simkeeper-user.service" "$ROOT$U/.config/systemd/user/simkeeper.service"
+sed 's/^state = .*//' "$ROOT/etc/simkeeper/config.toml" >"$ROOT$U/.config/simkeeper/config.toml"
+printf 'HOOK_TOKEN=%s\n' "$TOKEN" >"$ROOT$U/.config/simkeeper/env"
+inside chown -R alice:alice $U/.config
+inside chmod 0600 $U/.config/simkeeper/config.toml $U/.config/simkeeper/env
+inside systemctl start user@1000.service \
+    || { journal -u user@1000.service | tail -20 >&2; die "the user manager of alice did not start"; }
+as_alice() { inside runuser -u alice -- env XDG_RUNTIME_DIR=/run/user/1000 "$@"; }
+as_alice systemctl --user daemon-reload
+if as_alice timeout 60 systemctl --user start simkeeper \
+    && wait_until 20 inside test -s $U/.local/state/simkeeper/simkeeper.db \
+    && [[ $(inside stat -c %a $U/.config/simkeeper) == 700 ]] \
+    && ! inside test -e $U/.config/simkeeper/simkeeper.db; then
+    pass "user unit: database in ~/.local/state/simkeeper, ~/.config/simkeeper still 0700"
+else
+    fail "user unit: state in $(inside find $U -name simkeeper.db), ~/.config/simkeeper mode $(inside stat -c %a $U/.config/simkeeper)"
+fi
+as_alice systemctl --user stop simkeeper || true
+inside journalctl -q -o short-iso --no-pager _UID=1000 >"${JOURNAL_OUT%.txt}-user.txt" || true
+inside systemctl stop user@1000.service
 
 mkdir -p "$(dirname "$JOURNAL_OUT")"
 journal -u simkeeper -u 'simkeeper-failure@*' >"$JOURNAL_OUT" || true

@@ -223,3 +223,34 @@ def test_notify_failure_without_a_usable_target_exits_1(tmp_path, env):
     failed = run(["--config", str(config), "notify-failure", "simkeeper.service"], env)
     assert failed.returncode == 1
     assert "simkeeper.service failed, and no notify target can be used" in failed.stderr
+
+
+def test_send_due_with_an_unwritable_calendar_sends_and_says_why_in_one_line(tmp_path, env):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the calendar's folder should be")
+    with HTTPReceiver() as http:
+        config = write_config(
+            tmp_path / "config.toml",
+            f"""
+            [settings]
+            timezone = "UTC"
+            calendar = "{blocker / "feed.ics"}"
+
+            [[notify]]
+            name = "hook"
+            url = "{http.json_url()}"
+
+            [[numbers]]
+            name = "a"
+            number = "+44 7911 123456"
+            due = 2026-06-01
+            """,
+        )
+        done = run(["--config", str(config), "send-due", "--now", "2026-06-01T10:00"], env)
+        assert len(http.requests) == 1
+    assert done.returncode == 1
+    assert "sent: hook" in done.stdout
+    assert [line for line in done.stderr.splitlines() if "calendar" in line or "error" in line] == [
+        f"error: calendar feed not updated: {blocker} is not a folder, so "
+        f"{blocker / 'feed.ics'} cannot be created"
+    ]

@@ -333,26 +333,40 @@ def send_due(obj: Context, now: str | None) -> None:
     """Send every reminder that is due and not yet sent (one pass; for cron).
 
     Failed deliveries are kept and retried with backoff on later passes. Exit 1 when a target
-    failed in this pass.
+    failed in this pass, or when the calendar feed could not be written (reminders still go).
     """
     from .delivery import run_pass
 
     config = obj.load()
     redact = _redactor(config)
     moment = parse_now(now, config)
+    calendar_problem = None
     with obj.store(config) as store:
         report = run_pass(config, store, moment, redact)
         if config.settings.calendar:
-            from .calendar_feed import refresh_feed
-
-            refresh_feed(config, store.ledger(), moment)
+            calendar_problem = _refresh_calendar(config, store, moment)
     for name in report.sent:
         click.echo(f"sent: {name}")
     for name, error in report.failed:
         click.echo(f"failed: {name}: {error} (will retry)")
     if not report.sent and not report.failed:
         click.echo("nothing to send")
-    sys.exit(1 if report.failed else 0)
+    if calendar_problem:
+        click.echo(_error_line(f"calendar feed not updated: {calendar_problem}"), err=True)
+    sys.exit(1 if report.failed or calendar_problem else 0)
+
+
+def _refresh_calendar(config: Config, store: Store, moment: datetime) -> str | None:
+    """Rewrite the calendar feed after a pass; why it could not be written, or None."""
+    from .calendar_feed import refresh_feed
+    from .writable import explain
+
+    assert config.settings.calendar is not None
+    try:
+        refresh_feed(config, store.ledger(), moment)
+    except OSError as e:
+        return explain(config.settings.calendar, e)
+    return None
 
 
 @cli.command("test")

@@ -35,7 +35,7 @@ from .reloadack import Answer, answer_path, remove_answer, write_answer
 from .reminders import next_digest_at, next_due_at
 from .sdnotify import Notifier
 from .store import Store, open_store
-from .writable import write_problem
+from .writable import explain
 
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
@@ -221,7 +221,7 @@ class Service:
         try:
             self.calendar_key = refresh_feed(self.config, ledger, now, self.calendar_key)
         except OSError as e:
-            problem = write_problem(path) or f"cannot write {path}: {e.strerror or e}"
+            problem = explain(path, e)
             if problem != self.calendar_problem:
                 log.error(
                     "calendar feed not updated: %s (reminders still go out; `simkeeper check` "

@@ -36,3 +36,8 @@ def write_problem(path: Path) -> str | None:
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"cannot create {path}: the folder {folder} is not writable by user {user_name()}"
     return None
+
+
+def explain(path: Path, error: OSError) -> str:
+    """One line on why writing ``path`` failed with ``error``."""
+    return write_problem(path) or f"cannot write {path}: {error.strerror or error}"
