@@ -224,15 +224,28 @@ else
     fail "no reminder reached the receiver within 60 s"
 fi
 
-# 3. A good reload is synchronous: the new config is in use when `systemctl reload` returns.
-say "check: a good reload"
+# 3. A good reload is synchronous: the new config is in use when `systemctl reload` returns,
+# even when the daemon is busy when the reload comes (here: frozen for 2 s), where
+# `kill -HUP` would let systemd say "Reloaded" at once.
+say "check: a good reload (daemon busy for 2 s)"
 write_config "" $'\n[[numbers]]\nname = "reload-marker"\nnumber = "+447911123457"\ndue = 2099-01-01'
 c=$(cursor)
-if inside timeout 60 systemctl reload simkeeper \
-    && journal --after-cursor="$c" -u simkeeper | grep 'config reloaded: 2 number(s)' >/dev/null; then
-    pass "the new config was in use before systemctl reload returned"
+inside systemctl kill -s STOP --kill-who=main simkeeper
+inside timeout 60 systemctl reload simkeeper &
+RELOAD_PID=$!
+sleep 2
+early=no; kill -0 "$RELOAD_PID" 2>/dev/null || early=yes
+inside systemctl kill -s CONT --kill-who=main simkeeper
+rc=0; wait "$RELOAD_PID" || rc=$?
+order=$(journal --after-cursor="$c" -u simkeeper \
+    | grep -n -e 'config reloaded: 2 number(s)' -e 'Reloaded simkeeper.service' | cut -d: -f1 | tr '\n' ' ')
+if [[ $early == no && $rc -eq 0 ]] \
+    && journal --after-cursor="$c" -u simkeeper | grep 'config reloaded: 2 number(s)' >/dev/null \
+    && [[ $(journal --after-cursor="$c" -u simkeeper | grep -e 'config reloaded: 2 number' \
+        -e 'Reloaded simkeeper.service' | head -1) == *'config reloaded'* ]]; then
+    pass "systemctl reload waited for the busy daemon; 'config reloaded' came before 'Reloaded'"
 else
-    fail "after systemctl reload returned, the journal did not yet say 'config reloaded: 2 number(s)'"
+    fail "good reload: returned while the daemon was frozen: $early, exit $rc, journal lines $order"
 fi
 
 # 4. A rejected reload fails with the reason; the daemon keeps running on the old config.
