@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.example.toml
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean systemd-test
 
 $(BIN)/simkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(BIN)/simkeeper
 format: $(BIN)/simkeeper
 	$(BIN)/ruff format daemon tests bench
 	$(BIN)/ruff check --fix daemon tests bench
+
+# The shipped system unit under a real systemd 252 in a bookworm container (root only; see
+# systemd/test-container.sh). The debootstrapped root is cached in /var/cache.
+systemd-test: $(BIN)/simkeeper
+	PYTHON=$(BIN)/python systemd/test-container.sh
 
 bench: $(BIN)/simkeeper
 	$(BIN)/python bench/bench_upcoming.py

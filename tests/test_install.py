@@ -83,7 +83,8 @@ def test_the_wheel_carries_the_example_config_and_both_units(wheel):
     import zipfile
 
     names = zipfile.ZipFile(wheel).namelist()
-    for name in ("config.example.toml", "simkeeper.service", "simkeeper-user.service"):
+    units = ("simkeeper.service", "simkeeper-user.service", "simkeeper-failure@.service")
+    for name in ("config.example.toml", *units):
         assert f"simkeeper/data/{name}" in names, names
     packaged = zipfile.ZipFile(wheel).read("simkeeper/data/simkeeper.service").decode()
     assert packaged == (REPO / "systemd" / "simkeeper.service").read_text()
@@ -111,9 +112,15 @@ def test_init_user_from_the_installed_wheel_then_check(venv, tmp_path, env, home
     exec_start = re.search(r"^ExecStart=(.*)$", unit.read_text(), re.M)
     assert exec_start, unit.read_text()
     assert exec_start.group(1) == f'"{simkeeper}" --config %E/simkeeper/config.toml run'
+    # The reload command runs the same install, or `systemctl reload` would fail.
+    exec_reload = re.search(r"^ExecReload=(.*)$", unit.read_text(), re.M)
+    assert exec_reload, unit.read_text()
+    assert exec_reload.group(1) == (
+        f'"{simkeeper}" --config %E/simkeeper/config.toml reload $MAINPID'
+    )
     shipped = (REPO / "systemd" / "simkeeper-user.service").read_text()
-    assert re.sub(r"^ExecStart=.*$", "", unit.read_text(), flags=re.M) == re.sub(
-        r"^ExecStart=.*$", "", shipped, flags=re.M
+    assert re.sub(r"^Exec\w*=.*$", "", unit.read_text(), flags=re.M) == re.sub(
+        r"^Exec\w*=.*$", "", shipped, flags=re.M
     )
     # The printed next steps include the check command, which runs as printed.
     steps = result.stdout.split("next:", 1)[1].splitlines()
@@ -136,6 +143,14 @@ def test_init_system_writes_modes_and_keeps_an_edited_config(tmp_path, env):
     assert mode(config) == 0o644 and mode(creds) == 0o700 and mode(unit) == 0o644
     assert f"ExecStart={SIMKEEPER} --config /etc/simkeeper/config.toml run" in unit.read_text()
     assert "LoadCredential=simkeeper:/etc/simkeeper/credentials" in unit.read_text()
+    reload_line = f"ExecReload={SIMKEEPER} --config /etc/simkeeper/config.toml reload $MAINPID"
+    assert reload_line in unit.read_text()
+    # OnFailure= names the alert unit, so it is written beside, running the same install.
+    failure = unit.with_name("simkeeper-failure@.service")
+    assert mode(failure) == 0o644
+    assert f"ExecStart={SIMKEEPER} --config /etc/simkeeper/config.toml notify-failure %i" in (
+        failure.read_text()
+    )
     assert "sudo systemctl enable --now simkeeper" in first.stdout
     config.write_text("# mine\n")
     again = run(["init", "--system", "--root", str(root)], env)

@@ -17,12 +17,12 @@ needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not 
 
 
 def installed_copy(tmp_path: Path, unit: str, text: str | None = None) -> Path:
-    """The unit with ExecStart= pointing at this checkout's real console script, since
-    `verify` fails when the binary is missing."""
+    """The unit with ExecStart= and ExecReload= pointing at this checkout's real console
+    script, since `verify` fails when the binary is missing."""
     assert Path(SIMKEEPER).exists(), "the simkeeper console script must be installed"
     text = text if text is not None else (UNITS / unit).read_text()
-    text = re.sub(r"^ExecStart=\S+", f"ExecStart={SIMKEEPER}", text, flags=re.M)
-    path = tmp_path / ("simkeeper.service" if "user" not in unit else "simkeeper-user.service")
+    text = re.sub(r"^(Exec\w+)=\S+/simkeeper ", rf"\1={SIMKEEPER} ", text, flags=re.M)
+    path = tmp_path / unit
     path.write_text(text)
     return path
 
@@ -34,9 +34,13 @@ def analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @needs_analyze
-@pytest.mark.parametrize("unit", ["simkeeper.service", "simkeeper-user.service"])
+@pytest.mark.parametrize(
+    "unit", ["simkeeper.service", "simkeeper-user.service", "simkeeper-failure@.service"]
+)
 def test_verify_is_clean(tmp_path, unit):
     path = installed_copy(tmp_path, unit)
+    if "@" in unit:  # a template is verified through an instance
+        path = path.rename(tmp_path / unit.replace("@", "@simkeeper.service"))
     result = analyze("verify", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""
@@ -51,13 +55,16 @@ def test_verify_check_catches_a_misspelt_directive(tmp_path):
 
 
 @needs_analyze
-def test_system_unit_exposure_is_low(tmp_path):
-    path = installed_copy(tmp_path, "simkeeper.service")
+@pytest.mark.parametrize("unit", ["simkeeper.service", "simkeeper-failure@.service"])
+def test_system_unit_exposure_is_low(tmp_path, unit):
+    path = installed_copy(tmp_path, unit)
+    if "@" in unit:
+        path = path.rename(tmp_path / unit.replace("@", "@simkeeper.service"))
     result = analyze("security", "--offline=true", str(path), cwd=tmp_path)
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout[-2000:] + result.stderr
     score = float(match.group(1))
-    print(f"\nsystemd-analyze security exposure of simkeeper.service: {score}")
+    print(f"\nsystemd-analyze security exposure of {unit}: {score}")
     assert score <= 1.5
 
 
@@ -66,8 +73,12 @@ def test_system_unit_has_what_the_service_needs():
     for line in [
         "Type=notify",
         "ExecStart=/opt/simkeeper/bin/simkeeper --config /etc/simkeeper/config.toml run",
-        "ExecReload=/bin/kill -HUP $MAINPID",
+        "ExecReload=/opt/simkeeper/bin/simkeeper --config /etc/simkeeper/config.toml reload "
+        "$MAINPID",
         "Restart=on-failure",
+        "RestartPreventExitStatus=2",
+        "OnFailure=simkeeper-failure@%n.service",
+        "RuntimeDirectory=simkeeper",
         "StateDirectory=simkeeper",
         "ConfigurationDirectory=simkeeper",
         "DynamicUser=yes",
@@ -119,3 +130,28 @@ def test_user_unit_uses_xdg_paths():
     text = (UNITS / "simkeeper-user.service").read_text()
     assert "--config %E/simkeeper/config.toml run" in text
     assert "Type=notify" in text and "WantedBy=default.target" in text
+
+
+def test_failure_unit_alerts_through_the_same_config_and_secrets():
+    text = (UNITS / "simkeeper-failure@.service").read_text()
+    system = (UNITS / "simkeeper.service").read_text()
+    assert re.search(
+        r"^ExecStart=/opt/simkeeper/bin/simkeeper --config /etc/simkeeper/config.toml "
+        r"notify-failure %i$",
+        text,
+        re.M,
+    )
+    [loaded] = re.findall(r"^LoadCredential=.*$", system, re.M)
+    assert re.search(rf"^{re.escape(loaded)}$", text, re.M)
+    assert re.search(r"^Type=oneshot$", text, re.M) and "DynamicUser=yes" in text
+
+
+def test_user_unit_leaves_the_state_folder_to_simkeeper():
+    """systemd before 254 puts a user unit's StateDirectory= in ~/.config (and makes
+    ~/.config/simkeeper 0755): the daemon's own default, $XDG_STATE_HOME/simkeeper, is used."""
+    text = (UNITS / "simkeeper-user.service").read_text()
+    assert not re.search(r"^StateDirectory=", text, re.M)
+    assert re.search(r"^RestartPreventExitStatus=2$", text, re.M)
+    assert re.search(
+        r"^ExecReload=\S+/simkeeper --config %E/simkeeper/config.toml reload ", text, re.M
+    )

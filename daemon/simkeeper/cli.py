@@ -236,6 +236,7 @@ def check(obj: Context) -> None:
             f"{config.path}: warning: no [[notify]] targets, so no reminder can be sent",
             err=True,
         )
+    _check_writable(config, obj.state_path(config))
     targets = f", {len(config.targets)} notify target(s)" if config.targets else ""
     click.echo(f"{config.path}: OK, {len(config.numbers)} number(s){targets}")
 
@@ -361,6 +362,30 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
 # -- delivery -------------------------------------------------------------------------------
 
 
+def _check_writable(config: Config, state: Path) -> None:
+    """The database and the calendar feed must be writable by whoever runs ``check``."""
+    from .errors import ConfigError, Problem
+    from .tomllines import key_lines
+    from .writable import write_problem
+
+    try:
+        lines = key_lines(config.path.read_text(encoding="utf-8"))
+    except OSError:
+        lines = {}
+    hint = (
+        "fix the folder's owner or mode, or use a relative path: it is taken inside the "
+        f"state folder {config_mod.state_folder()}"
+    )
+    problems = []
+    for key, path in [("settings.state", state), ("settings.calendar", config.settings.calendar)]:
+        problem = write_problem(path) if path else None
+        if problem:
+            line = lines.get(key) or lines.get("settings")
+            problems.append(Problem(str(config.path), key, problem, line, hint))
+    if problems:
+        raise ConfigError(problems)
+
+
 def _redactor(config: Config) -> Redactor:
     from .logs import set_redactor
 
@@ -376,26 +401,40 @@ def send_due(obj: Context, now: str | None) -> None:
     """Send every reminder that is due and not yet sent (one pass; for cron).
 
     Failed deliveries are kept and retried with backoff on later passes. Exit 1 when a target
-    failed in this pass.
+    failed in this pass, or when the calendar feed could not be written (reminders still go).
     """
     from .delivery import run_pass
 
     config = obj.load()
     redact = _redactor(config)
     moment = parse_now(now, config)
+    calendar_problem = None
     with obj.store(config) as store:
         report = run_pass(config, store, moment, redact)
         if config.settings.calendar:
-            from .calendar_feed import refresh_feed
-
-            refresh_feed(config, store.ledger(), moment)
+            calendar_problem = _refresh_calendar(config, store, moment)
     for name in report.sent:
         click.echo(f"sent: {name}")
     for name, error in report.failed:
         click.echo(f"failed: {name}: {error} (will retry)")
     if not report.sent and not report.failed:
         click.echo("nothing to send")
-    sys.exit(1 if report.failed else 0)
+    if calendar_problem:
+        click.echo(_error_line(f"calendar feed not updated: {calendar_problem}"), err=True)
+    sys.exit(1 if report.failed or calendar_problem else 0)
+
+
+def _refresh_calendar(config: Config, store: Store, moment: datetime) -> str | None:
+    """Rewrite the calendar feed after a pass; why it could not be written, or None."""
+    from .calendar_feed import refresh_feed
+    from .writable import explain
+
+    assert config.settings.calendar is not None
+    try:
+        refresh_feed(config, store.ledger(), moment)
+    except OSError as e:
+        return explain(config.settings.calendar, e)
+    return None
 
 
 @cli.command("test")
@@ -670,6 +709,64 @@ def run(obj: Context) -> None:
     from .service import Service
 
     sys.exit(Service(obj.config_path, obj.verbosity).run())
+
+
+@cli.command("reload")
+@click.argument("pid", type=int)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the daemon's answer.",
+)
+def reload_cmd(pid: int, timeout: float) -> None:
+    """Make the daemon PID reload its config, and wait until it is in use (for ExecReload=).
+
+    Exit 0 when the daemon took the new config; 2 with the reasons when it rejected it and kept
+    the old one; 1 when it did not answer.
+    """
+    from .reloadack import ReloadFailed, request_reload
+
+    try:
+        answer = request_reload(pid, timeout)
+    except ReloadFailed as e:
+        click.echo(_error_line(str(e)), err=True)
+        sys.exit(1)
+    if not answer.ok:
+        click.echo(_error_line("reload rejected, still running on the previous config:"), err=True)
+        for line in answer.lines:
+            click.echo(_error_line(line), err=True)
+        sys.exit(2)
+    click.echo(f"simkeeper (pid {pid}): new config in use")
+
+
+@cli.command("notify-failure")
+@click.argument("unit", default="simkeeper.service")
+@click.pass_obj
+def notify_failure(obj: Context, unit: str) -> None:
+    """Tell every notify target that UNIT has failed (for the simkeeper-failure unit).
+
+    Works from a config with errors too, through the targets that are still valid: a broken
+    config is a common reason for the failure. Exit 1 when no target took the message.
+    """
+    from .notifier import send_all, url_problem
+    from .templates import Texts
+
+    config, problems = config_mod.load_partial(obj.config_path, url_check=url_problem)
+    for problem in problems:
+        click.echo(f"config problem: {problem}", err=True)
+    redact = _redactor(config)
+    if not config.targets:
+        click.echo(_error_line(f"{unit} failed, and no notify target can be used"), err=True)
+        sys.exit(1)
+    message = Texts(config.settings.language, config.templates).failure(unit)
+    jobs = [(t, message) for t in config.targets]
+    results = list(send_all(jobs, config.settings.send_timeout, redact))
+    for target, outcome in results:
+        status = "sent" if outcome.ok else f"FAILED: {outcome.error}"
+        click.echo(f"failure alert for {unit} to {target.name}: {status}")
+    sys.exit(0 if any(o.ok for _, o in results) else 1)
 
 
 # -- what the user did ----------------------------------------------------------------------

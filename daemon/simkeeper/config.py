@@ -123,6 +123,12 @@ def default_state_path(settings_state: Path | None, env: Mapping[str, str] | Non
     return Path(base) / "simkeeper" / "simkeeper.db"
 
 
+def state_folder(env: Mapping[str, str] | None = None) -> Path:
+    """The folder of the default database; relative ``state`` and ``calendar`` paths start
+    here."""
+    return default_state_path(None, env).parent
+
+
 def system_timezone(env: Mapping[str, str] | None = None) -> tuple[Any, str]:
     """The machine's local IANA zone as ``(tzinfo, name)``; UTC when it cannot be told."""
     env = os.environ if env is None else env
@@ -181,6 +187,28 @@ def load(
     if validator.problems:
         raise ConfigError(validator.problems)
     return config
+
+
+def load_partial(
+    path: Path | str,
+    *,
+    env: Mapping[str, str] | None = None,
+    url_check: UrlCheck | None = None,
+) -> tuple[Config, tuple[Problem, ...]]:
+    """The config as far as it validates, with its problems: for the failure alert, which must
+    reach the user precisely when a config error stopped the daemon. Raises
+    :class:`ConfigError` only when the file cannot be read or is not TOML."""
+    try:
+        return load(path, env=env, url_check=url_check), ()
+    except ConfigError as e:
+        if any(not p.path for p in e.problems):  # unreadable, or a TOML syntax error
+            raise
+    path = Path(path)
+    env = os.environ if env is None else env
+    text = path.read_text(encoding="utf-8")
+    validator = _Validator(path, text, env, url_check)
+    config = validator.config(tomllib.loads(text))
+    return config, tuple(validator.problems)
 
 
 def _missing_hint(path: Path) -> str:
@@ -354,10 +382,12 @@ class _Validator:
         return value
 
     def relative(self, value: str | None) -> Path | None:
+        """A relative ``state`` or ``calendar`` path is taken inside the state folder, the one
+        place the shipped units let the service write."""
         if not value:
             return None
         p = Path(os.path.expanduser(value))
-        return p if p.is_absolute() else self.path.parent / p
+        return p if p.is_absolute() else state_folder(self.env) / p
 
     def timezone(self, table, prefix, default):
         name = self.typed(table, "timezone", str, prefix)

@@ -35,14 +35,16 @@ class Layout:
     unit: Path
     unit_source: str  # file name in simkeeper/data
     system: bool
+    # Units that go beside it: (path, file name in simkeeper/data).
+    extra_units: tuple[tuple[Path, str], ...] = ()
 
 
 def layout(system: bool, root: Path | None, env: Mapping[str, str]) -> Layout:
     """The paths for a system or user install; ``root`` prefixes them (an image being built)."""
     if system:
         etc = Path("/etc/simkeeper")
-        unit = Path("/etc/systemd/system/simkeeper.service")
-        paths = (etc / "config.toml", etc / "credentials", unit)
+        units = Path("/etc/systemd/system")
+        paths = (etc / "config.toml", etc / "credentials", units / "simkeeper.service")
     else:
         base = Path(env.get("XDG_CONFIG_HOME") or Path(env.get("HOME") or Path.home()) / ".config")
         paths = (
@@ -54,7 +56,10 @@ def layout(system: bool, root: Path | None, env: Mapping[str, str]) -> Layout:
         paths = tuple(root / p.relative_to(p.anchor) for p in paths)
     config, credentials, unit = paths
     source = "simkeeper.service" if system else "simkeeper-user.service"
-    return Layout(config, 0o644 if system else 0o600, credentials, unit, source, system)
+    # The system unit's OnFailure= starts the alert unit, which must sit beside it.
+    failure = "simkeeper-failure@.service"
+    extra = ((unit.with_name(failure), failure),) if system else ()
+    return Layout(config, 0o644 if system else 0o600, credentials, unit, source, system, extra)
 
 
 def data_text(name: str) -> str:
@@ -71,12 +76,15 @@ def this_executable() -> str:
 
 
 def unit_text(source: str, executable: str) -> str:
-    """The shipped unit with ``ExecStart`` running ``executable``."""
+    """The shipped unit with every ``Exec*=`` line (start, reload) running ``executable``
+    instead of the program path the unit ships with."""
     quoted = f'"{executable}"' if any(c.isspace() for c in executable) else executable
     text = data_text(source)
-    if not _EXEC_START.search(text):
+    found = _EXEC_START.search(text)
+    if not found:
         raise UsageError(f"the packaged {source} has no ExecStart= line", "reinstall simkeeper")
-    return _EXEC_START.sub(lambda m: f"ExecStart={quoted}", text, count=1)
+    shipped = re.compile(rf"^(Exec\w*=){re.escape(found.group(1))}(?=\s|$)", re.M)
+    return shipped.sub(lambda m: m.group(1) + quoted, text)
 
 
 def _write(path: Path, text: str, mode: int) -> None:
@@ -107,6 +115,9 @@ def init(where: Layout, executable: str) -> list[str]:
         done.append(f"made {where.credentials} (mode 0700, one file per secret)")
         _write(where.unit, unit_text(where.unit_source, executable), 0o644)
         done.append(f"wrote {where.unit} (mode 0644, ExecStart={executable})")
+        for path, source in where.extra_units:
+            _write(path, unit_text(source, executable), 0o644)
+            done.append(f"wrote {path} (mode 0644)")
     except OSError as e:
         where_ = e.filename or where.config
         hint = "run it with sudo" if where.system else "check that folder's owner and mode"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import select
 import signal
 import socket
@@ -31,9 +32,11 @@ from .logs import set_redactor
 from .model import Config
 from .notifier import url_problem
 from .redact import Redactor
+from .reloadack import Answer, answer_path, remove_answer, write_answer
 from .reminders import next_digest_at, next_due_at
 from .sdnotify import Notifier
 from .store import Store, open_store
+from .writable import explain
 
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
@@ -63,6 +66,9 @@ class Service:
         self.stopping = False
         self.reload_requested = False
         self.calendar_key: tuple | None = None
+        self.calendar_problem: str | None = None
+        self.reloads = 0
+        self.answers = answer_path(os.getpid())
         self._wake_r, self._wake_w = socket.socketpair()
         self.state_lock = contextlib.ExitStack()
 
@@ -95,6 +101,7 @@ class Service:
             len(self.config.targets),
             path,
         )
+        remove_answer(self.answers)
         self.install_signals()
         scheduler = schedule.Scheduler()
         scheduler.every(PASS_EVERY).seconds.do(self.guarded(self.send_pass))
@@ -107,6 +114,7 @@ class Service:
             self.loop(scheduler)
         finally:
             self.sd.stopping()
+            remove_answer(self.answers)
             self.store.close()
             self.state_lock.close()
             log.info("simkeeper stopped")
@@ -211,32 +219,72 @@ class Service:
         )
 
     def write_calendar(self, now: datetime) -> None:
+        """Keep the calendar feed current; a feed that cannot be written is said once (and
+        again only when the reason changes), and never stops reminders."""
         assert self.config and self.store
-        if self.config.settings.calendar:
-            ledger = self.store.ledger()
+        path = self.config.settings.calendar
+        if not path:
+            return
+        ledger = self.store.ledger()
+        try:
             self.calendar_key = refresh_feed(self.config, ledger, now, self.calendar_key)
+        except OSError as e:
+            problem = explain(path, e)
+            if problem != self.calendar_problem:
+                log.error(
+                    "calendar feed not updated: %s (reminders still go out; `simkeeper check` "
+                    "says how to fix it)",
+                    problem,
+                )
+            self.calendar_problem = problem
+            return
+        if self.calendar_problem:
+            log.info("calendar feed written again: %s", path)
+        self.calendar_problem = None
 
     def reload(self) -> None:
-        """Load the config again; keep the running one if the new one has problems."""
+        """Load the config again; keep the running one if the new one has problems.
+
+        Whatever happens, systemd hears READY=1 again (a unit left ``reloading`` blocks every
+        later reload) and ``simkeeper reload`` gets its answer before the pass that follows.
+        """
         self.sd.reloading()
+        self.reloads += 1
+        answer = Answer(self.reloads, False, ("reload failed: see the daemon's log",))
+        try:
+            answer = self.take_new_config()
+        finally:
+            self.sd.ready(self.status_line())
+            self.answer(answer)
+        if answer.ok:
+            self.guarded(self.send_pass)()
+
+    def take_new_config(self) -> Answer:
+        """Load and apply the config; the answer for ``simkeeper reload``."""
         try:
             config = self.load()
         except ConfigError as e:
             log.error("reload rejected, still running on the previous config:")
             for line in e.lines():
                 log.error("%s", line)
-            self.sd.ready(self.status_line())
-            return
+            return Answer(self.reloads, False, tuple(e.lines()))
         if self.config and config.settings.state != self.config.settings.state:
             log.warning("settings.state changed: restart simkeeper to move the database")
         self.config = config
         self.apply_secrets()
         self.calendar_key = None
+        self.calendar_problem = None
         log.info(
             "config reloaded: %d number(s), %d target(s)", len(config.numbers), len(config.targets)
         )
-        self.send_pass()
-        self.sd.ready(self.status_line())
+        return Answer(self.reloads, True)
+
+    def answer(self, answer: Answer) -> None:
+        """Tell a waiting ``simkeeper reload`` how it went; a failure here is only logged."""
+        try:
+            write_answer(self.answers, answer)
+        except OSError as e:
+            log.warning("cannot write the reload answer %s: %s", self.answers, e.strerror)
 
     def apply_secrets(self) -> None:
         assert self.config

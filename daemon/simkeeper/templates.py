@@ -102,6 +102,17 @@ STAGE_TEXTS: dict[str, dict[str, str]] = {
         "today": "今天",
     },
 }
+FAILURE: dict[str, tuple[str, str]] = {
+    "en": (
+        "simkeeper has stopped: {unit} failed",
+        "The reminder service {unit} has failed and sends no reminders until it is fixed. "
+        "See why with: journalctl -u {unit}",
+    ),
+    "zh-CN": (
+        "simkeeper 已停止：{unit} 运行失败",
+        "提醒服务 {unit} 已失败，修复之前不会再发送任何提醒。查看原因：journalctl -u {unit}",
+    ),
+}
 _WEEKDAYS = {
     "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     "zh-CN": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
@@ -332,6 +343,11 @@ class Texts:
         else:
             deadlines = f"{n} deadline{'s' if n != 1 else ''}"
         return {"count": n, "names": names, "deadlines": deadlines}
+
+    def failure(self, unit: str) -> Message:
+        """The alert ``simkeeper notify-failure`` sends when the service has failed."""
+        title, body = FAILURE[self.language]
+        return Message(title.format(unit=unit), body.format(unit=unit))
 
     def test(self) -> Message:
         """The message ``simkeeper test`` sends."""
