@@ -77,7 +77,8 @@ def refresh_feed(config: Config, ledger: Ledger, now: datetime, last: tuple | No
     """
     settings = config.settings
     assert settings.calendar is not None
-    found = upcoming(config.numbers, now, settings.calendar_days, ledger)
+    # A number that cannot be worked out is left out; the send pass reports it.
+    found = upcoming(config.numbers, now, settings.calendar_days, ledger, failures=[])
     shown = (now.date(), tuple((d.number, d.date, d.kind, d.paid_from_balance) for d in found))
     if shown != last:
         write_atomically(settings.calendar, render_calendar(found, now, settings.remind_at))

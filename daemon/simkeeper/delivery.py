@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from .balances import Projection
 from .config import Config
-from .deadlines import local_today, projection, upcoming
+from .deadlines import Failure, local_today, projection, unique_failures, upcoming
 from .model import Number
 from .notifier import send_all
 from .redact import Redactor
@@ -40,6 +40,19 @@ class DigestSlot:
         return ("", self.due_at.date().isoformat(), "digest", 0)
 
 
+@dataclass(frozen=True)
+class ProblemSlot:
+    """The alert that a number cannot be worked out: one per number, ever (the outbox key)."""
+
+    number: str
+    due_at: datetime
+    expires_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.number, "", "problem", 0)
+
+
 @dataclass
 class PassReport:
     """What a pass did, for logs and the command's output."""
@@ -47,6 +60,7 @@ class PassReport:
     recorded: int = 0
     sent: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    broken: list[Failure] = field(default_factory=list)  # numbers that could not be worked out
 
 
 def payload(number: Number, deadline: date, kind: str, balance: str = "") -> dict[str, Any]:
@@ -97,8 +111,21 @@ def item_from(data: dict[str, Any], now: datetime) -> Item:
 
 def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
     """One message for one target from every delivery claimed for it."""
+    problems = [c.payload for c in claimed if c.kind == "problem"]
+    message = _render(texts, [c for c in claimed if c.kind != "problem"], now)
+    if not problems:
+        return message
+    lines = [texts.problem(p["name"], p["number"], p.get("error", "")) for p in problems]
+    if message is None:
+        return Message(texts.alert_title(), "\n".join(lines))
+    return Message(message.title, "\n\n".join([message.body, *lines]))
+
+
+def _render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message | None:
     digests = [c for c in claimed if c.kind == "digest"]
     reminders = [item_from(c.payload, now) for c in claimed if c.kind != "digest"]
+    if not claimed:
+        return None
     if reminders:
         message = texts.message(reminders)
         if digests:
@@ -108,11 +135,22 @@ def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
     return texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
 
 
-def record_due(config: Config, store: Store, now: datetime) -> int:
-    """Write every reminder due at ``now`` (and a due digest) into the outbox."""
+def record_due(
+    config: Config,
+    store: Store,
+    now: datetime,
+    failures: list[Failure] | None = None,
+    redact: Redactor | None = None,
+) -> int:
+    """Write every reminder due at ``now`` (and a due digest) into the outbox.
+
+    A number that cannot be worked out is left out, appended to ``failures``, logged, and
+    alerted to its targets once (an outbox entry of its own); every other number goes on.
+    """
+    failures = [] if failures is None else failures
     ledger = store.ledger()
-    entries = []
-    for r in due_reminders(config.numbers, config.settings, now, ledger):
+    entries: list[tuple[Any, dict[str, Any], list[str]]] = []
+    for r in due_reminders(config.numbers, config.settings, now, ledger, failures):
         proj = None
         if r.kind == "topup":
             proj = projection(r.number, local_today(r.number, now), ledger)
@@ -123,7 +161,7 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
         # What needs doing: a charge the balance pays by itself is left out.
         items = [
             payload(d.number, d.date, _digest_kind(d), _balance(d.projection))
-            for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger)
+            for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger, failures)
             if not d.paid_from_balance
         ]
         slot = DigestSlot(digest_at, digest_at + timedelta(days=1))
@@ -134,7 +172,30 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
                 [t.name for t in config.targets],
             )
         )
-    return store.record(entries, now)
+    recorded = store.record(entries, now)
+    failures[:] = unique_failures(failures)
+    _record_problems(config, store, now, failures, redact or Redactor(config.secrets))
+    return recorded
+
+
+def _record_problems(
+    config: Config, store: Store, now: datetime, failures: list[Failure], redact: Redactor
+) -> None:
+    """Alert each broken number's targets once (the outbox keeps it once); log it."""
+    for f in failures:
+        n = f.number
+        error = redact(f.error)
+        slot = ProblemSlot(n.number, now, now + timedelta(days=1))
+        data = {"kind": "problem", "name": n.name, "number": n.number, "error": error}
+        targets = [t.name for t in config.targets if t.matches(n.notify)]
+        new = store.record([(slot, data, targets)], now)
+        level = logging.ERROR if new else logging.DEBUG
+        log.log(
+            level,
+            "cannot work out the deadlines of %s (%s); the other numbers go on",
+            n.name,
+            error,
+        )
 
 
 def _balance(proj: Projection | None) -> str:
@@ -194,9 +255,11 @@ def run_pass(
     stop: Callable[[], bool] = lambda: False,
 ) -> PassReport:
     """Record what is due, then deliver: the whole of ``simkeeper send-due``."""
-    recorded = record_due(config, store, now)
+    broken: list[Failure] = []
+    recorded = record_due(config, store, now, broken, redact)
     if recorded:
         log.info("%d new reminder(s) due", recorded)
     report = deliver(config, store, now, redact, stop)
     report.recorded = recorded
+    report.broken = broken
     return report

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from .deadlines import (
+    Failure,
     is_tracked_overdue,
+    isolated,
     local_today,
     next_occurrence_after,
     paid_from_balance,
@@ -106,39 +108,55 @@ def _overdue(number: Number, day: date, at: time, zone) -> Iterator[Reminder]:
 
 
 def due_reminders(
-    numbers: Iterable[Number], settings: Settings, now: datetime, ledger: Ledger = EMPTY_LEDGER
+    numbers: Iterable[Number],
+    settings: Settings,
+    now: datetime,
+    ledger: Ledger = EMPTY_LEDGER,
+    failures: list[Failure] | None = None,
 ) -> list[Reminder]:
     """The reminders due at ``now``: per deadline and kind, only the latest slot passed.
 
     Slots whose time to be useful is over (``expires_at``) are never due, so a deadline that
-    already passed gets no "N days left" message.
+    already passed gets no "N days left" message. With a ``failures`` list, a number that
+    cannot be worked out is recorded there and the others go on.
     """
     due: list[Reminder] = []
     for number in numbers:
-        today = local_today(number, now)
-        latest: dict[tuple[date, str], Reminder] = {}
-        for slot in _slots(number, settings, today, ledger):
-            if slot.due_at <= now < slot.expires_at:
-                key = (slot.deadline, slot.kind)
-                if key not in latest or slot.due_at > latest[key].due_at:
-                    latest[key] = slot
-        due.extend(latest.values())
+        due.extend(isolated(number, failures, lambda n=number: _due_for(n, settings, now, ledger)))
     due.sort(key=lambda r: (r.due_at, r.number.name, r.deadline, r.kind))
     return due
 
 
+def _due_for(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> list[Reminder]:
+    today = local_today(number, now)
+    latest: dict[tuple[date, str], Reminder] = {}
+    for slot in _slots(number, settings, today, ledger):
+        if slot.due_at <= now < slot.expires_at:
+            key = (slot.deadline, slot.kind)
+            if key not in latest or slot.due_at > latest[key].due_at:
+                latest[key] = slot
+    return list(latest.values())
+
+
 def next_due_at(
-    numbers: Iterable[Number], settings: Settings, now: datetime, ledger: Ledger = EMPTY_LEDGER
+    numbers: Iterable[Number],
+    settings: Settings,
+    now: datetime,
+    ledger: Ledger = EMPTY_LEDGER,
+    failures: list[Failure] | None = None,
 ) -> tuple[datetime, Reminder] | None:
     """The earliest reminder slot after ``now``, with its time; None when nothing is ahead."""
     best: tuple[datetime, Reminder] | None = None
     for number in numbers:
-        today = local_today(number, now)
-        for slot in _slots(number, settings, today, ledger):
-            ahead = now < slot.due_at < slot.expires_at
-            if ahead and (best is None or slot.due_at < best[0]):
+        for slot in isolated(number, failures, lambda n=number: _ahead(n, settings, now, ledger)):
+            if best is None or slot.due_at < best[0]:
                 best = (slot.due_at, slot)
     return best
+
+
+def _ahead(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> list[Reminder]:
+    today = local_today(number, now)
+    return [s for s in _slots(number, settings, today, ledger) if now < s.due_at < s.expires_at]
 
 
 def digest_due_at(settings: Settings, now: datetime) -> datetime | None:

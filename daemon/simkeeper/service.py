@@ -185,7 +185,8 @@ class Service:
         assert self.config and self.store
         ledger = self.store.ledger()
         candidates = [self.store.next_retry_at(now), next_digest_at(self.config.settings, now)]
-        nxt = next_due_at(self.config.numbers, self.config.settings, now, ledger)
+        # A number that cannot be worked out is reported by the pass; the others are planned.
+        nxt = next_due_at(self.config.numbers, self.config.settings, now, ledger, failures=[])
         self.next_reminder = nxt
         if nxt:
             candidates.append(nxt[0])
