@@ -21,7 +21,7 @@ from .model import Number
 from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
-from .store import Claimed, Store, process_token
+from .store import Claimed, Store, disk_full, process_token
 from .templates import Item, Message, Texts
 
 log = logging.getLogger("simkeeper.delivery")
@@ -217,6 +217,7 @@ def deliver(
 ) -> PassReport:
     """Claim every delivery ready at ``now``, send one message per target, record outcomes."""
     report = PassReport()
+    store.ensure_reserve()  # no room to record an outcome: send nothing
     store.release_stale()
     store.expire(now)
     token = process_token()
@@ -244,6 +245,8 @@ def deliver(
             log.warning(
                 "could not send %d reminder(s) to %s: %s", count, target.name, outcome.error
             )
+    if store.reserve_used:  # every outcome is recorded; now say that the disk is full
+        raise disk_full(store.path)
     return report
 
 
@@ -255,6 +258,7 @@ def run_pass(
     stop: Callable[[], bool] = lambda: False,
 ) -> PassReport:
     """Record what is due, then deliver: the whole of ``simkeeper send-due``."""
+    store.ensure_reserve()
     broken: list[Failure] = []
     recorded = record_due(config, store, now, broken, redact)
     if recorded:

@@ -25,14 +25,15 @@ import schedule
 from . import config as config_mod
 from .calendar_feed import refresh_feed
 from .delivery import run_pass
-from .errors import ConfigError, SimkeeperError
+from .errors import ConfigError, DiskFullError, SimkeeperError, format_bytes
 from .logs import set_redactor
 from .model import Config
-from .notifier import url_problem
+from .notifier import send_all, url_problem
 from .redact import Redactor
 from .reminders import next_digest_at, next_due_at
 from .sdnotify import Notifier
 from .store import Store, open_store
+from .templates import Texts
 
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
@@ -62,6 +63,7 @@ class Service:
         self.stopping = False
         self.reload_requested = False
         self.calendar_key: tuple | None = None
+        self.disk_full_alerted = False
         self._wake_r, self._wake_w = socket.socketpair()
 
     # -- start and stop -----------------------------------------------------------------------
@@ -176,10 +178,32 @@ class Service:
         """Record and deliver what is due, then work out when to wake next."""
         assert self.config and self.store
         now = self.clock()
-        run_pass(self.config, self.store, now, self.redact, stop=lambda: self.stopping)
+        try:
+            run_pass(self.config, self.store, now, self.redact, stop=lambda: self.stopping)
+        except DiskFullError as e:
+            self.on_disk_full(e)
+            return
+        if self.disk_full_alerted:
+            log.info("the state disk has room again; sending resumed")
+            self.disk_full_alerted = False
         self.plan_next(now)
         self.write_calendar(now)
         self.sd.status(self.status_line())
+
+    def on_disk_full(self, error: DiskFullError) -> None:
+        """Log a full disk on every pass, and tell the targets once (until there is room)."""
+        log.error("%s", error)
+        self.sd.status("state disk full: sending paused")
+        self.next_due = None  # retry on the next minute's pass
+        if self.disk_full_alerted or not self.config:
+            return
+        self.disk_full_alerted = True
+        texts = Texts(self.config.settings.language, self.config.templates)
+        message = texts.disk_full(error.path, format_bytes(error.free))
+        jobs = [(t, message) for t in self.config.targets]
+        for target, outcome in send_all(jobs, self.config.settings.send_timeout, self.redact):
+            if not outcome.ok:
+                log.warning("could not tell %s the disk is full: %s", target.name, outcome.error)
 
     def plan_next(self, now: datetime) -> None:
         assert self.config and self.store
