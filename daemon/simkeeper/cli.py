@@ -707,7 +707,7 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
     _warn_broken(config, broken)
     data = render_calendar(found, moment, config.settings.remind_at)
     if out:
-        write_atomically(out, data)
+        write_atomically(out, data, config.settings.calendar_mode)
         click.echo(f"wrote {out}")
     else:
         sys.stdout.buffer.write(data)

@@ -42,6 +42,7 @@ SETTINGS_KEYS = [
     "overdue_for",
     "calendar",
     "calendar_days",
+    "calendar_mode",
     "send_timeout",
 ]
 NUMBER_KEYS = [
@@ -77,6 +78,8 @@ LAST_DAY = date(2200, 12, 31)
 MAX_LEAD_DAYS = 1096  # lead times, overdue_every and overdue_for: at most three years
 MAX_AMOUNT = Decimal(10) ** 9
 MAX_NESTING = 20  # arrays and tables inside each other; a config needs three levels
+
+CALENDAR_MODES = {"0600": 0o600, "0640": 0o640}  # it holds names, notes and deadlines
 
 UrlCheck = Callable[[str], "str | None"]
 CREDENTIAL_PREFIX = "simkeeper_"  # the ID of the credentials folder in systemd/simkeeper.service
@@ -339,6 +342,13 @@ class _Validator:
         timeout = self.typed(table, "send_timeout", (int, float), p)
         if timeout is not None and not 1 <= timeout <= 300:
             self.problem(f"{p}.send_timeout", "must be between 1 and 300 seconds")
+        calendar_mode = self.typed(table, "calendar_mode", str, p)
+        if calendar_mode is not None and calendar_mode not in CALENDAR_MODES:
+            self.problem(
+                f"{p}.calendar_mode",
+                f'"{calendar_mode}" is not a calendar file mode',
+                'use "0600" (only simkeeper\'s user) or "0640" (and its group, e.g. a web server)',
+            )
         calendar_days = self.typed(table, "calendar_days", int, p)
         if calendar_days is not None and not 1 <= calendar_days <= 3660:
             self.problem(f"{p}.calendar_days", "must be between 1 and 3660 days")
@@ -354,6 +364,7 @@ class _Validator:
             digest=self.digest(table, p),
             calendar=self.relative(calendar),
             calendar_days=calendar_days or 365,
+            calendar_mode=CALENDAR_MODES.get(calendar_mode or "", 0o600),
             send_timeout=float(timeout or 10.0),
         )
 

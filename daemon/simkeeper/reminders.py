@@ -86,7 +86,7 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
             continue
         yield from _before(number, day, "renew", at, zone)
         if day <= today and is_tracked_overdue(number, day, ledger):
-            yield from _overdue(number, day, at, zone)
+            yield from _overdue(number, day, at, zone, today)
     if proj and proj.runs_out and proj.runs_out >= today:
         yield from _before(number, proj.runs_out, "topup", at, zone)
 
@@ -95,13 +95,24 @@ def _before(number: Number, day: date, kind: str, at: time, zone) -> Iterator[Re
     expires = local_instant(day + timedelta(days=1), time(0), zone)
     for lead in number.remind:
         due = local_instant(day - timedelta(days=lead), at, zone)
+        if due >= expires:
+            # The deadline's own day does not exist there (Pacific/Apia skipped 2011-12-30):
+            # its reminder goes out at the first instant of the next day that does, and may
+            # until that day is over.
+            nxt = due.astimezone(zone).date() + timedelta(days=1)
+            yield Reminder(number, day, kind, lead, due, local_instant(nxt, time(0), zone))
+            continue
         yield Reminder(number, day, kind, lead, due, expires)
 
 
-def _overdue(number: Number, day: date, at: time, zone) -> Iterator[Reminder]:
+def _overdue(number: Number, day: date, at: time, zone, today: date) -> Iterator[Reminder]:
+    """The overdue alerts around ``today``: the last one due and the next, whatever the
+    window's length (a pass costs the same for ``overdue_for = "1096d"`` as for ``"30d"``)."""
     every, span = number.overdue_every, number.overdue_for
     end = local_instant(day + timedelta(days=span + 1), time(0), zone)
-    for after in range(every, span + 1, every):
+    elapsed = (today - day).days
+    first = max(every, (elapsed - 1) // every * every)  # the last alert on an earlier day
+    for after in range(first, min(span, first + 2 * every) + 1, every):
         due = local_instant(day + timedelta(days=after), at, zone)
         nxt = local_instant(day + timedelta(days=after + every), at, zone)
         yield Reminder(number, day, "overdue", -after, due, min(nxt, end))
