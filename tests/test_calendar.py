@@ -191,7 +191,8 @@ def test_calendar_is_written_atomically(config, env, tmp_path):
     out = folder / "renewals.ics"
     old = calendar(config, env, out, NOW)
     assert sorted(p.name for p in folder.iterdir()) == ["renewals.ics"]
-    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    # Names, notes and deadlines: private unless the config asks for a group (issue 10).
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
     old_inode = out.stat().st_ino
     with out.open("rb") as reader:
         new = calendar(config, env, out, "2026-12-20T20:00:00Z")
@@ -202,6 +203,19 @@ def test_calendar_is_written_atomically(config, env, tmp_path):
     assert out.stat().st_ino != old_inode
     assert out.read_bytes() == new
     assert sorted(p.name for p in folder.iterdir()) == ["renewals.ics"]
+
+
+def test_calendar_mode_0640_for_a_web_server_group(config, env, tmp_path):
+    text = config.read_text()
+    assert "[settings]\n" in text
+    config.write_text(text.replace("[settings]\n", '[settings]\ncalendar_mode = "0640"\n', 1))
+    out = tmp_path / "shared.ics"
+    calendar(config, env, out, NOW)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    config.write_text(text.replace("[settings]\n", '[settings]\ncalendar_mode = "0644"\n', 1))
+    bad = run(["--config", str(config), "check"], env)
+    assert bad.returncode == 2 and "settings.calendar_mode" in bad.stderr
+    assert '"0640"' in bad.stderr
 
 
 def test_calendar_without_out_prints_to_stdout(config, env, tmp_path):

@@ -18,6 +18,8 @@ rolling = true
 last_renewed = 2026-06-01
 """
 
+FIXED = '[[numbers]]\nname = "far"\nnumber = "+44 7911 123457"\n'
+
 CASES = [
     # (id, config text, expected fragments of the one error line)
     ("toml-syntax", '[settings]\ntimezone = "UTC\n', [":2:", "TOML syntax error"]),
@@ -144,6 +146,75 @@ CASES = [
         '[templates]\nrenew = "{nam} is due"\n' + GOOD_NUMBER,
         [":2:", "templates.renew", 'unknown placeholder "{nam}"'],
     ),
+    # Values no real plan has (issue 10): each once passed check and then broke every pass.
+    (
+        "far-due",
+        FIXED + "due = 9999-12-31\n",
+        [":4:", "numbers[1].due", "1970-01-01 to 2200-12-31"],
+    ),
+    ("old-due", FIXED + "due = 1969-12-31\n", [":4:", "numbers[1].due", "out of range"]),
+    (
+        "far-lead",
+        FIXED + 'due = 2026-12-15\nremind = ["99999999d"]\n',
+        [":5:", "numbers[1].remind[1]", "0d to 1096d"],
+    ),
+    (
+        "far-overdue-for",
+        FIXED + 'due = 2026-12-15\noverdue_for = "700000d"\n',
+        [":5:", "numbers[1].overdue_for", "0d to 1096d"],
+    ),
+    (
+        "far-overdue-every",
+        '[settings]\noverdue_every = "99999999d"\n' + GOOD_NUMBER,
+        [":2:", "settings.overdue_every", "1d to 1096d"],
+    ),
+    (
+        "long-cycle-years",
+        GOOD_NUMBER.replace("every 180 days", "every 99999999 years"),
+        [":4:", "numbers[1].cycle", "longer than 10 years", "1 day to 10 years"],
+    ),
+    (
+        "long-cycle-days",
+        GOOD_NUMBER.replace("every 180 days", "every 99999999 days"),
+        [":4:", "numbers[1].cycle", "longer than 10 years"],
+    ),
+    (
+        "far-last-renewed",
+        GOOD_NUMBER.replace("2026-06-01", "9999-12-01"),
+        [":6:", "numbers[1].last_renewed", "1970-01-01 to 2200-12-31"],
+    ),
+    (
+        "far-balance-date",
+        FIXED + 'due = 2026-12-15\ncycle = "monthly"\ncost = 3\ncurrency = "USD"\n'
+        "balance = 10\nbalance_date = 9999-12-31\n",
+        [":9:", "numbers[1].balance_date", "1970-01-01 to 2200-12-31"],
+    ),
+    (
+        "nan-cost",
+        FIXED + 'due = 2026-12-15\ncost = nan\ncurrency = "USD"\n',
+        [":5:", "numbers[1].cost", "nan is not an amount"],
+    ),
+    (
+        "inf-cost",
+        FIXED + 'due = 2026-12-15\ncost = inf\ncurrency = "USD"\n',
+        [":5:", "numbers[1].cost", "inf is not an amount"],
+    ),
+    (
+        "nan-balance",
+        FIXED + 'due = 2026-12-15\ncycle = "monthly"\ncost = 3\ncurrency = "USD"\n'
+        "balance = nan\nbalance_date = 2026-11-01\n",
+        [":8:", "numbers[1].balance", "nan is not an amount"],
+    ),
+    ("notify-int", "notify = 1\n" + GOOD_NUMBER, [":1:", "notify", "array of tables"]),
+    ("numbers-date", "numbers = 2026-01-01\n", [":1:", "numbers", "array of tables"]),
+    ("settings-bool", "settings = true\n", [":1:", "settings", "must be a table"]),
+    ("deep-array", "x = " + "[" * 1000 + "]" * 1000 + "\n", ["nested more than 20 deep"]),
+    (
+        "deepish-array",
+        "[settings]\nremind = " + "[" * 30 + "]" * 30 + "\n",
+        ["settings.remind", "nested more than 20 deep"],
+    ),
+    ("bracket-key", '"a[" = 1\n', [":1:", 'unknown key "a["']),
 ]
 
 

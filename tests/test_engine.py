@@ -228,3 +228,46 @@ def test_overdue_alerts_need_a_reminder_and_stop_when_done():
     assert due_reminders([n], SETTINGS, later, done) == []
     past_window = datetime(2026, 12, 20, 10, tzinfo=UTC)
     assert due_reminders([n], SETTINGS, past_window, reminded) == []
+
+
+def test_overdue_alerts_follow_every_and_a_pass_costs_the_same_for_any_window():
+    """Issue 10: overdue_for = "700000d" made every pass walk every alert of the window. Now
+    only the alerts around today are made, and they are the same alerts as before."""
+    from simkeeper.reminders import _slots
+
+    deadline = date(2026, 12, 15)
+    n = number(due=deadline, overdue_every=3, overdue_for=1096)
+    short = number(due=deadline, overdue_every=3, overdue_for=30)
+    ledger = Ledger(reminded=frozenset({(n.number, deadline)}))
+    for late in range(0, 40):
+        now = datetime.combine(deadline + timedelta(days=late), time(9, 1), tzinfo=UTC)
+        got = [(r.kind, r.offset) for r in due_reminders([n], SETTINGS, now, ledger)]
+        if late < 3:
+            assert ("overdue", -3) not in got and not [g for g in got if g[0] == "overdue"]
+        else:
+            assert got == [("overdue", -(late // 3 * 3))], (late, got)
+        today = now.date()
+        for m in (n, short):
+            overdue = [s for s in _slots(m, SETTINGS, today, ledger) if s.kind == "overdue"]
+            assert len(overdue) <= 3, (late, len(overdue))
+        nxt = next_due_at([n], SETTINGS, now, ledger)
+        assert nxt is not None and nxt[1].kind == "overdue"
+        assert nxt[1].offset == -((late // 3 + 1) * 3), (late, nxt)
+
+
+def test_a_deadline_on_a_skipped_day_is_reminded_on_the_next_day_that_exists():
+    """Pacific/Apia skipped 2011-12-30 (from UTC-10 to UTC+14). The 0d reminder of a deadline
+    on that day goes out at the first instant of 2011-12-31, and not before."""
+    apia = ZoneInfo("Pacific/Apia")
+    n = number(due=date(2011, 12, 30), remind=(1, 0), timezone=apia, timezone_name="Pacific/Apia")
+    first_instant = datetime(2011, 12, 31, 0, 0, tzinfo=apia)
+    assert first_instant.astimezone(UTC) == datetime(2011, 12, 30, 10, 0, tzinfo=UTC)
+    just_before = first_instant.astimezone(UTC) - timedelta(seconds=1)
+    assert [r.offset for r in due_reminders([n], SETTINGS, just_before)] == [1]
+    for later in (timedelta(0), timedelta(hours=12), timedelta(hours=23, minutes=59)):
+        at = first_instant.astimezone(UTC) + later
+        [r] = due_reminders([n], SETTINGS, at)
+        assert (r.offset, r.deadline, r.due_at) == (0, date(2011, 12, 30), first_instant)
+    assert due_reminders([n], SETTINGS, datetime(2012, 1, 1, 0, 0, tzinfo=apia)) == []
+    nxt = next_due_at([n], SETTINGS, just_before)
+    assert nxt is not None and nxt[0] == first_instant and nxt[1].offset == 0

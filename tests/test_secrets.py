@@ -287,3 +287,19 @@ def test_secret_through_a_variable_is_not_warned_about(tmp_path, env, kind):
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr
     assert leaks(result.stdout + result.stderr) == []
+
+
+def test_the_user_part_beside_a_password_is_secret_too(tmp_path, env):
+    """Issue 10: a Twilio URL's account SID sits in the user part beside the token; check's
+    reason from Apprise quoted it."""
+    sid = "ACxxxxSECRETSID"
+    path = single_target(tmp_path, f"twilio://{sid}:tokenSECRET123@+15551234567")
+    result = run(["--config", str(path), "check"], env)
+    assert result.returncode == 2, result.stderr
+    assert "notify[1].url" in result.stderr
+    assert "ACxx" not in result.stdout + result.stderr, result.stderr
+    assert "tokenSECRET" not in result.stdout + result.stderr
+    from simkeeper.redact import url_secrets
+
+    shown = url_secrets("mailtos://someuser:pw123@smtp.example.com/path/TOKEN123?to=x&key=k123")
+    assert {"someuser", "pw123", "TOKEN123", "k123"} <= set(shown)

@@ -106,21 +106,26 @@ def refresh_feed(config: Config, ledger: Ledger, now: datetime, last: tuple | No
     """
     settings = config.settings
     assert settings.calendar is not None
-    found = upcoming(config.numbers, now, settings.calendar_days, ledger)
+    # A number that cannot be worked out is left out; the send pass reports it.
+    found = upcoming(config.numbers, now, settings.calendar_days, ledger, failures=[])
     shown = (now.date(), tuple((d.number, d.date, d.kind, d.paid_from_balance) for d in found))
     if shown != last:
-        write_atomically(settings.calendar, render_calendar(found, now, settings.remind_at))
+        data = render_calendar(found, now, settings.remind_at)
+        write_atomically(settings.calendar, data, settings.calendar_mode)
     return shown
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so a reader never sees half a file."""
+def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` so a reader never sees half a file.
+
+    The file holds names, notes and deadlines: ``mode`` is 0600 unless the config asks for
+    0640 (``settings.calendar_mode``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -23,13 +23,16 @@ from . import __version__
 from . import config as config_mod
 from .deadlines import (
     Deadline,
+    Failure,
     counts,
+    isolated,
     local_today,
     lost_on,
     occurrence_to_mark,
     occurrences,
     projection,
     stage_on,
+    unique_failures,
     upcoming,
     yearly_cost,
 )
@@ -331,7 +334,9 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     """
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
-    found = upcoming(config.numbers, moment, days, obj.ledger(config))
+    broken: list[Failure] = []
+    found = upcoming(config.numbers, moment, days, obj.ledger(config), broken)
+    _warn_broken(config, broken)
     if fmt == "json":
         click.echo(json_array(deadline_json(d) for d in found))
         return
@@ -357,6 +362,20 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
         headers.append("STAGE / LOST")
         rows = [[*row, m] for row, m in zip(rows, missed, strict=True)]
     click.echo(table(headers, rows, styles))
+
+
+def _warn_broken(config: Config, broken: list[Failure]) -> None:
+    """One stderr line per number that could not be worked out (the others were)."""
+    redact = Redactor(config.secrets)
+    for f in unique_failures(broken):
+        click.echo(f"warning: {_broken_line(f, redact)}", err=True)
+
+
+def _broken_line(f: Failure, redact: Redactor) -> str:
+    return (
+        f"cannot work out the deadlines of {f.number.name} ({redact(f.error)}); it is left "
+        "out, the other numbers go on (fix its entry and run 'simkeeper check')"
+    )
 
 
 # -- delivery -------------------------------------------------------------------------------
@@ -417,6 +436,8 @@ def send_due(obj: Context, now: str | None) -> None:
         click.echo(f"sent: {name}")
     for name, error in report.failed:
         click.echo(f"failed: {name}: {error} (will retry)")
+    for f in report.broken:
+        click.echo(f"warning: {_broken_line(f, redact)}", err=True)
     if not report.sent and not report.failed:
         click.echo("nothing to send")
     if calendar_problem:
@@ -548,8 +569,9 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     due_unsent = _due_unsent(config, store, moment, ledger)
     if store:
         store.close()
-    nxt = next_due_at(config.numbers, config.settings, moment, ledger)
-    at_risk = [d for d in upcoming(config.numbers, moment, 0, ledger) if d.overdue]
+    broken: list[Failure] = []
+    nxt = next_due_at(config.numbers, config.settings, moment, ledger, broken)
+    at_risk = [d for d in upcoming(config.numbers, moment, 0, ledger, broken) if d.overdue]
     failing = [
         t.name
         for t in config.targets
@@ -559,9 +581,14 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     attention = _attention(due_unsent, failing, at_risk, moment)
     balances = []
     for n in config.numbers:
-        proj = projection(n, local_today(n, moment), ledger)
-        if proj:
-            balances.append((n, proj))
+        for proj in isolated(
+            n, broken, lambda n=n: [projection(n, local_today(n, moment), ledger)]
+        ):
+            if proj:
+                balances.append((n, proj))
+    broken = unique_failures(broken)
+    redact = Redactor(config.secrets)
+    attention += [f"{f.number.name}: no reminders ({redact(f.error)})" for f in broken]
     if fmt == "json":
 
         def when(text: str | None) -> str | None:
@@ -592,6 +619,7 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                         for t in config.targets
                     ],
                     "next_reminder": when(nxt[0].isoformat()) if nxt else None,
+                    "broken": [{"name": f.number.name, "error": redact(f.error)} for f in broken],
                     "at_risk": [deadline_json(d) for d in at_risk],
                     "balances": [
                         {
@@ -674,6 +702,11 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
                 ["ID", "TARGET", "STATE", "TRIES", "NEXT TRY", "NUMBER", "DEADLINE", "ERROR"], rows
             )
         )
+    if broken:
+        click.echo("")
+        click.echo("not worked out (no reminders for these until fixed):")
+        for f in broken:
+            click.echo(f"  {f.number.name}: {redact(f.error)}")
     if at_risk:
         click.echo("")
         click.echo("at risk:")
@@ -1070,10 +1103,12 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
 
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
-    found = upcoming(config.numbers, moment, days, obj.ledger(config))
+    broken: list[Failure] = []
+    found = upcoming(config.numbers, moment, days, obj.ledger(config), broken)
+    _warn_broken(config, broken)
     data = render_calendar(found, moment, config.settings.remind_at)
     if out:
-        write_atomically(out, data)
+        write_atomically(out, data, config.settings.calendar_mode)
         click.echo(f"wrote {out}")
     else:
         sys.stdout.buffer.write(data)

@@ -50,6 +50,7 @@ SETTINGS_KEYS = [
     "overdue_for",
     "calendar",
     "calendar_days",
+    "calendar_mode",
     "send_timeout",
     "heartbeat",
     "heartbeat_fail",
@@ -88,6 +89,16 @@ NOTIFY_KEYS = ["name", "url", "tags"]
 TOP_KEYS = ["settings", "numbers", "notify", "templates"]
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+# Values no real plan has: they are rejected by check, so the engine never steps a date out of
+# Python's range (year 9999) or walks years of overdue alerts on every pass.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2200, 12, 31)
+MAX_LEAD_DAYS = 1096  # lead times, overdue_every and overdue_for: at most three years
+MAX_AMOUNT = Decimal(10) ** 9
+MAX_NESTING = 20  # arrays and tables inside each other; a config needs three levels
+
+CALENDAR_MODES = {"0600": 0o600, "0640": 0o640}  # it holds names, notes and deadlines
 
 UrlCheck = Callable[[str], "str | None"]
 
@@ -174,6 +185,8 @@ def load(
         ) from None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError([_too_deep(path, None)]) from None
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         pos = _TOML_POS.search(msg)
@@ -183,6 +196,11 @@ def load(
             [Problem(str(path), "", f"TOML syntax error: {message}", line, _toml_hint(message))]
         ) from None
     validator = _Validator(path, text, env, url_check, require_secrets)
+    deep = _deepest(data)
+    if deep:
+        problem = _too_deep(path, None, deep)
+        validator.problem(deep, problem.message, problem.hint)
+        raise ConfigError(validator.problems)
     config = validator.config(data)
     if validator.problems:
         raise ConfigError(validator.problems)
@@ -209,6 +227,32 @@ def load_partial(
     validator = _Validator(path, text, env, url_check)
     config = validator.config(tomllib.loads(text))
     return config, tuple(validator.problems)
+
+
+def _deepest(value: Any, key: str = "", depth: int = 0) -> str | None:
+    """The key path of a value nested deeper than :data:`MAX_NESTING`, or None."""
+    if depth > MAX_NESTING:
+        return key or "(top level)"
+    items: Any = value.items() if isinstance(value, dict) else None
+    if isinstance(value, list):
+        items = ((f"[{i}]", v) for i, v in enumerate(value, start=1))
+    for sub, v in items or ():
+        if isinstance(v, (dict, list)):
+            path = f"{key}{sub}" if sub.startswith("[") else _join(key, sub)
+            found = _deepest(v, path, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _too_deep(path: Path, line: int | None, key: str = "") -> Problem:
+    return Problem(
+        str(path),
+        key,
+        f"arrays or tables nested more than {MAX_NESTING} deep",
+        line,
+        "a simkeeper config needs at most three levels; check for a stray [",
+    )
 
 
 def _missing_hint(path: Path) -> str:
@@ -267,7 +311,8 @@ class _Validator:
         line = self.lines.get(key)
         probe = key
         while line is None and probe:
-            probe = re.sub(r"(\[\d+\]|\.[^.\[]*|^[^.\[]*)$", "", probe)
+            shorter = re.sub(r"(\[\d+\]|\.[^.\[]*|^[^.\[]*)$", "", probe)
+            probe = "" if shorter == probe else shorter  # a key such as "a[" ends the walk
             line = self.lines.get(probe)
         self.problems.append(Problem(str(self.path), key, message, line, hint))
 
@@ -289,6 +334,18 @@ class _Validator:
             self.problem(_join(prefix, key), _type_message(value, kind), _type_hint(value, kind))
             return None
         return value
+
+    def day(self, table: Mapping[str, Any], key: str, prefix: str) -> date | None:
+        """A date between :data:`FIRST_DAY` and :data:`LAST_DAY`, else None (and a problem)."""
+        value = self.typed(table, key, date, prefix)
+        if value is None or FIRST_DAY <= value <= LAST_DAY:
+            return value
+        self.problem(
+            _join(prefix, key),
+            f"{value.isoformat()} is out of range",
+            f"use a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}",
+        )
+        return None
 
     # -- top level ----------------------------------------------------------------------------
 
@@ -342,6 +399,13 @@ class _Validator:
         timeout = self.typed(table, "send_timeout", (int, float), p)
         if timeout is not None and not 1 <= timeout <= 300:
             self.problem(f"{p}.send_timeout", "must be between 1 and 300 seconds")
+        calendar_mode = self.typed(table, "calendar_mode", str, p)
+        if calendar_mode is not None and calendar_mode not in CALENDAR_MODES:
+            self.problem(
+                f"{p}.calendar_mode",
+                f'"{calendar_mode}" is not a calendar file mode',
+                'use "0600" (only simkeeper\'s user) or "0640" (and its group, e.g. a web server)',
+            )
         calendar_days = self.typed(table, "calendar_days", int, p)
         if calendar_days is not None and not 1 <= calendar_days <= 3660:
             self.problem(f"{p}.calendar_days", "must be between 1 and 3660 days")
@@ -363,6 +427,7 @@ class _Validator:
             digest=self.digest(table, p),
             calendar=self.relative(calendar),
             calendar_days=calendar_days or 365,
+            calendar_mode=CALENDAR_MODES.get(calendar_mode or "", 0o600),
             send_timeout=float(timeout or 10.0),
         )
 
@@ -433,9 +498,14 @@ class _Validator:
         days = []
         for i, item in enumerate(value):
             try:
-                days.append(parse_days(item))
+                n = parse_days(item)
             except PeriodError as e:
                 self.problem(f"{key}[{i + 1}]", str(e), "use Nd or Nw, e.g. 14d, 2w, 0d")
+                continue
+            if n > MAX_LEAD_DAYS:
+                self.problem(f"{key}[{i + 1}]", f'"{item}" is too far ahead', _lead_range(0))
+                continue
+            days.append(n)
         return tuple(sorted(set(days), reverse=True))
 
     def days(self, table, key, prefix, default: int, minimum: int = 0) -> int:
@@ -447,8 +517,8 @@ class _Validator:
         except PeriodError as e:
             self.problem(_join(prefix, key), str(e), "use Nd or Nw, e.g. 1d, 30d, 2w")
             return default
-        if n < minimum:
-            self.problem(_join(prefix, key), f"must be at least {minimum}d")
+        if not minimum <= n <= MAX_LEAD_DAYS:
+            self.problem(_join(prefix, key), f'"{value}" is out of range', _lead_range(minimum))
             return default
         return n
 
@@ -531,7 +601,9 @@ class _Validator:
         return (None if done.missing else done.url), list(done.values)
 
     def file_mode_warning(self, data: dict[str, Any]) -> None:
-        raws = [e.get("url") for e in data.get("notify", []) if isinstance(e, dict)]
+        entries = data.get("notify", [])
+        entries = entries if isinstance(entries, list) else []
+        raws = [e.get("url") for e in entries if isinstance(e, dict)]
         if not any(isinstance(u, str) and inline_secret(u) for u in raws):
             return
         try:
@@ -589,9 +661,9 @@ class _Validator:
             )
         e164 = self.phone(e, p)
         cycle = self.cycle(e, p)
-        due = self.typed(e, "due", date, p)
+        due = self.day(e, "due", p)
         rolling = self.typed(e, "rolling", bool, p) or False
-        last = self.typed(e, "last_renewed", date, p)
+        last = self.day(e, "last_renewed", p)
         if plan or "plan" not in e:  # an unknown plan is one problem, not a cascade
             self.plan_shape(e, p, cycle, due, rolling, last, plan)
         rules = self.renewal_rules(e, p, rolling, own)
@@ -782,6 +854,8 @@ class _Validator:
             return parse_cycle(text)
         except PeriodError as err:
             hint = 'use weekly, monthly, quarterly, yearly or "every N days|weeks|months|years"'
+            if "longer than" in str(err):
+                hint = "use a cycle from 1 day to 10 years (3653 days, 120 months)"
             if str(err).startswith("unknown"):  # a typo of a named cycle gets a suggestion
                 hint = _suggest(text.strip().lower(), [*NAMED_CYCLES]) or hint
             self.problem(f"{p}.cycle", str(err), hint)
@@ -842,7 +916,7 @@ class _Validator:
         cost = self.amount(e, "cost", p, positive=True)
         balance = self.amount(e, "balance", p, positive=False)
         currency = self.typed(e, "currency", str, p) or ""
-        balance_date = self.typed(e, "balance_date", date, p)
+        balance_date = self.day(e, "balance_date", p)
         if currency and currency.upper() not in CURRENCY_CODES:
             hint = _suggest(currency.upper(), sorted(CURRENCY_CODES)) or "an ISO 4217 code like USD"
             self.problem(f"{p}.currency", f'unknown currency code "{currency}"', hint)
@@ -869,12 +943,20 @@ class _Validator:
         try:
             amount = Decimal(str(value))
         except InvalidOperation:
-            self.problem(_join(p, key), f"{value!r} is not an amount")
+            amount = Decimal("NaN")
+        low = "above 0" if positive else "0 or more"
+        hint = f"use an amount {low} and below {MAX_AMOUNT:,}, e.g. 3.00"
+        if not amount.is_finite():
+            self.problem(_join(p, key), f"{value!r} is not an amount", hint)
             return None
-        if amount < 0 or (positive and amount == 0) or not amount.is_finite():
-            self.problem(_join(p, key), f"must be {'above' if positive else 'at least'} 0")
+        if amount < 0 or (positive and amount == 0) or amount >= MAX_AMOUNT:
+            self.problem(_join(p, key), f"{value!r} is out of range", hint)
             return None
         return amount
+
+
+def _lead_range(minimum: int) -> str:
+    return f"use {minimum}d to {MAX_LEAD_DAYS}d, three years at most"
 
 
 def _scrub(text: str, secrets) -> str:

@@ -7,16 +7,50 @@ own time zone, and "today" is the date of ``now`` in that zone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from .balances import Projection, project
 from .model import EMPTY_LEDGER, Ledger, Number, Stage
 from .periods import Cycle
 
 Renewal = tuple[date, Decimal | None]  # a renewal's date and amount (None: not given)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A number whose deadlines or reminders could not be worked out, and why."""
+
+    number: Number
+    error: str  # "OverflowError: date value out of range"
+
+
+def isolated(
+    number: Number, failures: list[Failure] | None, compute: Callable[[], list[T]]
+) -> list[T]:
+    """``compute()`` for one number. When ``failures`` is a list, any error is recorded there
+    and the number gives nothing, so one broken number never stops the others; when it is
+    None, the error propagates (for callers that want it)."""
+    if failures is None:
+        return compute()
+    try:
+        return compute()
+    except Exception as e:  # the second wall behind check: any error, one number
+        failures.append(Failure(number, f"{type(e).__name__}: {e}"))
+        return []
+
+
+def unique_failures(failures: Iterable[Failure]) -> list[Failure]:
+    """Each failing number once, in the order first seen."""
+    seen: dict[str, Failure] = {}
+    for f in failures:
+        seen.setdefault(f.number.number or f.number.name, f)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -237,10 +271,21 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
 
 
 def upcoming(
-    numbers: Iterable[Number], now: datetime, days: int = 60, ledger: Ledger = EMPTY_LEDGER
+    numbers: Iterable[Number],
+    now: datetime,
+    days: int = 60,
+    ledger: Ledger = EMPTY_LEDGER,
+    failures: list[Failure] | None = None,
 ) -> list[Deadline]:
-    """Every deadline of every number within ``days`` (and those at risk), soonest first."""
-    found = [d for n in numbers for d in deadlines_for(n, now, days, ledger)]
+    """Every deadline of every number within ``days`` (and those at risk), soonest first.
+
+    With a ``failures`` list, a number whose deadlines cannot be worked out is recorded there
+    and left out (see :func:`isolated`)."""
+    found = [
+        d
+        for n in numbers
+        for d in isolated(n, failures, lambda n=n: deadlines_for(n, now, days, ledger))
+    ]
     found.sort(key=lambda d: (d.date, d.number.name, d.kind))
     return found
 

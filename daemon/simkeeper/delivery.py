@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 from . import heartbeat
 from .balances import Projection
 from .config import Config
-from .deadlines import local_today, projection, upcoming
+from .deadlines import Failure, local_today, projection, unique_failures, upcoming
 from .model import Number
 from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
-from .store import Claimed, Store, process_token
+from .store import Claimed, Store, disk_full, process_token
 from .templates import Item, Message, Texts
 
 log = logging.getLogger("simkeeper.delivery")
@@ -43,6 +43,19 @@ class DigestSlot:
         return ("", self.due_at.date().isoformat(), "digest", 0)
 
 
+@dataclass(frozen=True)
+class ProblemSlot:
+    """The alert that a number cannot be worked out: one per number, ever (the outbox key)."""
+
+    number: str
+    due_at: datetime
+    expires_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.number, "", "problem", 0)
+
+
 @dataclass
 class PassReport:
     """What a pass did, for logs and the command's output."""
@@ -50,6 +63,7 @@ class PassReport:
     recorded: int = 0
     sent: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    broken: list[Failure] = field(default_factory=list)  # numbers that could not be worked out
 
 
 def payload(number: Number, deadline: date, kind: str, balance: str = "") -> dict[str, Any]:
@@ -107,8 +121,21 @@ def item_from(data: dict[str, Any], now: datetime) -> Item:
 
 def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
     """One message for one target from every delivery claimed for it."""
+    problems = [c.payload for c in claimed if c.kind == "problem"]
+    message = _render(texts, [c for c in claimed if c.kind != "problem"], now)
+    if not problems:
+        return message
+    lines = [texts.problem(p["name"], p["number"], p.get("error", "")) for p in problems]
+    if message is None:
+        return Message(texts.alert_title(), "\n".join(lines))
+    return Message(message.title, "\n\n".join([message.body, *lines]))
+
+
+def _render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message | None:
     digests = [c for c in claimed if c.kind == "digest"]
     reminders = [item_from(c.payload, now) for c in claimed if c.kind != "digest"]
+    if not claimed:
+        return None
     if reminders:
         message = texts.message(reminders)
         if digests:
@@ -118,11 +145,22 @@ def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
     return texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
 
 
-def record_due(config: Config, store: Store, now: datetime) -> int:
-    """Write every reminder due at ``now`` (and a due digest) into the outbox."""
+def record_due(
+    config: Config,
+    store: Store,
+    now: datetime,
+    failures: list[Failure] | None = None,
+    redact: Redactor | None = None,
+) -> int:
+    """Write every reminder due at ``now`` (and a due digest) into the outbox.
+
+    A number that cannot be worked out is left out, appended to ``failures``, logged, and
+    alerted to its targets once (an outbox entry of its own); every other number goes on.
+    """
+    failures = [] if failures is None else failures
     ledger = store.ledger()
-    entries = []
-    for r in due_reminders(config.numbers, config.settings, now, ledger):
+    entries: list[tuple[Any, dict[str, Any], list[str]]] = []
+    for r in due_reminders(config.numbers, config.settings, now, ledger, failures):
         proj = None
         if r.kind == "topup":
             proj = projection(r.number, local_today(r.number, now), ledger)
@@ -133,7 +171,7 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
         # What needs doing: a charge the balance pays by itself is left out.
         items = [
             payload(d.number, d.date, _digest_kind(d), _balance(d.projection))
-            for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger)
+            for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger, failures)
             if not d.paid_from_balance
         ]
         slot = DigestSlot(digest_at, digest_at + timedelta(days=1))
@@ -144,7 +182,30 @@ def record_due(config: Config, store: Store, now: datetime) -> int:
                 [t.name for t in config.targets],
             )
         )
-    return store.record(entries, now)
+    recorded = store.record(entries, now)
+    failures[:] = unique_failures(failures)
+    _record_problems(config, store, now, failures, redact or Redactor(config.secrets))
+    return recorded
+
+
+def _record_problems(
+    config: Config, store: Store, now: datetime, failures: list[Failure], redact: Redactor
+) -> None:
+    """Alert each broken number's targets once (the outbox keeps it once); log it."""
+    for f in failures:
+        n = f.number
+        error = redact(f.error)
+        slot = ProblemSlot(n.number, now, now + timedelta(days=1))
+        data = {"kind": "problem", "name": n.name, "number": n.number, "error": error}
+        targets = [t.name for t in config.targets if t.matches(n.notify)]
+        new = store.record([(slot, data, targets)], now)
+        level = logging.ERROR if new else logging.DEBUG
+        log.log(
+            level,
+            "cannot work out the deadlines of %s (%s); the other numbers go on",
+            n.name,
+            error,
+        )
 
 
 def _balance(proj: Projection | None) -> str:
@@ -166,6 +227,7 @@ def deliver(
 ) -> PassReport:
     """Claim every delivery ready at ``now``, send one message per target, record outcomes."""
     report = PassReport()
+    store.ensure_reserve()  # no room to record an outcome: send nothing
     store.release_stale()
     store.expire(now)
     token = process_token()
@@ -193,6 +255,8 @@ def deliver(
             log.warning(
                 "could not send %d reminder(s) to %s: %s", count, target.name, outcome.error
             )
+    if store.reserve_used:  # every outcome is recorded; now say that the disk is full
+        raise disk_full(store.path)
     return report
 
 
@@ -211,11 +275,14 @@ def run_pass(
     """
     started = time.monotonic()
     try:
-        recorded = record_due(config, store, now)
+        store.ensure_reserve()
+        broken: list[Failure] = []
+        recorded = record_due(config, store, now, broken, redact)
         if recorded:
             log.info("%d new reminder(s) due", recorded)
         report = deliver(config, store, now, redact, stop)
         report.recorded = recorded
+        report.broken = broken
     except Exception as e:
         error = redact(f"{type(e).__name__}: {e}")
         with suppress(Exception):  # the store itself may be what failed

@@ -53,3 +53,31 @@ class UsageError(SimkeeperError):
 
 class StateError(SimkeeperError):
     """The state database cannot be opened or written."""
+
+
+class DiskFullError(StateError):
+    """The filesystem holding the state database is full: nothing more can be recorded.
+
+    Its own exit status (3), so cron and scripts can tell it from a failed send (1) and from
+    bad input (2). The database itself is fine: it must never be moved aside for this.
+    """
+
+    exit_code = 3
+
+    def __init__(self, path: str, free: int):
+        self.path = path
+        self.free = free
+        super().__init__(
+            f"the disk holding {path} is full ({format_bytes(free)} free): free some space there;"
+            " what was sent is recorded, and sending resumes once there is room"
+        )
+
+
+def format_bytes(n: int) -> str:
+    """``98304`` as ``96 KiB``: free space as people read it."""
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"

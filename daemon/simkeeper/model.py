@@ -25,6 +25,7 @@ class Settings:
     digest: tuple[int, time] | None = None  # (weekday Monday=0, local time)
     calendar: Path | None = None
     calendar_days: int = 365
+    calendar_mode: int = 0o600  # 0o640 lets a group (a web server) read it
     send_timeout: float = 10.0
     heartbeat: str | None = None  # a URL fetched after each pass
     heartbeat_fail: str = "/fail"  # its failure form: a path suffix, a URL, or "" for none

@@ -30,6 +30,8 @@ _UNIT_FACTORS = {
 }
 _EVERY = re.compile(r"^every\s+(\d+)\s+(day|week|month|year)s?$")
 _LEAD = re.compile(r"^(\d+)\s*([dw])$")
+MAX_CYCLE_MONTHS = 120  # ten years: no real plan has a longer cycle
+MAX_CYCLE_DAYS = 3653
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def parse_cycle(text: str) -> Cycle:
     if n < 1:
         raise PeriodError(f'cycle "{text}" must be at least 1 {match.group(2)}')
     factor, unit = _UNIT_FACTORS[match.group(2)]
+    if n * factor > (MAX_CYCLE_DAYS if unit == "days" else MAX_CYCLE_MONTHS):
+        raise PeriodError(f'cycle "{text}" is longer than 10 years')
     return Cycle(n * factor, unit, norm)
 
 

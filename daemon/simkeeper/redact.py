@@ -31,7 +31,7 @@ def url_secrets(url: str, substituted: Iterable[str] = ()) -> tuple[str, ...]:
     if "@" in netloc:
         userinfo = netloc.rsplit("@", 1)[0]
         user, _, password = userinfo.partition(":")
-        found.update({password} if password else {user})
+        found.update({user, password})  # an account ID beside a token is a credential too
         found.add(userinfo)
     found.update(seg for seg in parts.path.split("/") if seg)
     for key, value in parse_qsl(parts.query, keep_blank_values=True):

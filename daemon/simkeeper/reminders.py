@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from .deadlines import (
+    Failure,
     is_tracked_overdue,
+    isolated,
     local_today,
     next_occurrence_after,
     overdue_span,
@@ -87,7 +89,7 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
             continue
         yield from _before(number, day, "renew", at, zone)
         if day <= today and is_tracked_overdue(number, day, ledger):
-            yield from _overdue(number, day, at, zone)
+            yield from _overdue(number, day, at, zone, today)
     if proj and proj.runs_out and proj.runs_out >= today:
         yield from _before(number, proj.runs_out, "topup", at, zone)
 
@@ -96,6 +98,13 @@ def _before(number: Number, day: date, kind: str, at: time, zone) -> Iterator[Re
     expires = local_instant(day + timedelta(days=1), time(0), zone)
     for lead in number.remind:
         due = local_instant(day - timedelta(days=lead), at, zone)
+        if due >= expires:
+            # The deadline's own day does not exist there (Pacific/Apia skipped 2011-12-30):
+            # its reminder goes out at the first instant of the next day that does, and may
+            # until that day is over.
+            nxt = due.astimezone(zone).date() + timedelta(days=1)
+            yield Reminder(number, day, kind, lead, due, local_instant(nxt, time(0), zone))
+            continue
         yield Reminder(number, day, kind, lead, due, expires)
 
 
@@ -109,51 +118,95 @@ def overdue_days(number: Number) -> list[int]:
     return sorted(days)
 
 
-def _overdue(number: Number, day: date, at: time, zone) -> Iterator[Reminder]:
-    span = overdue_span(number)
-    end = local_instant(day + timedelta(days=span + 1), time(0), zone)
-    days = overdue_days(number)
-    for i, after in enumerate(days):
+def _next_alert_day(number: Number, after: int) -> int | None:
+    """The first day of :func:`overdue_days` later than ``after``, worked out in O(1)."""
+    every, span = number.overdue_every, overdue_span(number)
+    options = []
+    step = (after // every + 1) * every
+    if step <= span:
+        options.append(step)
+    if number.after_deadline:
+        daily = max(after + 1, max(1, span - FINAL_WEEK + 1))
+        if daily <= span:
+            options.append(daily)
+    return min(options) if options else None
+
+
+def _alert_days_near(number: Number, elapsed: int) -> list[int]:
+    """The alert days around day ``elapsed`` after the deadline: the last one before it and the
+    next three, whatever the window's length (a pass costs the same for a window of
+    ``"1096d"`` as for ``"30d"``)."""
+    days: list[int] = []
+    day = _next_alert_day(number, max(0, elapsed - number.overdue_every - 1))
+    while day is not None:
+        days.append(day)
+        if sum(d >= elapsed for d in days) >= 3:
+            break
+        day = _next_alert_day(number, day)
+    earlier = sum(d < elapsed for d in days)
+    return days[max(0, earlier - 1) :]
+
+
+def _overdue(number: Number, day: date, at: time, zone, today: date) -> Iterator[Reminder]:
+    """The overdue alerts around ``today`` (see :func:`_alert_days_near`)."""
+    end = local_instant(day + timedelta(days=overdue_span(number) + 1), time(0), zone)
+    for after in _alert_days_near(number, (today - day).days):
         due = local_instant(day + timedelta(days=after), at, zone)
-        step = days[i + 1] if i + 1 < len(days) else after + number.overdue_every
+        step = _next_alert_day(number, after) or after + number.overdue_every
         nxt = local_instant(day + timedelta(days=step), at, zone)
         yield Reminder(number, day, "overdue", -after, due, min(nxt, end))
 
 
 def due_reminders(
-    numbers: Iterable[Number], settings: Settings, now: datetime, ledger: Ledger = EMPTY_LEDGER
+    numbers: Iterable[Number],
+    settings: Settings,
+    now: datetime,
+    ledger: Ledger = EMPTY_LEDGER,
+    failures: list[Failure] | None = None,
 ) -> list[Reminder]:
     """The reminders due at ``now``: per deadline and kind, only the latest slot passed.
 
     Slots whose time to be useful is over (``expires_at``) are never due, so a deadline that
-    already passed gets no "N days left" message.
+    already passed gets no "N days left" message. With a ``failures`` list, a number that
+    cannot be worked out is recorded there and the others go on.
     """
     due: list[Reminder] = []
     for number in numbers:
-        today = local_today(number, now)
-        latest: dict[tuple[date, str], Reminder] = {}
-        for slot in _slots(number, settings, today, ledger):
-            if slot.due_at <= now < slot.expires_at:
-                key = (slot.deadline, slot.kind)
-                if key not in latest or slot.due_at > latest[key].due_at:
-                    latest[key] = slot
-        due.extend(latest.values())
+        due.extend(isolated(number, failures, lambda n=number: _due_for(n, settings, now, ledger)))
     due.sort(key=lambda r: (r.due_at, r.number.name, r.deadline, r.kind))
     return due
 
 
+def _due_for(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> list[Reminder]:
+    today = local_today(number, now)
+    latest: dict[tuple[date, str], Reminder] = {}
+    for slot in _slots(number, settings, today, ledger):
+        if slot.due_at <= now < slot.expires_at:
+            key = (slot.deadline, slot.kind)
+            if key not in latest or slot.due_at > latest[key].due_at:
+                latest[key] = slot
+    return list(latest.values())
+
+
 def next_due_at(
-    numbers: Iterable[Number], settings: Settings, now: datetime, ledger: Ledger = EMPTY_LEDGER
+    numbers: Iterable[Number],
+    settings: Settings,
+    now: datetime,
+    ledger: Ledger = EMPTY_LEDGER,
+    failures: list[Failure] | None = None,
 ) -> tuple[datetime, Reminder] | None:
     """The earliest reminder slot after ``now``, with its time; None when nothing is ahead."""
     best: tuple[datetime, Reminder] | None = None
     for number in numbers:
-        today = local_today(number, now)
-        for slot in _slots(number, settings, today, ledger):
-            ahead = now < slot.due_at < slot.expires_at
-            if ahead and (best is None or slot.due_at < best[0]):
+        for slot in isolated(number, failures, lambda n=number: _ahead(n, settings, now, ledger)):
+            if best is None or slot.due_at < best[0]:
                 best = (slot.due_at, slot)
     return best
+
+
+def _ahead(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> list[Reminder]:
+    today = local_today(number, now)
+    return [s for s in _slots(number, settings, today, ledger) if now < s.due_at < s.expires_at]
 
 
 def digest_due_at(settings: Settings, now: datetime) -> datetime | None:

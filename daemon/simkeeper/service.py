@@ -27,15 +27,16 @@ from . import config as config_mod
 from .backup import state_lock
 from .calendar_feed import refresh_feed
 from .delivery import run_pass
-from .errors import ConfigError, SimkeeperError
+from .errors import ConfigError, DiskFullError, SimkeeperError, format_bytes
 from .logs import set_redactor
 from .model import Config
-from .notifier import url_problem
+from .notifier import send_all, url_problem
 from .redact import Redactor
 from .reloadack import Answer, answer_path, remove_answer, write_answer
 from .reminders import next_digest_at, next_due_at
 from .sdnotify import Notifier
 from .store import Store, open_store
+from .templates import Texts
 from .writable import explain
 
 log = logging.getLogger("simkeeper.service")
@@ -69,6 +70,7 @@ class Service:
         self.calendar_problem: str | None = None
         self.reloads = 0
         self.answers = answer_path(os.getpid())
+        self.disk_full_alerted = False
         self._wake_r, self._wake_w = socket.socketpair()
         self.state_lock = contextlib.ExitStack()
 
@@ -190,18 +192,46 @@ class Service:
         """Record and deliver what is due, then work out when to wake next."""
         assert self.config and self.store
         now = self.clock()
-        run_pass(
-            self.config, self.store, now, self.redact, stop=lambda: self.stopping, source="daemon"
-        )
+        try:
+            run_pass(
+                self.config,
+                self.store,
+                now,
+                self.redact,
+                stop=lambda: self.stopping,
+                source="daemon",
+            )
+        except DiskFullError as e:
+            self.on_disk_full(e)
+            return
+        if self.disk_full_alerted:
+            log.info("the state disk has room again; sending resumed")
+            self.disk_full_alerted = False
         self.plan_next(now)
         self.write_calendar(now)
         self.sd.status(self.status_line())
+
+    def on_disk_full(self, error: DiskFullError) -> None:
+        """Log a full disk on every pass, and tell the targets once (until there is room)."""
+        log.error("%s", error)
+        self.sd.status("state disk full: sending paused")
+        self.next_due = None  # retry on the next minute's pass
+        if self.disk_full_alerted or not self.config:
+            return
+        self.disk_full_alerted = True
+        texts = Texts(self.config.settings.language, self.config.templates)
+        message = texts.disk_full(error.path, format_bytes(error.free))
+        jobs = [(t, message) for t in self.config.targets]
+        for target, outcome in send_all(jobs, self.config.settings.send_timeout, self.redact):
+            if not outcome.ok:
+                log.warning("could not tell %s the disk is full: %s", target.name, outcome.error)
 
     def plan_next(self, now: datetime) -> None:
         assert self.config and self.store
         ledger = self.store.ledger()
         candidates = [self.store.next_retry_at(now), next_digest_at(self.config.settings, now)]
-        nxt = next_due_at(self.config.numbers, self.config.settings, now, ledger)
+        # A number that cannot be worked out is reported by the pass; the others are planned.
+        nxt = next_due_at(self.config.numbers, self.config.settings, now, ledger, failures=[])
         self.next_reminder = nxt
         if nxt:
             candidates.append(nxt[0])

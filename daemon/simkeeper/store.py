@@ -5,13 +5,20 @@ created with mode 0600. A reminder row is written before anything is sent, with 
 per target. Deliveries are claimed with a conditional UPDATE, so two processes never send the
 same one, and a claim left by a process that died is released for the next pass: a crash at any
 instant loses nothing, and at most the delivery in flight is sent again.
+
+A full disk must not make simkeeper resend what went out: a reserve file of
+:data:`RESERVE_BYTES` lies next to the database, nothing is sent unless it is in place, and
+when recording an outcome fails for lack of space the reserve is deleted and the write retried
+in the room it frees. The pass then stops with :class:`~simkeeper.errors.DiskFullError`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pwd
+import shutil
 import sqlite3
 import stat
 from collections.abc import Iterable, Iterator
@@ -26,11 +33,14 @@ from urllib.parse import quote
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from .errors import StateError
+from .errors import DiskFullError, StateError
 from .model import Ledger
 
 BACKOFF = (60, 300, 1800, 7200)  # seconds: 1 min, 5 min, 30 min, then every 2 h
 STALE_CLAIM = timedelta(minutes=15)  # a claim older than this is released even if its pid lives
+RESERVE_BYTES = 1 << 20  # room kept free for settling a pass: ~250 WAL frames of 4 KiB pages
+_SQLITE_FULL = 13
+_SQLITE_IOERR = 10
 
 migrations = Migrations("simkeeper")
 
@@ -157,6 +167,36 @@ def _alive(token: str) -> bool:
     return started in ("?", _start_time(pid))
 
 
+def free_bytes(path: Path) -> int:
+    """Free space, in bytes, on the filesystem holding ``path`` (0 when it cannot be told)."""
+    try:
+        return shutil.disk_usage(path.parent).free
+    except OSError:
+        return 0
+
+
+def is_disk_full(error: BaseException, path: Path) -> bool:
+    """Whether an SQLite or OS error means the filesystem holding ``path`` is full.
+
+    SQLite says SQLITE_FULL when it cannot grow a file, but a write cut short by a full disk
+    can also come back as a plain I/O error: that counts when the free space is that low.
+    """
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        text = str(error)
+        code = _SQLITE_FULL if "full" in text else _SQLITE_IOERR if "I/O" in text else 0
+    if code & 0xFF == _SQLITE_FULL:
+        return True
+    return code & 0xFF == _SQLITE_IOERR and free_bytes(path) < RESERVE_BYTES
+
+
+def disk_full(path: Path) -> DiskFullError:
+    """The error for a full disk under ``path``, with the free space now."""
+    return DiskFullError(str(path), free_bytes(path))
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A delivery claimed for sending, with the reminder it carries."""
@@ -174,18 +214,62 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: Path):
         self.db = db
         self.path = path
+        self.reserve_used = False  # the reserve was given up to record a pass's outcomes
+
+    @property
+    def reserve_path(self) -> Path:
+        """The reserve file next to the database."""
+        return self.path.with_name(self.path.name + "-reserve")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back if the block raises."""
+        """BEGIN IMMEDIATE ... COMMIT, rolled back if the block raises.
+
+        A write that fails because the disk is full raises :class:`DiskFullError`.
+        """
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as e:
+            if is_disk_full(e, self.path):
+                raise disk_full(self.path) from None
             raise
-        conn.execute("COMMIT")
+
+    def ensure_reserve(self) -> None:
+        """Put the reserve file in place (a no-op when it is); raise :class:`DiskFullError`
+        when there is no room for it, so that nothing is sent that could not be recorded."""
+        with suppress(OSError):
+            if self.reserve_path.stat().st_size >= RESERVE_BYTES:
+                return
+        block = b"simkeeper reserve: room to record deliveries when the disk fills up\n" * 64
+        try:
+            with open(self.reserve_path, "wb") as f:
+                for _ in range(0, RESERVE_BYTES, len(block)):
+                    f.write(block)  # real bytes: a sparse file would reserve nothing
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            self.reserve_path.unlink(missing_ok=True)
+            if is_disk_full(e, self.path):
+                raise disk_full(self.path) from None
+            raise StateError(f"cannot write {self.reserve_path}: {e.strerror}") from None
+
+    def release_reserve(self) -> bool:
+        """Delete the reserve file to make room; False when there was none to give."""
+        try:
+            self.reserve_path.unlink()
+        except FileNotFoundError:
+            return False
+        self.reserve_used = True
+        return True
 
     def close(self) -> None:
         """Checkpoint and close the database."""
@@ -290,7 +374,19 @@ class Store:
         return [Claimed(i, t, k, json.loads(p), a) for i, t, k, p, a in rows]
 
     def settle(self, claimed: list[Claimed], token: str, now: datetime, error: str | None) -> None:
-        """Record the outcome of sending ``claimed``: sent, or failed with a retry time."""
+        """Record the outcome of sending ``claimed``: sent, or failed with a retry time.
+
+        When the disk is full, the reserve is given up and the outcome recorded in the room it
+        frees: a message that went out is never sent again for lack of space to say so.
+        """
+        try:
+            self._settle(claimed, token, now, error)
+        except DiskFullError:
+            if not self.release_reserve():
+                raise
+            self._settle(claimed, token, now, error)
+
+    def _settle(self, claimed: list[Claimed], token: str, now: datetime, error: str | None) -> None:
         ids = [c.id for c in claimed]
         if not ids:
             return
@@ -564,6 +660,8 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
     except OSError as e:
+        if is_disk_full(e, path):
+            raise disk_full(path) from None
         raise cannot_create(path, e) from None
     try:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
@@ -574,6 +672,8 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
         conn.execute("PRAGMA synchronous = NORMAL")
         migrations.apply(db)
     except sqlite3.Error as e:
+        if is_disk_full(e, path):
+            raise disk_full(path) from None
         raise state_error(path, e) from None
     return Store(db, path)
 

@@ -113,6 +113,24 @@ FAILURE: dict[str, tuple[str, str]] = {
         "提醒服务 {unit} 已失败，修复之前不会再发送任何提醒。查看原因：journalctl -u {unit}",
     ),
 }
+# simkeeper's own alerts about itself (not user-overridable): a number it cannot work out, and a
+# full disk. Both languages must have every key.
+ALERTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "simkeeper needs attention",
+        "problem": "{name} ({number}): simkeeper cannot work out this number's deadlines "
+        "({error}), so it sends no reminder for it. Fix its entry and run 'simkeeper check'.",
+        "disk_full": "simkeeper cannot record what it sends: the disk holding {path} is full "
+        "({free} free). Reminders are paused until space is freed.",
+    },
+    "zh-CN": {
+        "title": "simkeeper 需要处理",
+        "problem": "{name}（{number}）：simkeeper 无法计算此号码的期限（{error}），因此不会为它"
+        "发送提醒。请修正其配置并运行 'simkeeper check'。",
+        "disk_full": "simkeeper 无法记录发送结果：{path} 所在的磁盘已满（剩余 {free}）。"
+        "释放空间之前，提醒暂停。",
+    },
+}
 _WEEKDAYS = {
     "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     "zh-CN": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
@@ -348,6 +366,20 @@ class Texts:
         """The alert ``simkeeper notify-failure`` sends when the service has failed."""
         title, body = FAILURE[self.language]
         return Message(title.format(unit=unit), body.format(unit=unit))
+
+    def problem(self, name: str, number: str, error: str) -> str:
+        """The alert line for a number simkeeper cannot work out."""
+        text = ALERTS[self.language]["problem"]
+        return text.format(name=name, number=mask_number(number), error=error)
+
+    def disk_full(self, path: str, free: str) -> Message:
+        """The alert that the state disk is full."""
+        alerts = ALERTS[self.language]
+        return Message(alerts["title"], alerts["disk_full"].format(path=path, free=free))
+
+    def alert_title(self) -> str:
+        """The title of a message that carries only simkeeper's own alerts."""
+        return ALERTS[self.language]["title"]
 
     def test(self) -> Message:
         """The message ``simkeeper test`` sends."""
