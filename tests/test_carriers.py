@@ -245,10 +245,14 @@ def cfg(tmp_path: Path, numbers: str, head: str = HEAD) -> Path:
             'did you mean "extend"',
         ),
         ('plan = "csl"\nlast_renewed = 2026-01-01\nmin_amount = -5', "min_amount", "above 0"),
-        ('plan = "csl"\nlast_renewed = 2026-01-01\nmin_amount = 1e12', "min_amount", "too large"),
+        (
+            'plan = "csl"\nlast_renewed = 2026-01-01\nmin_amount = 1e12',
+            "min_amount",
+            "out of range",
+        ),
         ('plan = "csl"\nlast_renewed = 2026-01-01\nmin_amount = nan', "min_amount", "above 0"),
-        ('plan = "csl"\nlast_renewed = 2026-01-01\nmax_ahead = "4000d"', "max_ahead", "10 years"),
-        ('plan = "csl"\nlast_renewed = 2026-01-01\nmax_ahead = "0d"', "max_ahead", "at least 1d"),
+        ('plan = "csl"\nlast_renewed = 2026-01-01\nmax_ahead = "4000d"', "max_ahead", "ten years"),
+        ('plan = "csl"\nlast_renewed = 2026-01-01\nmax_ahead = "0d"', "max_ahead", "use 1d to"),
         (
             'plan = "csl"\nlast_renewed = 2026-01-01\n'
             'validity = [{from = 100, cycle = "every 11 years"}]',
@@ -275,7 +279,7 @@ def cfg(tmp_path: Path, numbers: str, head: str = HEAD) -> Path:
             'plan = "csl"\nlast_renewed = 2026-01-01\n'
             'after_deadline = [{after = "3700d", state = "gone"}]',
             "after_deadline[1].after",
-            "10 years",
+            "three years",
         ),
         (
             'plan = "csl"\nlast_renewed = 2026-01-01\nafter_deadline = "soon"',

@@ -271,3 +271,20 @@ def test_a_deadline_on_a_skipped_day_is_reminded_on_the_next_day_that_exists():
     assert due_reminders([n], SETTINGS, datetime(2012, 1, 1, 0, 0, tzinfo=apia)) == []
     nxt = next_due_at([n], SETTINGS, just_before)
     assert nxt is not None and nxt[0] == first_instant and nxt[1].offset == 0
+
+
+@given(
+    every=st.integers(1, 30),
+    span=st.integers(0, 1200),
+    stages=st.booleans(),
+    after=st.integers(0, 1300),
+)
+def test_the_next_alert_day_is_the_next_of_every_alert_day(every, span, stages, after):
+    """The O(1) step through overdue alerts agrees with the list of every alert day."""
+    from simkeeper.model import Stage
+    from simkeeper.reminders import _next_alert_day, overdue_days
+
+    extra = {"after_deadline": (Stage(span, "number recycled"),)} if stages else {}
+    n = number(due=date(2026, 12, 15), overdue_every=every, overdue_for=span, **extra)
+    later = [d for d in overdue_days(n) if d > after]
+    assert _next_alert_day(n, after) == (later[0] if later else None)

@@ -92,8 +92,11 @@ def test_a_number_that_breaks_the_engine_never_stops_the_others(tmp_path):
             )
         finally:
             config_mod.load = original
-        assert shown.exit_code == 0, shown.output
+        # A number simkeeper cannot remind needs attention: status exits 1 for a monitor.
+        assert shown.exit_code == 1, shown.output
         assert "not worked out" in shown.output and "far: OverflowError" in shown.output
+        assert "far: no reminders (OverflowError" in shown.output
         assert json.loads(as_json.output)["broken"][0]["name"] == "far"
+        assert as_json.exit_code == 1 and "far: no reminders" in as_json.output
         assert upcoming.exit_code == 0, upcoming.output
         assert "good" in upcoming.stdout

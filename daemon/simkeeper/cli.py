@@ -494,15 +494,16 @@ def local_stamp(text: str | None, config: Config, seconds: bool = False) -> str 
 
 
 def _due_unsent(
-    config: Config, store: Store | None, moment: datetime, ledger: Ledger
+    config: Config, store: Store | None, moment: datetime, ledger: Ledger, broken: list[Failure]
 ) -> list[dict[str, Any]]:
     """Reminders due by ``moment`` and not sent: in the outbox with a delivery open, or due by
-    the schedule and not even recorded (no pass ran since they fell due)."""
+    the schedule and not even recorded (no pass ran since they fell due). A number that cannot
+    be worked out goes to ``broken`` instead."""
     from .delivery import targets_for
     from .reminders import due_reminders
     from .store import stamp
 
-    due = due_reminders(config.numbers, config.settings, moment, ledger)
+    due = due_reminders(config.numbers, config.settings, moment, ledger, broken)
     known = store.recorded(r.key for r in due) if store else set()
     rows = [
         {
@@ -566,10 +567,10 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     targets = store.target_status() if store else {}
     counts = store.counts() if store else {}
     last_pass = store.last_pass() if store else None
-    due_unsent = _due_unsent(config, store, moment, ledger)
+    broken: list[Failure] = []
+    due_unsent = _due_unsent(config, store, moment, ledger, broken)
     if store:
         store.close()
-    broken: list[Failure] = []
     nxt = next_due_at(config.numbers, config.settings, moment, ledger, broken)
     at_risk = [d for d in upcoming(config.numbers, moment, 0, ledger, broken) if d.overdue]
     failing = [

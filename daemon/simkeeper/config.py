@@ -508,7 +508,9 @@ class _Validator:
             days.append(n)
         return tuple(sorted(set(days), reverse=True))
 
-    def days(self, table, key, prefix, default: int, minimum: int = 0) -> int:
+    def days(
+        self, table, key, prefix, default: int, minimum: int = 0, maximum: int = MAX_LEAD_DAYS
+    ) -> int:
         value = self.typed(table, key, str, prefix)
         if value is None:
             return default
@@ -517,8 +519,10 @@ class _Validator:
         except PeriodError as e:
             self.problem(_join(prefix, key), str(e), "use Nd or Nw, e.g. 1d, 30d, 2w")
             return default
-        if not minimum <= n <= MAX_LEAD_DAYS:
-            self.problem(_join(prefix, key), f'"{value}" is out of range', _lead_range(minimum))
+        if not minimum <= n <= maximum:
+            self.problem(
+                _join(prefix, key), f'"{value}" is out of range', _lead_range(minimum, maximum)
+            )
             return default
         return n
 
@@ -731,9 +735,7 @@ class _Validator:
             rule = "reset"
         max_ahead = None
         if "max_ahead" in e:
-            max_ahead = self.days(e, "max_ahead", p, MAX_SPAN_DAYS, minimum=1)
-            if max_ahead > MAX_SPAN_DAYS:
-                self.problem(f"{p}.max_ahead", "must be at most 10 years", "e.g. 365d")
+            max_ahead = self.days(e, "max_ahead", p, MAX_SPAN_DAYS, 1, MAX_SPAN_DAYS)
         return {
             "on_renewal": rule if rolling else "reset",
             "min_amount": self.limited_amount(e, "min_amount", p),
@@ -799,9 +801,6 @@ class _Validator:
                 self.problem(f"{q}.after", "missing", f"write each stage as {example}")
             if "state" not in item or state == "" or (state and not state.strip()):
                 self.problem(f"{q}.state", "missing", 'say what happens, e.g. state = "suspended"')
-            if after > MAX_SPAN_DAYS:
-                self.problem(f"{q}.after", "must be at most 10 years", "e.g. 90d")
-                continue
             if after < 0 or not (state or "").strip():
                 continue
             if stages and after <= stages[-1].after:
@@ -955,8 +954,9 @@ class _Validator:
         return amount
 
 
-def _lead_range(minimum: int) -> str:
-    return f"use {minimum}d to {MAX_LEAD_DAYS}d, three years at most"
+def _lead_range(minimum: int, maximum: int = MAX_LEAD_DAYS) -> str:
+    years = "ten years" if maximum == MAX_SPAN_DAYS else "three years"
+    return f"use {minimum}d to {maximum}d, {years} at most"
 
 
 def _scrub(text: str, secrets) -> str:

@@ -134,13 +134,13 @@ def _next_alert_day(number: Number, after: int) -> int | None:
 
 def _alert_days_near(number: Number, elapsed: int) -> list[int]:
     """The alert days around day ``elapsed`` after the deadline: the last one before it and the
-    next three, whatever the window's length (a pass costs the same for a window of
+    next two, whatever the window's length (a pass costs the same for a window of
     ``"1096d"`` as for ``"30d"``)."""
     days: list[int] = []
     day = _next_alert_day(number, max(0, elapsed - number.overdue_every - 1))
     while day is not None:
         days.append(day)
-        if sum(d >= elapsed for d in days) >= 3:
+        if sum(d >= elapsed for d in days) >= 2:
             break
         day = _next_alert_day(number, day)
     earlier = sum(d < elapsed for d in days)
