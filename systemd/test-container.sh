@@ -269,7 +269,7 @@ st=$(prop simkeeper ActiveState)
 write_config 'calendar = "renewals.ics"' ""
 rc2=0; inside timeout 60 systemctl reload simkeeper || rc2=$?
 if [[ $rc -eq 0 && $st == active && $rc2 -eq 0 && $(prop simkeeper ActiveState) == active ]] \
-    && journal -u simkeeper | grep 'calendar feed not updated' >/dev/null \
+    && journal -u simkeeper | grep 'calendar feed not updated: cannot create /etc/simkeeper/renewals.ics' >/dev/null \
     && wait_until 20 test -s "$ROOT/var/lib/private/simkeeper/renewals.ics"; then
     pass "unit active after the failed pass, the next reload worked, renewals.ics in /var/lib/simkeeper"
 else
