@@ -41,8 +41,10 @@ cleanup() {
         say "container halted"
     fi
     [[ -n $WORK && -f $WORK/nspawn.log ]] && cp "$WORK/nspawn.log" "${JOURNAL_OUT%.txt}-console.txt"
-    [[ -n $RECEIVER_PID ]] && kill "$RECEIVER_PID" 2>/dev/null && wait "$RECEIVER_PID" 2>/dev/null
-    say "receiver stopped"
+    if [[ -n $RECEIVER_PID ]]; then
+        kill "$RECEIVER_PID" 2>/dev/null && wait "$RECEIVER_PID" 2>/dev/null
+        say "receiver stopped"
+    fi
     if [[ -n $CG && -d $CG ]]; then
         for p in $(find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null); do
             kill -KILL "$p" 2>/dev/null
