@@ -1051,7 +1051,9 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
         return
     rows = []
     for e in events:
-        if e["event"] == "sent":
+        if e["event"] == "sent" and e["kind"] == "problem":
+            what = f"alert that its deadlines cannot be worked out sent to {e['target']}"
+        elif e["event"] == "sent":
             what = f"{e['kind']} reminder for {e['deadline']} sent to {e['target']}"
         else:
             amount = f" {e['amount']} {e['currency'] or ''}".rstrip() if e["amount"] else ""

@@ -962,8 +962,11 @@ class _Validator:
         if not amount.is_finite():
             self.problem(_join(p, key), f"{value!r} is not an amount", hint)
             return None
-        if amount < 0 or (positive and amount == 0) or amount >= MAX_AMOUNT:
-            self.problem(_join(p, key), f"{value!r} is out of range", hint)
+        if amount < 0 or (positive and amount == 0):
+            self.problem(_join(p, key), f"must be {'above' if positive else 'at least'} 0", hint)
+            return None
+        if amount >= MAX_AMOUNT:
+            self.problem(_join(p, key), f"must be below {MAX_AMOUNT:,}", hint)
             return None
         return amount
 
