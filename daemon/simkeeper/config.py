@@ -15,10 +15,10 @@ import os
 import re
 import stat
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -65,6 +65,7 @@ _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 MAX_NESTING = 20  # arrays and tables inside each other; a config needs three levels
 
 UrlCheck = Callable[[str], "str | None"]
+_D = TypeVar("_D", int, None)  # what days() returns for a key left out or wrong
 
 
 @functools.cache
@@ -486,7 +487,7 @@ class _Validator:
         "heartbeat_fail": read_heartbeat_fail,
     }
 
-    def http_url(self, table: dict[str, Any], key: str, prefix: str) -> str | None:
+    def http_url(self, table: Mapping[str, Any], key: str, prefix: str) -> str | None:
         """An http(s) URL with a host, or None (with a problem when it is not one)."""
         value = self.typed(table, key, str, prefix)
         if not value:
@@ -509,7 +510,12 @@ class _Validator:
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else state_folder(self.env) / p
 
-    def timezone(self, table, prefix, default):
+    def timezone(
+        self,
+        table: Mapping[str, Any],
+        prefix: str,
+        default: tuple[tzinfo, str] | None,
+    ) -> tuple[tzinfo, str]:
         name = self.typed(table, "timezone", str, prefix)
         if name is None:
             return default if default else system_timezone(self.env)
@@ -524,7 +530,7 @@ class _Validator:
             self.problem(_join(prefix, "timezone"), f'unknown time zone "{name}"', hint)
             return default if default else (ZoneInfo("UTC"), "UTC")
 
-    def time_of_day(self, table, key, prefix) -> time | None:
+    def time_of_day(self, table: Mapping[str, Any], key: str, prefix: str) -> time | None:
         value = table.get(key)
         if value is None:
             return None
@@ -542,7 +548,13 @@ class _Validator:
         )
         return None
 
-    def leads(self, table, prefix, default, maximum: int = MAX_LEAD_DAYS) -> tuple[int, ...]:
+    def leads(
+        self,
+        table: Mapping[str, Any],
+        prefix: str,
+        default: tuple[int, ...],
+        maximum: int = MAX_LEAD_DAYS,
+    ) -> tuple[int, ...]:
         if "remind" not in table:
             return default
         value = table["remind"]
@@ -566,8 +578,14 @@ class _Validator:
         return tuple(sorted(set(days), reverse=True))
 
     def days(
-        self, table, key, prefix, default: int, minimum: int = 0, maximum: int = MAX_LEAD_DAYS
-    ) -> int:
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        prefix: str,
+        default: _D,
+        minimum: int = 0,
+        maximum: int = MAX_LEAD_DAYS,
+    ) -> int | _D:
         value = self.typed(table, key, str, prefix)
         if value is None:
             return default
@@ -583,7 +601,7 @@ class _Validator:
             return default
         return n
 
-    def digest(self, table, prefix) -> tuple[int, time] | None:
+    def digest(self, table: Mapping[str, Any], prefix: str) -> tuple[int, time] | None:
         value = self.typed(table, "digest", str, prefix)
         if not value:
             return None
@@ -798,7 +816,7 @@ class _Validator:
             "max_ahead": v["max_ahead"] if rolling else None,
         }
 
-    def limited_amount(self, e: dict[str, Any], key: str, p: str) -> Decimal | None:
+    def limited_amount(self, e: Mapping[str, Any], key: str, p: str) -> Decimal | None:
         """An amount above 0 and below :data:`MAX_AMOUNT`."""
         value = e.get(key)
         if isinstance(value, float) and not math.isfinite(value):
@@ -989,7 +1007,7 @@ class _Validator:
             self.problem(f"{p}.balance", "balance tracking needs a fixed cycle with a due date")
         return currency.upper()
 
-    def amount(self, e, key, p, positive: bool) -> Decimal | None:
+    def amount(self, e: Mapping[str, Any], key: str, p: str, positive: bool) -> Decimal | None:
         value = self.typed(e, key, (int, float), p)
         if value is None:
             return None

@@ -146,7 +146,8 @@ def fill_readme(text: str) -> str:
             re.M | re.S,
         )
         fresh = f"{marker(table)}\n{reference_table(table)}{marker(table, end=True)}"
-        text, found = block.subn(lambda _m, fresh=fresh: fresh, text)
-        if found != 1:
+        found = list(block.finditer(text))
+        if len(found) != 1:
             raise StaleMarkers(f"{marker(table)} ... {marker(table, end=True)} not found once")
+        text = text[: found[0].start()] + fresh + text[found[0].end() :]
     return text
