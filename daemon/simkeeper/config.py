@@ -858,7 +858,7 @@ class _Validator:
         return tuple(tiers[k] for k in sorted(tiers))
 
     def short_enough(self, cycle: Cycle, key: str) -> bool:
-        if cycle.approx_days() <= MAX_SPAN_DAYS:
+        if cycle.approx_days() <= NUMBERS.key("validity").high:
             return True
         self.problem(key, "must be at most 10 years", 'e.g. "every 365 days"')
         return False
@@ -868,7 +868,8 @@ class _Validator:
         stages: list[Stage] = []
         for q, item in self.tables(e, "after_deadline", p, example):
             self.unknown_keys(item, ["after", "state"], q)
-            after = self.days(item, "after", q, -1) if "after" in item else -1
+            longest = NUMBERS.key("after_deadline").high
+            after = self.days(item, "after", q, -1, 0, longest) if "after" in item else -1
             state = self.typed(item, "state", str, q)
             if "after" not in item:
                 self.problem(f"{q}.after", "missing", f"write each stage as {example}")

@@ -452,12 +452,12 @@ NUMBERS = Table(
             "custom",
             'The stages after a missed deadline, in order: `[{after = "0d", state = "receive '
             'only"}, {after = "90d", state = "number recycled"}]`. `after` counts days from the '
-            "deadline (at most 10 years); the last stage is when the number is lost. Reminders "
-            "say what happens next and when the number is lost; overdue alerts name the current "
-            "stage and go on until the last stage (instead of `overdue_for`), daily in its "
-            "final week.",
+            "deadline (at most `1096d`, three years); the last stage is when the number is "
+            "lost. Reminders say what happens next and when the number is lost; overdue alerts "
+            "name the current stage and go on until the last stage (instead of `overdue_for`), "
+            "daily in its final week.",
             default=(),
-            high=MAX_SPAN_DAYS,
+            high=MAX_LEAD_DAYS,
             example='[{after = "0d", state = "grace period"}]',
         ),
         Key(
