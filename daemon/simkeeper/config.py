@@ -461,6 +461,31 @@ class _Validator:
     def read_http_url(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
         return self.http_url(table, key.name, p)
 
+    def read_cycle(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.cycle(table, p)
+
+    def read_phone(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.phone(table, p)
+
+    def read_web_url(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.url(table, key.name, p)
+
+    def read_currency(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        """An ISO 4217 code, upper-cased (kept when unknown: one problem, not a cascade)."""
+        currency = self.typed(table, key.name, str, p) or ""
+        if currency and currency.upper() not in CURRENCY_CODES:
+            hint = _suggest(currency.upper(), sorted(CURRENCY_CODES)) or "an ISO 4217 code like USD"
+            self.problem(f"{p}.currency", f'unknown currency code "{currency}"', hint)
+        return currency.upper()
+
+    def read_renewal_rule(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        rule = self.typed(table, key.name, str, p)
+        if rule and rule not in RENEWAL_RULES:
+            hint = _suggest(rule, list(RENEWAL_RULES)) or f"use one of {', '.join(RENEWAL_RULES)}"
+            self.problem(f"{p}.on_renewal", f'unknown renewal rule "{rule}"', hint)
+            return None
+        return rule or None
+
     def read_heartbeat_fail(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
         """A path suffix (``/fail``), an http(s) URL, or ``""`` for nothing."""
         value = self.typed(table, key.name, str, p)
@@ -485,6 +510,11 @@ class _Validator:
         "digest": read_digest,
         "http_url": read_http_url,
         "heartbeat_fail": read_heartbeat_fail,
+        "cycle": read_cycle,
+        "phone": read_phone,
+        "web_url": read_web_url,
+        "currency": read_currency,
+        "renewal_rule": read_renewal_rule,
     }
 
     def http_url(self, table: Mapping[str, Any], key: str, prefix: str) -> str | None:
@@ -738,20 +768,18 @@ class _Validator:
             self.problem(
                 f"{p}.name", "missing", 'every number needs a name, e.g. name = "giffgaff"'
             )
-        e164 = self.phone(e, p)
-        cycle = self.cycle(e, p)
         v = self.walk(e, NUMBERS, p, _number_defaults(settings))
-        rolling = v["rolling"]
+        cycle, rolling = v["cycle"], v["rolling"]
         if plan or "plan" not in e:  # an unknown plan is one problem, not a cascade
             self.plan_shape(e, p, rolling, plan)
         rules = self.renewal_rules(e, p, rolling, own, v)
         tz, tz_name = v["timezone"]
         notify = self.tag_list(e, "notify", p, tags, have_targets)
         escalate = self.tag_list(e, "escalate", p, tags, have_targets)
-        currency = self.balance(e, p, cycle, rolling, v["cost"])
+        self.balance(e, p, cycle, rolling, v)
         number = Number(
             name=(name or "").strip(),
-            number=e164 or "",
+            number=v["number"] or "",
             timezone=tz,
             timezone_name=tz_name,
             remind=v["remind"],
@@ -766,12 +794,12 @@ class _Validator:
             overdue_every=v["overdue_every"],
             overdue_for=v["overdue_for"],
             cost=v["cost"],
-            currency=currency,
+            currency=v["currency"],
             balance=v["balance"],
             balance_date=v["balance_date"],
             **rules,
             after_deadline=self.stages(e, p),
-            renew_url=self.url(e, "renew_url", p),
+            renew_url=v["renew_url"],
             plan=plan or "",
         )
         return number if len(self.problems) == before else None
@@ -793,8 +821,8 @@ class _Validator:
     def renewal_rules(
         self, e: dict[str, Any], p: str, rolling: bool, own: set[str], v: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """``on_renewal``, ``min_amount``, ``validity`` and ``max_ahead`` (the last two read
-        by the schema walk into ``v``), checked against ``rolling``."""
+        """``on_renewal``, ``min_amount``, ``validity`` and ``max_ahead`` (all but ``validity``
+        read by the schema walk into ``v``), checked against ``rolling``."""
         if not rolling:
             for key in ROLLING_ONLY_KEYS:
                 if key in own:
@@ -803,14 +831,8 @@ class _Validator:
                         f"{key} applies to rolling numbers only",
                         "add rolling = true, or remove it",
                     )
-        reset = NUMBERS.default("on_renewal")
-        rule = self.typed(e, "on_renewal", str, p) or reset
-        if rule not in RENEWAL_RULES:
-            hint = _suggest(rule, list(RENEWAL_RULES)) or f"use one of {', '.join(RENEWAL_RULES)}"
-            self.problem(f"{p}.on_renewal", f'unknown renewal rule "{rule}"', hint)
-            rule = reset
         return {
-            "on_renewal": rule if rolling else reset,
+            "on_renewal": v["on_renewal"] if rolling else NUMBERS.default("on_renewal"),
             "min_amount": v["min_amount"],
             "validity": self.validity(e, p) if rolling else (),
             "max_ahead": v["max_ahead"] if rolling else None,
@@ -887,7 +909,7 @@ class _Validator:
             stages.append(Stage(after, (state or "").strip()))
         return tuple(stages)
 
-    def url(self, e: dict[str, Any], key: str, p: str) -> str:
+    def url(self, e: Mapping[str, Any], key: str, p: str) -> str:
         value = self.typed(e, key, str, p)
         if value is None:
             return ""
@@ -899,7 +921,7 @@ class _Validator:
             return ""
         return value
 
-    def phone(self, e, p) -> str | None:
+    def phone(self, e: Mapping[str, Any], p: str) -> str | None:
         if "number" not in e:
             self.problem(
                 f"{p}.number", "missing", 'add the number, e.g. number = "+44 7911 123456"'
@@ -919,7 +941,7 @@ class _Validator:
             return None
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
-    def cycle(self, e, p):
+    def cycle(self, e: Mapping[str, Any], p: str) -> Cycle | None:
         text = self.typed(e, "cycle", str, p)
         if text is None:
             return None
@@ -985,14 +1007,12 @@ class _Validator:
                 self.problem(_join(p, key), f'no [[notify]] target has the name or tag "{v}"', hint)
         return values
 
-    def balance(self, e, p, cycle, rolling, cost: Decimal | None) -> str:
-        """The currency, checked, and the rules between ``cost``, ``currency``, ``balance`` and
-        ``balance_date`` (each read by the schema walk)."""
-        currency = self.typed(e, "currency", str, p) or ""
-        if currency and currency.upper() not in CURRENCY_CODES:
-            hint = _suggest(currency.upper(), sorted(CURRENCY_CODES)) or "an ISO 4217 code like USD"
-            self.problem(f"{p}.currency", f'unknown currency code "{currency}"', hint)
-        if cost is not None and not currency:
+    def balance(
+        self, e: Mapping[str, Any], p: str, cycle: Cycle | None, rolling: bool, v: Mapping[str, Any]
+    ) -> None:
+        """The rules between ``cost``, ``currency``, ``balance`` and ``balance_date`` (each read
+        by the schema walk into ``v``)."""
+        if v["cost"] is not None and not v["currency"]:
             self.problem(f"{p}.currency", "cost needs a currency", 'e.g. currency = "USD"')
         if "balance" in e and "cost" not in e:
             self.problem(
@@ -1006,7 +1026,6 @@ class _Validator:
             )
         if "balance" in e and (rolling or cycle is None):
             self.problem(f"{p}.balance", "balance tracking needs a fixed cycle with a due date")
-        return currency.upper()
 
     def amount(self, e: Mapping[str, Any], key: str, p: str, positive: bool) -> Decimal | None:
         value = self.typed(e, key, (int, float), p)

@@ -251,7 +251,7 @@ NUMBERS = Table(
         ),
         Key(
             "number",
-            "custom",
+            "phone",
             'In international format (`"+44 7911 123456"`); validated and stored as E.164.',
             required="yes",
             example='"+44 7911 123456"',
@@ -265,7 +265,7 @@ NUMBERS = Table(
         ),
         Key(
             "cycle",
-            "custom",
+            "cycle",
             "`daily`, `weekly`, `fortnightly` (14 days), `monthly`, `quarterly`, `yearly` (or "
             "`annually`), or `every N days/weeks/months/years`. Without it, `due` is a one-off "
             "deadline.",
@@ -369,7 +369,7 @@ NUMBERS = Table(
         ),
         Key(
             "currency",
-            "custom",
+            "currency",
             "The ISO 4217 code of `cost` and `balance`.",
             default="",
             example='"USD"',
@@ -405,7 +405,7 @@ NUMBERS = Table(
         ),
         Key(
             "on_renewal",
-            "custom",
+            "renewal_rule",
             'How a renewal moves the deadline: `"reset"` (the default, as before: renewal date '
             '+ cycle), `"extend"` (unexpired validity stacks: the later of the old deadline and '
             'the renewal date, + cycle) or `"later"` (the later of the old deadline and '
@@ -462,7 +462,7 @@ NUMBERS = Table(
         ),
         Key(
             "renew_url",
-            "custom",
+            "web_url",
             "The carrier's page for topping up or checking the balance; shown in reminders and "
             "on calendar events.",
             default="",
