@@ -395,6 +395,9 @@ class _Validator:
             values[key.name] = default if value is None else value
         return values
 
+    # One reader per schema kind (``Key.kind``), each called as reader(self, table, key, prefix,
+    # default): the value, or None when the key is absent or wrong (a problem says why).
+
     def read_string(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
         return self.typed(table, key.name, str, p)
 
