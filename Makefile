@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.example.toml
 
-.PHONY: run test lint format bench clean systemd-test
+.PHONY: run test lint format bench clean systemd-test config-docs
 
 $(BIN)/simkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(BIN)/simkeeper
 format: $(BIN)/simkeeper
 	$(BIN)/ruff format daemon tests bench
 	$(BIN)/ruff check --fix daemon tests bench
+
+# README's config tables and config.example.toml, rendered from daemon/simkeeper/schema.py
+# (tests fail when the committed copies are stale).
+config-docs: $(BIN)/simkeeper
+	$(BIN)/simkeeper config docs --readme README.md
+	$(BIN)/simkeeper config example > config.example.toml
 
 # The shipped system unit under a real systemd 252 in a bookworm container (root only; see
 # systemd/test-container.sh). The debootstrapped root is cached in /var/cache.

@@ -14,10 +14,10 @@ import os
 import re
 import stat
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -30,75 +30,41 @@ except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is the 
 
 from .currencies import CODES as CURRENCY_CODES
 from .errors import ConfigError, Problem, UsageError
-from .model import RENEWAL_RULES, Config, Number, Settings, Stage, Target, Tier
+from .model import Config, Number, Settings, Stage, Target, Tier
 from .periods import NAMED_CYCLES, Cycle, PeriodError, parse_cycle, parse_days
 from .plans import builtin_plans
 from .redact import inline_secret, url_secrets
+from .schema import (
+    CALENDAR_MODES,
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_AMOUNT,
+    MAX_LEAD_DAYS,
+    MAX_SPAN_DAYS,
+    NOTIFY,
+    NUMBERS,
+    RENEWAL_RULES,
+    SETTINGS,
+    TABLES,
+    TEMPLATES,
+    Key,
+    Table,
+)
 from .secrets import Secrets, substitute
-from .templates import LANGUAGES, TEMPLATE_KEYS, TemplateError, check_template
+from .templates import LANGUAGES, TemplateError, check_template
 from .tomllines import key_lines
 
-SETTINGS_KEYS = [
-    "timezone",
-    "remind_at",
-    "remind",
-    "state",
-    "language",
-    "digest",
-    "overdue_every",
-    "overdue_for",
-    "calendar",
-    "calendar_days",
-    "calendar_mode",
-    "send_timeout",
-    "heartbeat",
-    "heartbeat_fail",
-]
-NUMBER_KEYS = [
-    "name",
-    "number",
-    "carrier",
-    "cycle",
-    "due",
-    "note",
-    "remind",
-    "timezone",
-    "rolling",
-    "last_renewed",
-    "notify",
-    "escalate",
-    "overdue_every",
-    "overdue_for",
-    "cost",
-    "currency",
-    "balance",
-    "balance_date",
-    "plan",
-    "on_renewal",
-    "min_amount",
-    "validity",
-    "max_ahead",
-    "after_deadline",
-    "renew_url",
-]
+SETTINGS_KEYS = SETTINGS.names
+NUMBER_KEYS = NUMBERS.names
+NOTIFY_KEYS = NOTIFY.names
+TOP_KEYS = [table.name for table in TABLES]
 ROLLING_ONLY_KEYS = ("on_renewal", "validity", "max_ahead")
-MAX_SPAN_DAYS = 3653  # ten years: the longest validity, max_ahead or stage simkeeper accepts
-NOTIFY_KEYS = ["name", "url", "tags"]
-TOP_KEYS = ["settings", "numbers", "notify", "templates"]
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
-
-# Values no real plan has: they are rejected by check, so the engine never steps a date out of
-# Python's range (year 9999) or walks years of overdue alerts on every pass.
-FIRST_DAY = date(1970, 1, 1)
-LAST_DAY = date(2200, 12, 31)
-MAX_LEAD_DAYS = 1096  # lead times, overdue_every and overdue_for: at most three years
-MAX_AMOUNT = Decimal(10) ** 9
 MAX_NESTING = 20  # arrays and tables inside each other; a config needs three levels
 
-CALENDAR_MODES = {"0600": 0o600, "0640": 0o640}  # it holds names, notes and deadlines
-
 UrlCheck = Callable[[str], "str | None"]
+_D = TypeVar("_D", int, None)  # what days() returns for a key left out or wrong
 
 
 @functools.cache
@@ -347,15 +313,22 @@ class _Validator:
             return None
         return value
 
-    def day(self, table: Mapping[str, Any], key: str, prefix: str) -> date | None:
-        """A date between :data:`FIRST_DAY` and :data:`LAST_DAY`, else None (and a problem)."""
+    def day(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        prefix: str,
+        first: date = FIRST_DAY,
+        last: date = LAST_DAY,
+    ) -> date | None:
+        """A date between ``first`` and ``last``, else None (and a problem)."""
         value = self.typed(table, key, date, prefix)
-        if value is None or FIRST_DAY <= value <= LAST_DAY:
+        if value is None or first <= value <= last:
             return value
         self.problem(
             _join(prefix, key),
             f"{value.isoformat()} is out of range",
-            f"use a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}",
+            f"use a date from {first.isoformat()} to {last.isoformat()}",
         )
         return None
 
@@ -396,54 +369,171 @@ class _Validator:
 
     def settings(self, table: dict[str, Any]) -> Settings:
         p = "settings"
-        self.unknown_keys(table, SETTINGS_KEYS, p)
-        tz, tz_name = self.timezone(table, p, None)
-        remind = self.leads(table, p, (14, 3, 1))
-        state = self.typed(table, "state", str, p)
-        language = self.typed(table, "language", str, p) or "en"
+        self.unknown_keys(table, SETTINGS.names, p)
+        v = self.walk(table, SETTINGS, p, {"timezone": None})
+        tz, tz_name = v["timezone"]
+        return Settings(
+            heartbeat=v["heartbeat"],
+            heartbeat_fail=v["heartbeat_fail"],
+            timezone=tz,
+            timezone_name=tz_name,
+            remind_at=v["remind_at"],
+            remind=v["remind"],
+            state=self.relative(v["state"]),
+            language=v["language"],
+            overdue_every=v["overdue_every"],
+            overdue_for=v["overdue_for"],
+            digest=v["digest"],
+            calendar=self.relative(v["calendar"]),
+            calendar_days=v["calendar_days"],
+            calendar_mode=v["calendar_mode"],
+            send_timeout=float(v["send_timeout"]),
+        )
+
+    # -- the schema walk ----------------------------------------------------------------------
+
+    def walk(
+        self, table: Mapping[str, Any], schema: Table, prefix: str, defaults: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Every key of ``schema`` read from ``table`` by the reader its kind names: its value,
+        else its default (from ``defaults``, else the schema) when it is absent or has a
+        problem. Keys of kind ``custom`` are left to the named functions that read them."""
+        values: dict[str, Any] = {}
+        for key in schema.keys:
+            reader = self.READERS.get(key.kind)
+            if reader is None:
+                continue
+            default = defaults.get(key.name, key.default)
+            value = reader(self, table, key, prefix, default)
+            values[key.name] = default if value is None else value
+        return values
+
+    # One reader per schema kind (``Key.kind``), each called as reader(self, table, key, prefix,
+    # default): the value, or None when the key is absent or wrong (a problem says why).
+
+    def read_string(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.typed(table, key.name, str, p)
+
+    def read_bool(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.typed(table, key.name, bool, p)
+
+    def read_int(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.in_range(key, p, self.typed(table, key.name, int, p))
+
+    def read_number(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.in_range(key, p, self.typed(table, key.name, (int, float), p))
+
+    def in_range(self, key: Key, p: str, value: float | None) -> float | None:
+        """``value`` if it lies within the key's range, else None (and a problem)."""
+        if value is None or key.low <= value <= key.high:
+            return value
+        self.problem(_join(p, key.name), f"must be between {key.low} and {key.high} {key.unit}")
+        return None
+
+    def read_days(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.days(table, key.name, p, default, key.low, key.high)
+
+    def read_date(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.day(table, key.name, p, key.low, key.high)
+
+    def read_time(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.time_of_day(table, key.name, p)
+
+    def read_leads(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.leads(table, p, default, key.high)
+
+    def read_zone(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.timezone(table, p, default)
+
+    def read_amount(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.amount(table, key.name, p, positive=key.above)
+
+    def read_limited_amount(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.limited_amount(table, key.name, p)
+
+    def read_language(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        language = self.typed(table, key.name, str, p) or default
         if language not in LANGUAGES:
             self.problem(
                 f"{p}.language",
                 f'unknown language "{language}"',
                 _suggest(language, list(LANGUAGES)) or f"use one of {', '.join(LANGUAGES)}",
             )
-        calendar = self.typed(table, "calendar", str, p)
-        timeout = self.typed(table, "send_timeout", (int, float), p)
-        if timeout is not None and not 1 <= timeout <= 300:
-            self.problem(f"{p}.send_timeout", "must be between 1 and 300 seconds")
-        calendar_mode = self.typed(table, "calendar_mode", str, p)
+        return language
+
+    def read_calendar_mode(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        calendar_mode = self.typed(table, key.name, str, p)
         if calendar_mode is not None and calendar_mode not in CALENDAR_MODES:
             self.problem(
                 f"{p}.calendar_mode",
                 f'"{calendar_mode}" is not a calendar file mode',
                 'use "0600" (only simkeeper\'s user) or "0640" (and its group, e.g. a web server)',
             )
-        calendar_days = self.typed(table, "calendar_days", int, p)
-        if calendar_days is not None and not 1 <= calendar_days <= 3660:
-            self.problem(f"{p}.calendar_days", "must be between 1 and 3660 days")
-        heartbeat = self.http_url(table, "heartbeat", p)
-        heartbeat_fail = self.typed(table, "heartbeat_fail", str, p)
-        if heartbeat_fail and not heartbeat_fail.startswith("/"):
-            heartbeat_fail = self.http_url(table, "heartbeat_fail", p)
-        return Settings(
-            heartbeat=heartbeat,
-            heartbeat_fail="/fail" if heartbeat_fail is None else heartbeat_fail,
-            timezone=tz,
-            timezone_name=tz_name,
-            remind_at=self.time_of_day(table, "remind_at", p) or time(9, 0),
-            remind=remind,
-            state=self.relative(state),
-            language=language,
-            overdue_every=self.days(table, "overdue_every", p, 1, minimum=1),
-            overdue_for=self.days(table, "overdue_for", p, 30),
-            digest=self.digest(table, p),
-            calendar=self.relative(calendar),
-            calendar_days=calendar_days or 365,
-            calendar_mode=CALENDAR_MODES.get(calendar_mode or "", 0o600),
-            send_timeout=float(timeout or 10.0),
-        )
+        return CALENDAR_MODES.get(calendar_mode or "")
 
-    def http_url(self, table: dict[str, Any], key: str, prefix: str) -> str | None:
+    def read_digest(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.digest(table, p)
+
+    def read_http_url(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.http_url(table, key.name, p)
+
+    def read_cycle(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.cycle(table, p)
+
+    def read_phone(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.phone(table, p)
+
+    def read_web_url(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.url(table, key.name, p)
+
+    def read_currency(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        """An ISO 4217 code, upper-cased (kept when unknown: one problem, not a cascade)."""
+        currency = self.typed(table, key.name, str, p) or ""
+        if currency and currency.upper() not in CURRENCY_CODES:
+            hint = _suggest(currency.upper(), sorted(CURRENCY_CODES)) or "an ISO 4217 code like USD"
+            self.problem(f"{p}.currency", f'unknown currency code "{currency}"', hint)
+        return currency.upper()
+
+    def read_renewal_rule(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        rule = self.typed(table, key.name, str, p)
+        if rule and rule not in RENEWAL_RULES:
+            hint = _suggest(rule, list(RENEWAL_RULES)) or f"use one of {', '.join(RENEWAL_RULES)}"
+            self.problem(f"{p}.on_renewal", f'unknown renewal rule "{rule}"', hint)
+            return None
+        return rule or None
+
+    def read_heartbeat_fail(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        """A path suffix (``/fail``), an http(s) URL, or ``""`` for nothing."""
+        value = self.typed(table, key.name, str, p)
+        if value and not value.startswith("/"):
+            return self.http_url(table, key.name, p)
+        return value
+
+    READERS: ClassVar[dict[str, Callable[..., Any]]] = {
+        "string": read_string,
+        "bool": read_bool,
+        "int": read_int,
+        "number": read_number,
+        "days": read_days,
+        "date": read_date,
+        "time": read_time,
+        "leads": read_leads,
+        "zone": read_zone,
+        "amount": read_amount,
+        "limited_amount": read_limited_amount,
+        "language": read_language,
+        "calendar_mode": read_calendar_mode,
+        "digest": read_digest,
+        "http_url": read_http_url,
+        "heartbeat_fail": read_heartbeat_fail,
+        "cycle": read_cycle,
+        "phone": read_phone,
+        "web_url": read_web_url,
+        "currency": read_currency,
+        "renewal_rule": read_renewal_rule,
+    }
+
+    def http_url(self, table: Mapping[str, Any], key: str, prefix: str) -> str | None:
         """An http(s) URL with a host, or None (with a problem when it is not one)."""
         value = self.typed(table, key, str, prefix)
         if not value:
@@ -466,7 +556,12 @@ class _Validator:
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else state_folder(self.env) / p
 
-    def timezone(self, table, prefix, default):
+    def timezone(
+        self,
+        table: Mapping[str, Any],
+        prefix: str,
+        default: tuple[tzinfo, str] | None,
+    ) -> tuple[tzinfo, str]:
         name = self.typed(table, "timezone", str, prefix)
         if name is None:
             return default if default else system_timezone(self.env)
@@ -481,7 +576,7 @@ class _Validator:
             self.problem(_join(prefix, "timezone"), f'unknown time zone "{name}"', hint)
             return default if default else (ZoneInfo("UTC"), "UTC")
 
-    def time_of_day(self, table, key, prefix) -> time | None:
+    def time_of_day(self, table: Mapping[str, Any], key: str, prefix: str) -> time | None:
         value = table.get(key)
         if value is None:
             return None
@@ -499,7 +594,13 @@ class _Validator:
         )
         return None
 
-    def leads(self, table, prefix, default) -> tuple[int, ...]:
+    def leads(
+        self,
+        table: Mapping[str, Any],
+        prefix: str,
+        default: tuple[int, ...],
+        maximum: int = MAX_LEAD_DAYS,
+    ) -> tuple[int, ...]:
         if "remind" not in table:
             return default
         value = table["remind"]
@@ -514,15 +615,23 @@ class _Validator:
             except PeriodError as e:
                 self.problem(f"{key}[{i + 1}]", str(e), "use Nd or Nw, e.g. 14d, 2w, 0d")
                 continue
-            if n > MAX_LEAD_DAYS:
-                self.problem(f"{key}[{i + 1}]", f'"{item}" is too far ahead', _lead_range(0))
+            if n > maximum:
+                self.problem(
+                    f"{key}[{i + 1}]", f'"{item}" is too far ahead', _lead_range(0, maximum)
+                )
                 continue
             days.append(n)
         return tuple(sorted(set(days), reverse=True))
 
     def days(
-        self, table, key, prefix, default: int, minimum: int = 0, maximum: int = MAX_LEAD_DAYS
-    ) -> int:
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        prefix: str,
+        default: _D,
+        minimum: int = 0,
+        maximum: int = MAX_LEAD_DAYS,
+    ) -> int | _D:
         value = self.typed(table, key, str, prefix)
         if value is None:
             return default
@@ -538,7 +647,7 @@ class _Validator:
             return default
         return n
 
-    def digest(self, table, prefix) -> tuple[int, time] | None:
+    def digest(self, table: Mapping[str, Any], prefix: str) -> tuple[int, time] | None:
         value = self.typed(table, "digest", str, prefix)
         if not value:
             return None
@@ -553,10 +662,10 @@ class _Validator:
     # -- templates ----------------------------------------------------------------------------
 
     def templates(self, table: dict[str, Any]) -> dict[str, str]:
-        self.unknown_keys(table, list(TEMPLATE_KEYS), "templates")
+        self.unknown_keys(table, TEMPLATES.names, "templates")
         out = {}
         for key, value in table.items():
-            if key not in TEMPLATE_KEYS:
+            if key not in TEMPLATES.names:
                 continue
             if not isinstance(value, str):
                 self.problem(f"templates.{key}", _type_message(value, str))
@@ -675,41 +784,38 @@ class _Validator:
             self.problem(
                 f"{p}.name", "missing", 'every number needs a name, e.g. name = "giffgaff"'
             )
-        e164 = self.phone(e, p)
-        cycle = self.cycle(e, p)
-        due = self.day(e, "due", p)
-        rolling = self.typed(e, "rolling", bool, p) or False
-        last = self.day(e, "last_renewed", p)
+        v = self.walk(e, NUMBERS, p, _number_defaults(settings))
+        cycle, rolling = v["cycle"], v["rolling"]
         if plan or "plan" not in e:  # an unknown plan is one problem, not a cascade
-            self.plan_shape(e, p, cycle, due, rolling, last, plan)
-        rules = self.renewal_rules(e, p, rolling, own)
-        tz, tz_name = self.timezone(e, p, (settings.timezone, settings.timezone_name))
+            self.plan_shape(e, p, rolling, plan)
+        rules = self.renewal_rules(e, p, rolling, own, v)
+        tz, tz_name = v["timezone"]
         notify = self.tag_list(e, "notify", p, tags, have_targets)
         escalate = self.tag_list(e, "escalate", p, tags, have_targets)
-        cost, currency, balance, balance_date = self.balance(e, p, cycle, due, rolling)
+        self.balance(e, p, cycle, rolling, v)
         number = Number(
             name=(name or "").strip(),
-            number=e164 or "",
+            number=v["number"] or "",
             timezone=tz,
             timezone_name=tz_name,
-            remind=self.leads(e, p, settings.remind),
+            remind=v["remind"],
             cycle=cycle,
-            due=due,
+            due=v["due"],
             rolling=rolling,
-            last_renewed=last,
-            carrier=self.typed(e, "carrier", str, p) or "",
-            note=self.typed(e, "note", str, p) or "",
+            last_renewed=v["last_renewed"],
+            carrier=v["carrier"],
+            note=v["note"],
             notify=tuple(notify),
             escalate=tuple(escalate),
-            overdue_every=self.days(e, "overdue_every", p, settings.overdue_every, minimum=1),
-            overdue_for=self.days(e, "overdue_for", p, settings.overdue_for),
-            cost=cost,
-            currency=currency,
-            balance=balance,
-            balance_date=balance_date,
+            overdue_every=v["overdue_every"],
+            overdue_for=v["overdue_for"],
+            cost=v["cost"],
+            currency=v["currency"],
+            balance=v["balance"],
+            balance_date=v["balance_date"],
             **rules,
             after_deadline=self.stages(e, p),
-            renew_url=self.url(e, "renew_url", p),
+            renew_url=v["renew_url"],
             plan=plan or "",
         )
         return number if len(self.problems) == before else None
@@ -729,9 +835,10 @@ class _Validator:
         return name
 
     def renewal_rules(
-        self, e: dict[str, Any], p: str, rolling: bool, own: set[str]
+        self, e: dict[str, Any], p: str, rolling: bool, own: set[str], v: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """``on_renewal``, ``min_amount``, ``validity`` and ``max_ahead``, checked."""
+        """``on_renewal``, ``min_amount``, ``validity`` and ``max_ahead`` (all but ``validity``
+        read by the schema walk into ``v``), checked against ``rolling``."""
         if not rolling:
             for key in ROLLING_ONLY_KEYS:
                 if key in own:
@@ -740,22 +847,14 @@ class _Validator:
                         f"{key} applies to rolling numbers only",
                         "add rolling = true, or remove it",
                     )
-        rule = self.typed(e, "on_renewal", str, p) or "reset"
-        if rule not in RENEWAL_RULES:
-            hint = _suggest(rule, list(RENEWAL_RULES)) or f"use one of {', '.join(RENEWAL_RULES)}"
-            self.problem(f"{p}.on_renewal", f'unknown renewal rule "{rule}"', hint)
-            rule = "reset"
-        max_ahead = None
-        if "max_ahead" in e:
-            max_ahead = self.days(e, "max_ahead", p, MAX_SPAN_DAYS, 1, MAX_SPAN_DAYS)
         return {
-            "on_renewal": rule if rolling else "reset",
-            "min_amount": self.limited_amount(e, "min_amount", p),
+            "on_renewal": v["on_renewal"] if rolling else NUMBERS.default("on_renewal"),
+            "min_amount": v["min_amount"],
             "validity": self.validity(e, p) if rolling else (),
-            "max_ahead": max_ahead if rolling else None,
+            "max_ahead": v["max_ahead"] if rolling else None,
         }
 
-    def limited_amount(self, e: dict[str, Any], key: str, p: str) -> Decimal | None:
+    def limited_amount(self, e: Mapping[str, Any], key: str, p: str) -> Decimal | None:
         """An amount above 0 and below :data:`MAX_AMOUNT`."""
         return self.amount(e, key, p, positive=True)
 
@@ -789,7 +888,7 @@ class _Validator:
         return tuple(tiers[k] for k in sorted(tiers))
 
     def short_enough(self, cycle: Cycle, key: str) -> bool:
-        if cycle.approx_days() <= MAX_SPAN_DAYS:
+        if cycle.approx_days() <= NUMBERS.key("validity").high:
             return True
         self.problem(key, "must be at most 10 years", 'e.g. "every 365 days"')
         return False
@@ -799,7 +898,8 @@ class _Validator:
         stages: list[Stage] = []
         for q, item in self.tables(e, "after_deadline", p, example):
             self.unknown_keys(item, ["after", "state"], q)
-            after = self.days(item, "after", q, -1) if "after" in item else -1
+            longest = NUMBERS.key("after_deadline").high
+            after = self.days(item, "after", q, -1, 0, longest) if "after" in item else -1
             state = self.typed(item, "state", str, q)
             if "after" not in item:
                 self.problem(f"{q}.after", "missing", f"write each stage as {example}")
@@ -817,7 +917,7 @@ class _Validator:
             stages.append(Stage(after, (state or "").strip()))
         return tuple(stages)
 
-    def url(self, e: dict[str, Any], key: str, p: str) -> str:
+    def url(self, e: Mapping[str, Any], key: str, p: str) -> str:
         value = self.typed(e, key, str, p)
         if value is None:
             return ""
@@ -829,7 +929,7 @@ class _Validator:
             return ""
         return value
 
-    def phone(self, e, p) -> str | None:
+    def phone(self, e: Mapping[str, Any], p: str) -> str | None:
         if "number" not in e:
             self.problem(
                 f"{p}.number", "missing", 'add the number, e.g. number = "+44 7911 123456"'
@@ -849,7 +949,7 @@ class _Validator:
             return None
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
-    def cycle(self, e, p):
+    def cycle(self, e: Mapping[str, Any], p: str) -> Cycle | None:
         text = self.typed(e, "cycle", str, p)
         if text is None:
             return None
@@ -864,7 +964,7 @@ class _Validator:
             self.problem(f"{p}.cycle", str(err), hint)
             return None
 
-    def plan_shape(self, e, p, cycle, due, rolling, last, plan: str | None = None) -> None:
+    def plan_shape(self, e, p, rolling, plan: str | None = None) -> None:
         if rolling:
             if "cycle" not in e:
                 self.problem(
@@ -915,15 +1015,12 @@ class _Validator:
                 self.problem(_join(p, key), f'no [[notify]] target has the name or tag "{v}"', hint)
         return values
 
-    def balance(self, e, p, cycle, due, rolling):
-        cost = self.amount(e, "cost", p, positive=True)
-        balance = self.amount(e, "balance", p, positive=False)
-        currency = self.typed(e, "currency", str, p) or ""
-        balance_date = self.day(e, "balance_date", p)
-        if currency and currency.upper() not in CURRENCY_CODES:
-            hint = _suggest(currency.upper(), sorted(CURRENCY_CODES)) or "an ISO 4217 code like USD"
-            self.problem(f"{p}.currency", f'unknown currency code "{currency}"', hint)
-        if cost is not None and not currency:
+    def balance(
+        self, e: Mapping[str, Any], p: str, cycle: Cycle | None, rolling: bool, v: Mapping[str, Any]
+    ) -> None:
+        """The rules between ``cost``, ``currency``, ``balance`` and ``balance_date`` (each read
+        by the schema walk into ``v``)."""
+        if v["cost"] is not None and not v["currency"]:
             self.problem(f"{p}.currency", "cost needs a currency", 'e.g. currency = "USD"')
         if "balance" in e and "cost" not in e:
             self.problem(
@@ -937,9 +1034,8 @@ class _Validator:
             )
         if "balance" in e and (rolling or cycle is None):
             self.problem(f"{p}.balance", "balance tracking needs a fixed cycle with a due date")
-        return cost, currency.upper(), balance, balance_date
 
-    def amount(self, e, key, p, positive: bool) -> Decimal | None:
+    def amount(self, e: Mapping[str, Any], key: str, p: str, positive: bool) -> Decimal | None:
         value = self.typed(e, key, (int, float), p)
         if value is None:
             return None
@@ -959,6 +1055,16 @@ class _Validator:
             self.problem(_join(p, key), f"must be below {MAX_AMOUNT:,}", hint)
             return None
         return amount
+
+
+def _number_defaults(settings: Settings) -> dict[str, Any]:
+    """What a number takes from ``[settings]`` when it leaves a key out."""
+    return {
+        "remind": settings.remind,
+        "timezone": (settings.timezone, settings.timezone_name),
+        "overdue_every": settings.overdue_every,
+        "overdue_for": settings.overdue_for,
+    }
 
 
 def _lead_range(minimum: int, maximum: int = MAX_LEAD_DAYS) -> str:

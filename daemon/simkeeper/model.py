@@ -9,6 +9,11 @@ from functools import cached_property
 from pathlib import Path
 
 from .periods import Cycle
+from .schema import NOTIFY, NUMBERS, SETTINGS
+
+# Every default below comes from the schema (:mod:`simkeeper.schema`), where each key is declared.
+_S = SETTINGS.defaults
+_N = NUMBERS.defaults
 
 
 @dataclass(frozen=True)
@@ -17,19 +22,19 @@ class Settings:
 
     timezone: tzinfo
     timezone_name: str
-    remind_at: time = time(9, 0)
-    remind: tuple[int, ...] = (14, 3, 1)
+    remind_at: time = _S["remind_at"]
+    remind: tuple[int, ...] = _S["remind"]
     state: Path | None = None
-    language: str = "en"
-    overdue_every: int = 1
-    overdue_for: int = 30
+    language: str = _S["language"]
+    overdue_every: int = _S["overdue_every"]
+    overdue_for: int = _S["overdue_for"]
     digest: tuple[int, time] | None = None  # (weekday Monday=0, local time)
     calendar: Path | None = None
-    calendar_days: int = 365
-    calendar_mode: int = 0o600  # 0o640 lets a group (a web server) read it
-    send_timeout: float = 10.0
+    calendar_days: int = _S["calendar_days"]
+    calendar_mode: int = _S["calendar_mode"]  # 0o640 lets a group (a web server) read it
+    send_timeout: float = _S["send_timeout"]
     heartbeat: str | None = None  # a URL fetched after each pass
-    heartbeat_fail: str = "/fail"  # its failure form: a path suffix, a URL, or "" for none
+    heartbeat_fail: str = _S["heartbeat_fail"]  # after a failed pass: a path suffix, a URL or ""
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,6 @@ class Stage:
     state: str
 
 
-RENEWAL_RULES = ("reset", "extend", "later")
 FINAL_WEEK = 7  # days before a number is lost in which overdue alerts go out daily, loudly
 
 
@@ -63,25 +67,25 @@ class Number:
     remind: tuple[int, ...]  # lead times in days, largest first
     cycle: Cycle | None = None
     due: date | None = None
-    rolling: bool = False
+    rolling: bool = _N["rolling"]
     last_renewed: date | None = None
-    carrier: str = ""
-    note: str = ""
-    notify: tuple[str, ...] = ()  # target tags; empty means every target
-    escalate: tuple[str, ...] = ()  # extra target tags for overdue alerts
-    overdue_every: int = 1
-    overdue_for: int = 30
+    carrier: str = _N["carrier"]
+    note: str = _N["note"]
+    notify: tuple[str, ...] = _N["notify"]  # target tags; empty means every target
+    escalate: tuple[str, ...] = _N["escalate"]  # extra target tags for overdue alerts
+    overdue_every: int = _N["overdue_every"]
+    overdue_for: int = _N["overdue_for"]
     cost: Decimal | None = None
-    currency: str = ""
+    currency: str = _N["currency"]
     balance: Decimal | None = None
     balance_date: date | None = None
-    on_renewal: str = "reset"  # one of RENEWAL_RULES: how a renewal moves a rolling deadline
+    on_renewal: str = _N["on_renewal"]  # one of schema.RENEWAL_RULES: how a renewal moves it
     min_amount: Decimal | None = None  # a renewal with a smaller amount moves nothing
-    validity: tuple[Tier, ...] = ()  # by amount, smallest minimum first
+    validity: tuple[Tier, ...] = _N["validity"]  # by amount, smallest minimum first
     max_ahead: int | None = None  # days: a deadline never lies further after its renewal
-    after_deadline: tuple[Stage, ...] = ()  # the stages after a missed deadline, in order
-    renew_url: str = ""
-    plan: str = ""
+    after_deadline: tuple[Stage, ...] = _N["after_deadline"]  # the stages after a deadline
+    renew_url: str = _N["renew_url"]
+    plan: str = _N["plan"]
 
     @property
     def lost_after(self) -> int | None:
@@ -100,7 +104,7 @@ class Target:
 
     name: str
     url: str  # with ${VAR} already substituted: never log it
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = NOTIFY.defaults["tags"]
     secrets: tuple[str, ...] = ()  # substrings of ``url`` that must never be shown
 
     def matches(self, tags: tuple[str, ...]) -> bool:
