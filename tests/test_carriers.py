@@ -23,10 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simkeeper.deadlines import rolling_deadline
+from simkeeper.i18n import translator
 from simkeeper.model import Ledger, Number, Stage, Tier
 from simkeeper.periods import parse_cycle
 from simkeeper.plans import builtin_plans
-from simkeeper.i18n import translator
 from simkeeper.templates import STAGE_TEXTS, Item, Texts, stage_texts
 
 pytest_plugins = ["receivers"]
