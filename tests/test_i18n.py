@@ -177,3 +177,10 @@ def test_the_cli_surface_stays_english(tmp_path, env):
     event = Calendar.from_ical(ics).walk("VEVENT")[0]
     assert str(event["summary"]).startswith("Renew Line (")
     assert str(event.walk("VALARM")[0]["description"]) == "Renew Line: 3 day(s) left"
+
+
+def test_plans_speaks_the_config_language_and_needs_no_config(tmp_path, env):
+    path = config(tmp_path, "zh-CN")
+    assert ok(path, env, "plans").splitlines()[0].split()[:4] == ["套餐", "线路", "周期", "规则"]
+    missing = tmp_path / "none.toml"
+    assert ok(missing, env, "plans").splitlines()[0].split()[:2] == ["PLAN", "LINE"]

@@ -1243,11 +1243,22 @@ def plans_cmd(obj: Context, fmt: str) -> None:
         ]
         for p in plans
     ]
-    click.echo(table(["PLAN", "LINE", "CYCLE", "RULES", "SOURCE", "SOURCE IS", "CHECKED"], rows))
+    t = translator(_plans_language(obj))
+    headers = [t.gettext("PLAN"), t.gettext("LINE"), t.gettext("CYCLE"), t.gettext("RULES")]
+    headers += [t.gettext("SOURCE"), t.gettext("SOURCE IS"), t.gettext("CHECKED")]
+    click.echo(table(headers, rows))
     hows = sorted({p.checked_how for p in plans if p.checked_how})
-    click.echo(
-        f"\nChecked: {'; '.join(hows)}. Third-party rules are leads, not the carrier's word."
-    )
+    checked = t.gettext("Checked: {how}. Third-party rules are leads, not the carrier's word.")
+    click.echo("\n" + checked.format(how="; ".join(hows)))
+
+
+def _plans_language(obj: Context) -> str:
+    """``plans`` needs no config; with one, it speaks the config's language."""
+    try:
+        config, _ = config_mod.load_partial(obj.config_path)
+    except (SimkeeperError, OSError, ValueError):
+        return "en"
+    return config.settings.language
 
 
 def _plan_json(p: Plan) -> dict[str, Any]:
