@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.example.toml
 
-.PHONY: run test lint format bench clean systemd-test config-docs
+.PHONY: run test lint format bench clean systemd-test config-docs catalogs
 
 $(BIN)/simkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,18 @@ test: $(BIN)/simkeeper
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
 	$(BIN)/python -m pytest -q
+
+# The translation catalogs (daemon/simkeeper/locale): extract every text into simkeeper.pot,
+# merge it into each language's .po (translate what is new or fuzzy there), compile the .mo
+# files. All of them are committed; tests/test_i18n.py fails when they are stale.
+LOCALE := daemon/simkeeper/locale
+catalogs: $(BIN)/simkeeper
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --no-wrap \
+		--project=simkeeper --copyright-holder="simkeeper authors" \
+		-o $(LOCALE)/simkeeper.pot daemon/simkeeper
+	$(BIN)/pybabel update -D simkeeper -i $(LOCALE)/simkeeper.pot -d $(LOCALE) \
+		--no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile --statistics -D simkeeper -d $(LOCALE)
 
 format: $(BIN)/simkeeper
 	$(BIN)/ruff format daemon tests bench

@@ -90,6 +90,21 @@ def test_the_wheel_carries_the_example_config_and_both_units(wheel):
     assert packaged == (REPO / "systemd" / "simkeeper.service").read_text()
 
 
+def test_the_installed_wheel_carries_and_reads_the_catalogs(wheel, venv):
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "simkeeper/locale/simkeeper.pot" in names
+    for language in ("en", "zh_CN"):
+        for ext in ("po", "mo"):
+            assert f"simkeeper/locale/{language}/LC_MESSAGES/simkeeper.{ext}" in names, names
+    code = "from simkeeper.i18n import translator; print(translator('zh-CN').gettext('NAME'))"
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout == "名称\n", result.stderr
+
+
 def test_init_user_from_the_installed_wheel_then_check(venv, tmp_path, env, home):
     env = {**env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
     simkeeper = venv / "bin" / "simkeeper"

@@ -16,6 +16,7 @@ from pathlib import Path
 from icalendar import Alarm, Calendar, Event
 
 from .deadlines import Deadline, lost_on, upcoming
+from .i18n import ENGLISH, Translator, translator
 from .model import Config, Ledger
 from .templates import mask_number
 
@@ -29,53 +30,66 @@ def event_uid(deadline: Deadline) -> str:
 
 
 def render_calendar(
-    deadlines: Iterable[Deadline], now: datetime, remind_at: time = time(0)
+    deadlines: Iterable[Deadline],
+    now: datetime,
+    remind_at: time = time(0),
+    t: Translator = ENGLISH,
 ) -> bytes:
     """An RFC 5545 calendar of ``deadlines`` as bytes.
 
     Alarms go off at ``remind_at`` on each lead day, as the reminders do (an all-day event
     starts at midnight, so the trigger is the lead in days plus that time of day). A charge
-    paid from a pay-as-you-go balance is shown without alarms: nothing needs doing.
+    paid from a pay-as-you-go balance is shown without alarms: nothing needs doing. Titles,
+    descriptions and alarms are in the language of ``t``.
     """
     after_midnight = timedelta(hours=remind_at.hour, minutes=remind_at.minute)
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", "simkeeper deadlines")
+    cal.add("x-wr-calname", t.gettext("simkeeper deadlines"))
     for d in deadlines:
         n = d.number
-        action = "Top up" if d.kind == "topup" else "Renew"
         if d.paid_from_balance:
-            action = "Charge"
+            action = t.pgettext("calendar", "Charge")
+        elif d.kind == "topup":
+            action = t.pgettext("calendar", "Top up")
+        else:
+            action = t.pgettext("calendar", "Renew")
+        named = {"action": action, "name": n.name}
         event = Event()
         event.add("uid", event_uid(d))
         event.add("dtstamp", now)
-        event.add("summary", f"{action} {n.name} ({mask_number(n.number)})")
+        summary = t.gettext("{action} {name} ({number})")
+        event.add("summary", summary.format(**named, number=mask_number(n.number)))
         event.add("dtstart", d.date)
         event.add("dtend", d.date + timedelta(days=1))
-        lines = [f"{action} {n.name} by {d.date.isoformat()}", f"Cycle: {n.cycle_text}"]
+        lines = [
+            t.gettext("{action} {name} by {date}").format(**named, date=d.date.isoformat()),
+            t.gettext("Cycle: {cycle}").format(cycle=n.cycle_text),
+        ]
         if n.carrier:
-            lines.append(f"Carrier: {n.carrier}")
+            lines.append(t.gettext("Carrier: {carrier}").format(carrier=n.carrier))
         if n.note:
             lines.append(n.note)
         if n.renew_url:
-            lines.append(f"Top up: {n.renew_url}")
+            lines.append(t.gettext("Top up: {url}").format(url=n.renew_url))
             event.add("url", n.renew_url)
         event.add("description", "\n".join(lines))
         event.add("transp", "TRANSPARENT")
+        alarm_text = t.gettext("{action} {name}: {lead} day(s) left")
         for lead in () if d.paid_from_balance else n.remind:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", f"{action} {n.name}: {lead} day(s) left")
+            alarm.add("description", alarm_text.format(**named, lead=lead))
             alarm.add("trigger", after_midnight - timedelta(days=lead))
             event.add_component(alarm)
         cal.add_component(event)
-        if not d.paid_from_balance and (loss := loss_event(d, now)) is not None:
+        if not d.paid_from_balance and (loss := loss_event(d, now, t)) is not None:
             cal.add_component(loss)
     return cal.to_ical()
 
 
-def loss_event(d: Deadline, now: datetime) -> Event | None:
+def loss_event(d: Deadline, now: datetime, t: Translator = ENGLISH) -> Event | None:
     """An all-day event on the day the number is lost if ``d`` is missed (its last
     ``after_deadline`` stage), or None when the number has no stages."""
     n = d.number
@@ -86,13 +100,14 @@ def loss_event(d: Deadline, now: datetime) -> Event | None:
     key = f"{n.number}|{d.date.isoformat()}|{d.kind}|lost"
     event.add("uid", hashlib.sha256(key.encode()).hexdigest()[:32] + "@simkeeper")
     event.add("dtstamp", now)
-    event.add("summary", f"Lost if not renewed: {n.name} ({mask_number(n.number)})")
+    summary = t.gettext("Lost if not renewed: {name} ({number})")
+    event.add("summary", summary.format(name=n.name, number=mask_number(n.number)))
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
-    lines = [f"If {n.name} is not renewed by {d.date.isoformat()}:"]
+    lines = [t.gettext("If {name} is not renewed by {date}:").format(name=n.name, date=d.date)]
     lines += [f"{d.date + timedelta(days=s.after)}: {s.state}" for s in n.after_deadline]
     if n.renew_url:
-        lines.append(f"Top up: {n.renew_url}")
+        lines.append(t.gettext("Top up: {url}").format(url=n.renew_url))
         event.add("url", n.renew_url)
     event.add("description", "\n".join(lines))
     event.add("transp", "TRANSPARENT")
@@ -110,7 +125,7 @@ def refresh_feed(config: Config, ledger: Ledger, now: datetime, last: tuple | No
     found = upcoming(config.numbers, now, settings.calendar_days, ledger, failures=[])
     shown = (now.date(), tuple((d.number, d.date, d.kind, d.paid_from_balance) for d in found))
     if shown != last:
-        data = render_calendar(found, now, settings.remind_at)
+        data = render_calendar(found, now, settings.remind_at, translator(settings.language))
         write_atomically(settings.calendar, data, settings.calendar_mode)
     return shown
 

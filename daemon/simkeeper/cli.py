@@ -38,6 +38,7 @@ from .deadlines import (
 )
 from .display import table, urgency_style, use_colour
 from .errors import SimkeeperError, UsageError
+from .i18n import ENGLISH, N_, Translator, label, translator
 from .logs import setup as setup_logging
 from .model import EMPTY_LEDGER, Config, Ledger, Number, find_number
 from .redact import Redactor, display_url
@@ -240,8 +241,12 @@ def check(obj: Context) -> None:
             err=True,
         )
     _check_writable(config, obj.state_path(config))
-    targets = f", {len(config.targets)} notify target(s)" if config.targets else ""
-    click.echo(f"{config.path}: OK, {len(config.numbers)} number(s){targets}")
+    t = translator(config.settings.language)
+    targets = t.gettext(", {n} notify target(s)") if config.targets else ""
+    line = t.gettext("{path}: OK, {n} number(s){targets}").format(
+        path=config.path, n=len(config.numbers), targets=targets.format(n=len(config.targets))
+    )
+    click.echo(line)
 
 
 def json_array(items: Iterable[dict[str, Any]]) -> str:
@@ -291,28 +296,32 @@ def stage_json(d: Deadline) -> dict[str, Any]:
     }
 
 
-def _if_missed(d: Deadline) -> str:
+def _if_missed(d: Deadline, t: Translator = ENGLISH) -> str:
     info = stage_json(d)
     if info["lost_on"] is None:
         return ""
-    lost = f"lost {info['lost_on']}"
+    lost = t.gettext("lost {date}").format(date=info["lost_on"])
     return f"{info['stage']}; {lost}" if info["stage"] else lost
 
 
-def _what(d: Deadline) -> str:
+def _what(d: Deadline, t: Translator = ENGLISH) -> str:
     if d.kind == "topup":
-        return "top up (balance runs out)"
+        return t.gettext("top up (balance runs out)")
     if d.overdue:
-        return "OVERDUE" if not d.number.rolling else "OVERDUE (window passed)"
+        if d.number.rolling:
+            return t.gettext("OVERDUE (window passed)")
+        return t.gettext("OVERDUE")
     if d.paid_from_balance:
-        return "charged to balance"
-    return "renew"
+        return t.gettext("charged to balance")
+    return t.gettext("renew")
 
 
-def _days(days_left: int) -> str:
+def _days(days_left: int, t: Translator = ENGLISH) -> str:
     if days_left == 0:
-        return "today"
-    return f"{days_left}d" if days_left > 0 else f"{-days_left}d ago"
+        return t.gettext("today")
+    if days_left > 0:
+        return t.gettext("{n}d").format(n=days_left)
+    return t.gettext("{n}d ago").format(n=-days_left)
 
 
 @cli.command("upcoming")
@@ -340,26 +349,35 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json_array(deadline_json(d) for d in found))
         return
+    t = translator(config.settings.language)
     if not found:
-        click.echo(f"Nothing due in the next {days} days.")
+        click.echo(t.gettext("Nothing due in the next {days} days.").format(days=days))
         return
     rows = [
         [
             d.date.isoformat(),
-            _days(d.days_left),
+            _days(d.days_left, t),
             d.number.name,
             d.number.number,
             d.number.carrier,
             d.number.cycle_text,
-            _what(d),
+            _what(d, t),
         ]
         for d in found
     ]
     styles = [urgency_style(d.days_left) for d in found]
-    headers = ["DEADLINE", "LEFT", "NAME", "NUMBER", "CARRIER", "CYCLE", "ACTION"]
-    missed = [_if_missed(d) for d in found]
+    headers = [
+        t.gettext("DEADLINE"),
+        t.gettext("LEFT"),
+        t.gettext("NAME"),
+        t.gettext("NUMBER"),
+        t.gettext("CARRIER"),
+        t.gettext("CYCLE"),
+        t.gettext("ACTION"),
+    ]
+    missed = [_if_missed(d, t) for d in found]
     if any(missed):  # the column only when some number has after_deadline stages
-        headers.append("STAGE / LOST")
+        headers.append(t.gettext("STAGE / LOST"))
         rows = [[*row, m] for row, m in zip(rows, missed, strict=True)]
     click.echo(table(headers, rows, styles))
 
@@ -432,14 +450,15 @@ def send_due(obj: Context, now: str | None) -> None:
         report = run_pass(config, store, moment, redact)
         if config.settings.calendar:
             calendar_problem = _refresh_calendar(config, store, moment)
+    t = translator(config.settings.language)
     for name in report.sent:
-        click.echo(f"sent: {name}")
+        click.echo(t.gettext("sent: {name}").format(name=name))
     for name, error in report.failed:
-        click.echo(f"failed: {name}: {error} (will retry)")
+        click.echo(t.gettext("failed: {name}: {error} (will retry)").format(name=name, error=error))
     for f in report.broken:
         click.echo(f"warning: {_broken_line(f, redact)}", err=True)
     if not report.sent and not report.failed:
-        click.echo("nothing to send")
+        click.echo(t.gettext("nothing to send"))
     if calendar_problem:
         click.echo(_error_line(f"calendar feed not updated: {calendar_problem}"), err=True)
     sys.exit(1 if report.failed or calendar_problem else 0)
@@ -471,12 +490,16 @@ def test_cmd(obj: Context, tags: tuple[str, ...]) -> None:
     chosen = [t for t in config.targets if t.matches(tags)]
     if not chosen:
         raise UsageError("no notify target to test", "add [[notify]] entries, or check --tag")
-    message = Texts(config.settings.language, config.templates).test()
+    texts = Texts(config.settings.language, config.templates)
+    message = texts.test()
     results = dict(send_all([(t, message) for t in chosen], config.settings.send_timeout, redact))
     for target in chosen:
         outcome = results[target]
         where = display_url(target.url)
-        status = "ok" if outcome.ok else f"FAILED: {outcome.error}"
+        if outcome.ok:
+            status = texts.t.gettext("ok")
+        else:
+            status = texts.t.gettext("FAILED: {error}").format(error=outcome.error)
         click.echo(f"{target.name} ({where}): {status}")
     sys.exit(0 if all(o.ok for o in results.values()) else 1)
 
@@ -1046,23 +1069,33 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
     if fmt == "json":
         click.echo(json_array(events))
         return
+    t = translator(config.settings.language)
     if not events:
-        click.echo("No history yet.")
+        click.echo(t.gettext("No history yet."))
         return
     rows = []
     for e in events:
         if e["event"] == "sent" and e["kind"] == "problem":
-            what = f"alert that its deadlines cannot be worked out sent to {e['target']}"
+            what = t.gettext("alert that its deadlines cannot be worked out sent to {target}")
+            what = what.format(target=e["target"])
         elif e["event"] == "sent":
-            what = f"{e['kind']} reminder for {e['deadline']} sent to {e['target']}"
+            what = t.gettext("{kind} reminder for {deadline} sent to {target}").format(
+                kind=label(t, e["kind"]), deadline=e["deadline"], target=e["target"]
+            )
         else:
             amount = f" {e['amount']} {e['currency'] or ''}".rstrip() if e["amount"] else ""
-            covers = f" (deadline {e['covers']})" if e.get("covers") else ""
+            covers = e.get("covers") and t.gettext(" (deadline {covers})").format(
+                covers=e["covers"]
+            )
             note = f" - {e['note']}" if e.get("note") else ""
-            what = f"{e['event']}{amount}{covers}{note}"
+            what = f"{label(t, e['event'])}{amount}{covers or ''}{note}"
         when = e["when"] if e["event"] != "sent" else local_stamp(e["when"], config)
         rows.append([when or "", e["name"], what])
-    click.echo(table(["WHEN", "NAME", "WHAT"], rows))
+    click.echo(table([t.gettext("WHEN"), t.gettext("NAME"), t.gettext("WHAT")], rows))
+
+
+# The kinds of history entries and reminders, as stored, translated where they are shown.
+HISTORY_KINDS = (N_("renewal"), N_("topup"), N_("renew"), N_("overdue"), N_("digest"))
 
 
 @cli.command()
@@ -1078,10 +1111,12 @@ def summary(obj: Context, now: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({k: str(v) for k, v in totals.items()}, indent=2))
         return
+    t = translator(config.settings.language)
     if not totals:
-        click.echo("No number has a cost set.")
+        click.echo(t.gettext("No number has a cost set."))
         return
-    click.echo(table(["CURRENCY", "NEXT 12 MONTHS"], [[k, f"{v:.2f}"] for k, v in totals.items()]))
+    headers = [t.gettext("CURRENCY"), t.gettext("NEXT 12 MONTHS")]
+    click.echo(table(headers, [[k, f"{v:.2f}"] for k, v in totals.items()]))
 
 
 @cli.command()
@@ -1109,7 +1144,8 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
     broken: list[Failure] = []
     found = upcoming(config.numbers, moment, days, obj.ledger(config), broken)
     _warn_broken(config, broken)
-    data = render_calendar(found, moment, config.settings.remind_at)
+    t = translator(config.settings.language)
+    data = render_calendar(found, moment, config.settings.remind_at, t)
     if out:
         write_atomically(out, data, config.settings.calendar_mode)
         click.echo(f"wrote {out}")
@@ -1210,11 +1246,22 @@ def plans_cmd(obj: Context, fmt: str) -> None:
         ]
         for p in plans
     ]
-    click.echo(table(["PLAN", "LINE", "CYCLE", "RULES", "SOURCE", "SOURCE IS", "CHECKED"], rows))
+    t = translator(_plans_language(obj))
+    headers = [t.gettext("PLAN"), t.gettext("LINE"), t.gettext("CYCLE"), t.gettext("RULES")]
+    headers += [t.gettext("SOURCE"), t.gettext("SOURCE IS"), t.gettext("CHECKED")]
+    click.echo(table(headers, rows))
     hows = sorted({p.checked_how for p in plans if p.checked_how})
-    click.echo(
-        f"\nChecked: {'; '.join(hows)}. Third-party rules are leads, not the carrier's word."
-    )
+    checked = t.gettext("Checked: {how}. Third-party rules are leads, not the carrier's word.")
+    click.echo("\n" + checked.format(how="; ".join(hows)))
+
+
+def _plans_language(obj: Context) -> str:
+    """``plans`` needs no config; with one, it speaks the config's language."""
+    try:
+        config, _ = config_mod.load_partial(obj.config_path)
+    except (SimkeeperError, OSError, ValueError):
+        return "en"
+    return config.settings.language
 
 
 def _plan_json(p: Plan) -> dict[str, Any]:

@@ -131,7 +131,8 @@ SETTINGS = Table(
         Key(
             "language",
             "language",
-            "`en` or `zh-CN` for the built-in message texts.",
+            "`en` or `zh-CN`: the language of messages, subjects, the calendar feed and the "
+            "command output (`upcoming`, `history`, `summary`, ...).",
             default="en",
             shown_default='`"en"`',
             example='"en"',

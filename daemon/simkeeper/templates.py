@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 import phonenumbers
 
+from .i18n import LANGUAGES, N_, Translator, translator
 from .model import FINAL_WEEK
 
-LANGUAGES = ("en", "zh-CN")
 ITEM_FIELDS = [
     "name",
     "number",
@@ -49,92 +49,69 @@ TEMPLATE_KEYS = {
     "test": [],
 }
 
-BUILTIN: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "simkeeper reminder: {names}",
-        "overdue_title": "OVERDUE: renew {names} now or lose the number",
-        "renew": "{name} ({number}{carrier}): renew by {deadline} ({weekday}), {when}."
-        "{stages}{link}{note}",
-        "overdue": "OVERDUE {name} ({number}{carrier}): was due {deadline} ({weekday}), "
-        "{when}. Renew now or the number may be lost.{stages}{link}{note}",
-        "topup": "{name} ({number}{carrier}): the balance of {balance} {currency} runs out on "
-        "{deadline} ({weekday}), {when}. Top up before then.{stages}{link}{note}",
-        "digest": "simkeeper: the next 30 days ({deadlines})",
-        "test": "simkeeper test message: this target works.",
-    },
-    "zh-CN": {
-        "title": "simkeeper 提醒：{names} 需要处理",
-        "overdue_title": "已逾期：请立即为 {names} 续费，否则号码可能被收回",
-        "renew": "{name}（{number}{carrier}）：请在 {deadline}（{weekday}）前续费，{when}。"
-        "{stages}{link}{note}",
-        "overdue": "已逾期 {name}（{number}{carrier}）：原定 {deadline}（{weekday}）到期，{when}。"
-        "请立即续费，否则号码可能被收回。{stages}{link}{note}",
-        "topup": "{name}（{number}{carrier}）：余额 {balance} {currency} 将在 {deadline}"
-        "（{weekday}）用完，{when}。请在此之前充值。{stages}{link}{note}",
-        "digest": "simkeeper：未来 30 天（{deadlines}）",
-        "test": "simkeeper 测试消息：此通知渠道可用。",
-    },
+# The built-in templates: English msgids, translated through the language's catalog
+# (locale/). Overrides in [templates] replace the translated text.
+BUILTIN: dict[str, str] = {
+    "title": N_("simkeeper reminder: {names}"),
+    "overdue_title": N_("OVERDUE: renew {names} now or lose the number"),
+    "renew": N_(
+        "{name} ({number}{carrier}): renew by {deadline} ({weekday}), {when}.{stages}{link}{note}"
+    ),
+    "overdue": N_(
+        "OVERDUE {name} ({number}{carrier}): was due {deadline} ({weekday}), "
+        "{when}. Renew now or the number may be lost.{stages}{link}{note}"
+    ),
+    "topup": N_(
+        "{name} ({number}{carrier}): the balance of {balance} {currency} runs out on "
+        "{deadline} ({weekday}), {when}. Top up before then.{stages}{link}{note}"
+    ),
+    "digest": N_("simkeeper: the next 30 days ({deadlines})"),
+    "test": N_("simkeeper test message: this target works."),
 }
-# The sentences around a number's after_deadline stages and its renew_url, per language.
-STAGE_TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "missed": " If it is missed: {steps}; the number is lost on {lost_on}.",
-        "step": "{state} from {day}",
-        "join": ", then ",
-        "now": " Now: {stage}.",
-        "next": " Next: {state} from {day}.",
-        "lost": " The number is lost on {lost_on} ({left}).",
-        "final": " FINAL WEEK: the number is lost on {lost_on} ({left}).",
-        "link": " Top up: {url}",
-        "in": "in {n} days",
-        "today": "today",
-    },
-    "zh-CN": {
-        "missed": " 若错过：{steps}；号码将于 {lost_on} 被收回。",
-        "step": "{day} 起{state}",
-        "join": "，",
-        "now": " 当前：{stage}。",
-        "next": " 下一步：{day} 起{state}。",
-        "lost": " 号码将于 {lost_on} 被收回（{left}）。",
-        "final": " 最后一周：号码将于 {lost_on} 被收回（{left}）！",
-        "link": " 充值：{url}",
-        "in": "还有 {n} 天",
-        "today": "今天",
-    },
+# The sentences around a number's after_deadline stages and its renew_url.
+STAGE_TEXTS: dict[str, str] = {
+    "missed": N_(" If it is missed: {steps}; the number is lost on {lost_on}."),
+    "step": N_("{state} from {day}"),
+    "join": N_(", then "),
+    "now": N_(" Now: {stage}."),
+    "next": N_(" Next: {state} from {day}."),
+    "lost": N_(" The number is lost on {lost_on} ({left})."),
+    "final": N_(" FINAL WEEK: the number is lost on {lost_on} ({left})."),
+    "link": N_(" Top up: {url}"),
+    "in": N_("in {n} days"),
+    "today": N_("today"),
 }
-FAILURE: dict[str, tuple[str, str]] = {
-    "en": (
-        "simkeeper has stopped: {unit} failed",
+FAILURE: tuple[str, str] = (
+    N_("simkeeper has stopped: {unit} failed"),
+    N_(
         "The reminder service {unit} has failed and sends no reminders until it is fixed. "
-        "See why with: journalctl -u {unit}",
+        "See why with: journalctl -u {unit}"
     ),
-    "zh-CN": (
-        "simkeeper 已停止：{unit} 运行失败",
-        "提醒服务 {unit} 已失败，修复之前不会再发送任何提醒。查看原因：journalctl -u {unit}",
-    ),
-}
+)
 # simkeeper's own alerts about itself (not user-overridable): a number it cannot work out, and a
-# full disk. Both languages must have every key.
-ALERTS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "simkeeper needs attention",
-        "problem": "{name} ({number}): simkeeper cannot work out this number's deadlines "
-        "({error}), so it sends no reminder for it. Fix its entry and run 'simkeeper check'.",
-        "disk_full": "simkeeper cannot record what it sends: the disk holding {path} is full "
-        "({free} free). Reminders are paused until space is freed.",
-    },
-    "zh-CN": {
-        "title": "simkeeper 需要处理",
-        "problem": "{name}（{number}）：simkeeper 无法计算此号码的期限（{error}），因此不会为它"
-        "发送提醒。请修正其配置并运行 'simkeeper check'。",
-        "disk_full": "simkeeper 无法记录发送结果：{path} 所在的磁盘已满（剩余 {free}）。"
-        "释放空间之前，提醒暂停。",
-    },
+# full disk.
+ALERTS: dict[str, str] = {
+    "title": N_("simkeeper needs attention"),
+    "problem": N_(
+        "{name} ({number}): simkeeper cannot work out this number's deadlines "
+        "({error}), so it sends no reminder for it. Fix its entry and run 'simkeeper check'."
+    ),
+    "disk_full": N_(
+        "simkeeper cannot record what it sends: the disk holding {path} is full "
+        "({free} free). Reminders are paused until space is freed."
+    ),
 }
-_WEEKDAYS = {
-    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-    "zh-CN": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
-}
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def stage_texts(t: Translator) -> dict[str, str]:
+    """:data:`STAGE_TEXTS` in the language of ``t``."""
+    return {key: t.gettext(text) for key, text in STAGE_TEXTS.items()}
+
+
+def alert_texts(t: Translator) -> dict[str, str]:
+    """:data:`ALERTS` in the language of ``t``."""
+    return {key: t.gettext(text) for key, text in ALERTS.items()}
 
 
 class TemplateError(ValueError):
@@ -260,32 +237,32 @@ class Texts:
     """The templates of one language with the config's overrides applied."""
 
     def __init__(self, language: str = "en", overrides: dict[str, str] | None = None):
-        self.language = language if language in BUILTIN else "en"
-        self.templates = {**BUILTIN[self.language], **(overrides or {})}
+        self.language = language if language in LANGUAGES else "en"
+        self.t: Translator = translator(self.language)
+        builtin = {key: self.t.gettext(text) for key, text in BUILTIN.items()}
+        self.templates = {**builtin, **(overrides or {})}
 
     def when(self, days_left: int) -> str:
         """``3 days left``, ``due today``, ``2 days overdue`` (or the zh-CN forms)."""
-        zh = self.language == "zh-CN"
+        t = self.t
         if days_left == 0:
-            return "今天到期" if zh else "due today"
+            return t.gettext("due today")
         if days_left > 0:
-            if zh:
-                return f"还剩 {days_left} 天"
-            return f"{days_left} day{'s' if days_left != 1 else ''} left"
+            return t.ngettext("{n} day left", "{n} days left", days_left).format(n=days_left)
         late = -days_left
-        return f"已逾期 {late} 天" if zh else f"{late} day{'s' if late != 1 else ''} overdue"
+        return t.ngettext("{n} day overdue", "{n} days overdue", late).format(n=late)
 
     def item(self, item: Item) -> str:
         """One reminder as a line of text."""
-        zh = self.language == "zh-CN"
-        sep = "，" if zh else ", "
-        note = item.note and ((" 备注：" if zh else " Note: ") + item.note)
+        t = self.t
+        sep = t.pgettext("before the carrier", ", ")
+        note = item.note and t.gettext(" Note: {note}").format(note=item.note)
         values = {
             "name": item.name,
             "number": mask_number(item.number),
             "carrier": f"{sep}{item.carrier}" if item.carrier else "",
             "deadline": item.deadline.isoformat(),
-            "weekday": _WEEKDAYS[self.language][item.deadline.weekday()],
+            "weekday": t.gettext(_WEEKDAYS[item.deadline.weekday()]),
             "days_left": item.days_left,
             "days": abs(item.days_left),
             "when": self.when(item.days_left),
@@ -299,9 +276,7 @@ class Texts:
             "lost_on": item.lost_on.isoformat() if item.lost_on else "",
             "stages": self.stages(item),
             "renew_url": item.renew_url,
-            "link": STAGE_TEXTS[self.language]["link"].format(url=item.renew_url)
-            if item.renew_url
-            else "",
+            "link": stage_texts(t)["link"].format(url=item.renew_url) if item.renew_url else "",
         }
         return self.templates[item.kind].format_map(values).strip()
 
@@ -311,7 +286,7 @@ class Texts:
         lost = item.lost_on
         if lost is None:
             return ""
-        t = STAGE_TEXTS[self.language]
+        t = stage_texts(self.t)
         if item.days_left >= 0:
             steps = t["join"].join(
                 t["step"].format(state=state, day=item.on(after).isoformat())
@@ -334,7 +309,7 @@ class Texts:
         """One message listing ``items``, most urgent first."""
         items = sorted(items, key=lambda i: (i.days_left, i.name))
         names = list(dict.fromkeys(i.name for i in items))
-        shown = ("、" if self.language == "zh-CN" else ", ").join(names[:3])
+        shown = self.t.pgettext("between names", ", ").join(names[:3])
         if len(names) > 3:
             shown += f" +{len(names) - 3}"
         overdue = any(i.kind == "overdue" for i in items)
@@ -349,37 +324,34 @@ class Texts:
         """The weekly digest: every deadline in the next 30 days."""
         title = self.templates["digest"].format_map(self._counted(items, ""))
         if not items:
-            body = "没有即将到期的号码。" if self.language == "zh-CN" else "Nothing is due."
+            body = self.t.gettext("Nothing is due.")
             return Message(title, body, html_lines([body]))
         lines = [self.item(i) for i in items]
         return Message(title, "\n".join(f"• {line}" for line in lines), html_list(lines))
 
     def _counted(self, items: list[Item], names: str) -> dict[str, object]:
         n = len(items)
-        if self.language == "zh-CN":
-            deadlines = f"{n} 个期限"
-        else:
-            deadlines = f"{n} deadline{'s' if n != 1 else ''}"
+        deadlines = self.t.ngettext("{n} deadline", "{n} deadlines", n).format(n=n)
         return {"count": n, "names": names, "deadlines": deadlines}
 
     def failure(self, unit: str) -> Message:
         """The alert ``simkeeper notify-failure`` sends when the service has failed."""
-        title, body = FAILURE[self.language]
+        title, body = (self.t.gettext(text) for text in FAILURE)
         return Message(title.format(unit=unit), body.format(unit=unit))
 
     def problem(self, name: str, number: str, error: str) -> str:
         """The alert line for a number simkeeper cannot work out."""
-        text = ALERTS[self.language]["problem"]
+        text = alert_texts(self.t)["problem"]
         return text.format(name=name, number=mask_number(number), error=error)
 
     def disk_full(self, path: str, free: str) -> Message:
         """The alert that the state disk is full."""
-        alerts = ALERTS[self.language]
-        return Message(alerts["title"], alerts["disk_full"].format(path=path, free=free))
+        text = alert_texts(self.t)["disk_full"]
+        return Message(self.alert_title(), text.format(path=path, free=free))
 
     def alert_title(self) -> str:
         """The title of a message that carries only simkeeper's own alerts."""
-        return ALERTS[self.language]["title"]
+        return alert_texts(self.t)["title"]
 
     def test(self) -> Message:
         """The message ``simkeeper test`` sends."""

@@ -1,0 +1,186 @@
+"""The translation catalogs (daemon/simkeeper/locale) and the translated surface.
+
+The catalogs are committed: the .pot must hold exactly what the code marks, every .po every
+message of the .pot, zh-CN a translation of each with the same placeholders, and each .mo what
+its .po compiles to (`make catalogs` makes all of them). With ``language = "zh-CN"`` the
+tables, history, summary, calendar and subjects are Chinese; English stays as it was.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import string
+from datetime import date
+from pathlib import Path
+
+import pytest
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from conftest import ok, send_due, write_config
+from icalendar import Calendar
+
+import simkeeper
+from simkeeper.i18n import LANGUAGES, locale_name, translator
+from simkeeper.templates import Item, Texts
+
+PACKAGE = Path(simkeeper.__file__).parent
+LOCALE = PACKAGE / "locale"
+ROOT = PACKAGE.parent.parent
+POT = LOCALE / "simkeeper.pot"
+
+
+def po_path(language: str) -> Path:
+    return LOCALE / locale_name(language) / "LC_MESSAGES" / "simkeeper.po"
+
+
+def read(path: Path):
+    with path.open("rb") as f:
+        return read_po(f)
+
+
+def keys(catalog) -> set[tuple[str | None, str]]:
+    """Each message as (context, msgid); a plural by its singular."""
+    return {(m.context, m.id[0] if isinstance(m.id, tuple) else m.id) for m in catalog if m.id}
+
+
+def placeholders(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+
+
+def test_the_pot_holds_exactly_what_the_code_marks(tmp_path):
+    fresh = tmp_path / "fresh.pot"
+    mapping = str(ROOT / "babel.cfg")
+    CommandLineInterface().run(
+        ["pybabel", "--quiet", "extract", "-F", mapping, "-o", str(fresh), str(PACKAGE)]
+    )
+    missing, extra = keys(read(fresh)) - keys(read(POT)), keys(read(POT)) - keys(read(fresh))
+    assert not missing and not extra, f"stale catalogs: run 'make catalogs' ({missing=} {extra=})"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_po_holds_every_message(language):
+    assert keys(read(po_path(language))) == keys(read(POT)), "run 'make catalogs'"
+
+
+def test_zh_cn_translates_every_message():
+    missing = [
+        m.id
+        for m in read(po_path("zh-CN"))
+        if m.id and (m.fuzzy or not all(m.string if isinstance(m.string, tuple) else [m.string]))
+    ]
+    assert not missing, f"no (or a fuzzy) zh-CN translation for {missing}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_the_placeholders(language):
+    for m in read(po_path(language)):
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        wanted = set().union(*(placeholders(i) for i in ids))
+        for s in strings:
+            if m.id and s:
+                assert placeholders(s) == wanted, (language, m.id, s)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_mo_is_what_its_po_compiles_to(language):
+    compiled = io.BytesIO()
+    write_mo(compiled, read(po_path(language)))
+    compiled.seek(0)
+    mo = po_path(language).with_suffix(".mo")
+    with mo.open("rb") as f:
+        committed = gettext.GNUTranslations(f)
+    fresh = gettext.GNUTranslations(compiled)
+    assert committed._catalog == fresh._catalog, f"{mo} is stale: run 'make catalogs'"  # type: ignore[attr-defined]
+
+
+def test_an_unknown_language_speaks_english():
+    assert translator("fr").gettext("NAME") == "NAME"
+    assert translator("zh-CN").gettext("NAME") == "名称"
+
+
+def test_zh_cn_subjects_and_words():
+    texts = Texts("zh-CN")
+    renew = Item("renew", "A", "+447911123456", "", date(2026, 12, 1), 1)
+    overdue = Item("overdue", "B", "+447911123457", "", date(2026, 11, 30), -1)
+    assert texts.message([renew]).title == "simkeeper 提醒：A 需要处理"
+    assert texts.message([renew, overdue]).title == "已逾期：请立即为 B、A 续费，否则号码可能被收回"
+    assert texts.when(1) == "还剩 1 天" and Texts("en").when(1) == "1 day left"
+    assert texts.digest([]).body == "没有即将到期的号码。"
+    assert texts.disk_full("/x", "0 B").title == "simkeeper 需要处理"
+
+
+def test_overrides_win_over_the_catalog():
+    texts = Texts("zh-CN", {"title": "Mine: {names}"})
+    item = Item("renew", "A", "+447911123456", "", date(2026, 12, 1), 1)
+    assert texts.message([item]).title == "Mine: A"
+    assert "请在 2026-12-01（周二）前续费" in texts.message([item]).body
+
+
+CONFIG = """
+[settings]
+timezone = "Europe/Berlin"
+remind = ["3d"]
+language = "{language}"
+state = "{state}"
+
+[[notify]]
+name = "screen"
+url = "console://"
+
+[[numbers]]
+name = "Line"
+number = "+44 7911 123456"
+carrier = "Giffgaff"
+cycle = "monthly"
+due = 2026-12-15
+cost = 10
+currency = "GBP"
+"""
+
+
+def config(tmp_path: Path, language: str) -> Path:
+    text = CONFIG.format(language=language, state=tmp_path / "state.db")
+    return write_config(tmp_path / "config.toml", text)
+
+
+def test_the_cli_surface_is_chinese_with_zh_cn(tmp_path, env):
+    path = config(tmp_path, "zh-CN")
+    assert ok(path, env, "check").endswith("：正常，1 个号码，1 个通知渠道\n")
+    table = ok(path, env, "upcoming", "--now", "2026-12-13T09:00").splitlines()
+    assert table[0].split() == ["期限", "剩余", "名称", "号码", "运营商", "周期", "操作"]
+    assert table[1].split()[1:3] == ["2", "天"] and table[1].endswith("续费")
+    assert send_due(path, env, "2026-12-13T09:00").endswith("已发送：screen")
+    ok(path, env, "renewed", "Line", "--date", "2026-12-13", "--now", "2026-12-13T10:00")
+    history = ok(path, env, "history").splitlines()
+    assert history[0].split() == ["时间", "名称", "内容"]
+    assert history[1].endswith("Line  续费（期限 2026-12-15）")
+    assert history[2].endswith("2026-12-15 的续费提醒已发送至 screen")
+    summary = ok(path, env, "summary", "--now", "2026-12-13T09:00").splitlines()
+    assert summary[0].split() == ["币种", "未来", "12", "个月"]
+    ics = ok(path, env, "calendar", "--now", "2026-12-13T09:00")
+    events = Calendar.from_ical(ics).walk("VEVENT")
+    assert str(events[0]["summary"]).startswith("续费 Line（")
+    assert "请在 2027-01-15 前续费 Line" in str(events[0]["description"])
+    alarm = events[0].walk("VALARM")[0]
+    assert str(alarm["description"]) == "续费 Line：还剩 3 天"
+
+
+def test_the_cli_surface_stays_english(tmp_path, env):
+    path = config(tmp_path, "en")
+    assert ok(path, env, "check").endswith(": OK, 1 number(s), 1 notify target(s)\n")
+    table = ok(path, env, "upcoming", "--now", "2026-12-13T09:00").splitlines()
+    assert table[0].split() == ["DEADLINE", "LEFT", "NAME", "NUMBER", "CARRIER", "CYCLE", "ACTION"]
+    ics = ok(path, env, "calendar", "--now", "2026-12-13T09:00")
+    event = Calendar.from_ical(ics).walk("VEVENT")[0]
+    assert str(event["summary"]).startswith("Renew Line (")
+    assert str(event.walk("VALARM")[0]["description"]) == "Renew Line: 3 day(s) left"
+
+
+def test_plans_speaks_the_config_language_and_needs_no_config(tmp_path, env):
+    path = config(tmp_path, "zh-CN")
+    assert ok(path, env, "plans").splitlines()[0].split()[:4] == ["套餐", "线路", "周期", "规则"]
+    missing = tmp_path / "none.toml"
+    assert ok(missing, env, "plans").splitlines()[0].split()[:2] == ["PLAN", "LINE"]
