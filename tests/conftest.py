@@ -59,6 +59,12 @@ def env(home: Path, tmp_path: Path) -> dict[str, str]:
     return e
 
 
+def unmeasured(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a process of another user, which cannot write the coverage data files:
+    coverage's start-up variables removed (that process is not measured)."""
+    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_")}
+
+
 def write_config(path: Path, text: str) -> Path:
     """Write a dedented config file and return its path."""
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
