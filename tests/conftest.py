@@ -65,6 +65,26 @@ def unmeasured(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith("COVERAGE_")}
 
 
+@pytest.fixture
+def coverage_paused() -> Iterator[None]:
+    """No coverage measurement in this test (a property test running a thousand examples of
+    code the other tests measure: tracing them would double its time and add nothing)."""
+    try:
+        import coverage
+    except ImportError:
+        yield
+        return
+    measuring = coverage.Coverage.current()
+    if measuring is None:
+        yield
+        return
+    measuring.stop()
+    try:
+        yield
+    finally:
+        measuring.start()
+
+
 def write_config(path: Path, text: str) -> Path:
     """Write a dedented config file and return its path."""
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
