@@ -1,9 +1,10 @@
 """Every problem the config validator can report is reached by a case here (issue 13).
 
-Each ``self.problem(...)`` call in ``simkeeper/config.py`` is a message a user may meet; the
-parametrised test loads one bad config per case (in this process: the validator is pure) and
-checks the message, and ``test_every_problem_message_is_reached`` fails when a call site is
-never reached by any case, so a new message arrives with its test.
+Each ``self.problem(...)`` call in ``simkeeper/config.py``, and each ``PeriodError`` and
+``TemplateError`` the validator passes on (periods.py, templates.py), is a message a user may
+meet; the parametrised test loads one bad config per case (in this process: the validator is
+pure) and checks the message, and ``test_every_problem_message_is_reached`` fails when a site
+is never reached by any case, so a new message arrives with its test.
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import write_config
 
 from simkeeper import config as config_mod
+from simkeeper import periods, templates
 from simkeeper.errors import ConfigError
 from simkeeper.notifier import url_problem
+from simkeeper.periods import PeriodError
+from simkeeper.templates import TemplateError
 
-SOURCE = Path(config_mod.__file__)
+SITES = [  # (module, the call that makes a problem's message there)
+    (config_mod, "self.problem"),
+    (periods, "PeriodError"),
+    (templates, "TemplateError"),
+]
 
 TARGET = '[[notify]]\nname = "hook"\nurl = "json://127.0.0.1:9/"\n'
 
@@ -68,13 +77,14 @@ CASES: list[tuple[str, str, str]] = [
     ("time-zone", settings('timezone = "Nowhere/Land"'), 'unknown time zone "Nowhere/Land"'),
     ("time-of-day", settings('remind_at = "25:99"'), "is not a time of day"),
     ("lead-list", settings('remind = "14d"'), "settings.remind: must be a list of lead times"),
-    ("lead-syntax", settings('remind = ["soon"]'), "settings.remind[1]: "),
+    ("lead-syntax", settings('remind = ["soon"]'), 'remind[1]: "soon" is not a duration'),
     ("lead-too-far", settings('remind = ["5000d"]'), '"5000d" is too far ahead'),
     ("days-syntax", settings('overdue_every = "soon"'), "settings.overdue_every: "),
     ("days-range", settings('overdue_every = "0d"'), '"0d" is out of range'),
     ("digest", settings('digest = "funday 09:00"'), "is not a weekday and time"),
     ("template-type", "[templates]\ntitle = 5\n" + fixed(), "templates.title: must be a string"),
-    ("template-field", '[templates]\ntitle = "{nope}"\n' + fixed(), "templates.title: "),
+    ("template-field", '[templates]\ntitle = "{nope}"\n' + fixed(), 'unknown placeholder "{nope}"'),
+    ("template-broken", '[templates]\ntitle = "{"\n' + fixed(), "templates.title: broken template"),
     ("target-name", '[[notify]]\nurl = "json://h/"\n' + fixed(), "notify[1].name: missing"),
     ("target-twice", TARGET + TARGET + fixed(), 'notify[2].name: "hook" is already the name'),
     ("target-url", '[[notify]]\nname = "x"\n' + fixed(), "notify[1].url: missing"),
@@ -128,7 +138,9 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("phone-syntax", fixed(phone="call me"), '"call me" is not a phone number'),
     ("phone-invalid", fixed(phone="+44 7911 12345"), "is not a valid phone number"),
-    ("cycle", fixed().replace('"monthly"', '"fortnightly-ish"'), "numbers[1].cycle: "),
+    ("cycle", fixed().replace('"monthly"', '"fortnightly-ish"'), 'unknown cycle "fortnightly-ish"'),
+    ("cycle-zero", fixed().replace('"monthly"', '"every 0 days"'), "must be at least 1 day"),
+    ("cycle-long", fixed().replace('"monthly"', '"every 20 years"'), "is longer than 10 years"),
     (
         "rolling-cycle",
         rolling().replace('cycle = "every 180 days"\n', ""),
@@ -173,37 +185,54 @@ UNREACHABLE = {
 }
 
 
-def problem_calls() -> dict[int, str]:
-    """Every ``self.problem(...)`` call in config.py: its first line and its source."""
-    source = SOURCE.read_text(encoding="utf-8")
-    return {
-        node.lineno: ast.get_source_segment(source, node) or ""
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "problem"
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "self"
-    }
+def message_sites() -> dict[tuple[str, int], str]:
+    """Every place a config problem's message is made: ``self.problem(...)`` in config.py and
+    the ``PeriodError``/``TemplateError`` the validator passes on, as (file, line): source."""
+    sites = {}
+    for module, name in SITES:
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call) and _called(node) == name:
+                sites[(module.__file__, node.lineno)] = ast.get_source_segment(source, node) or ""
+    return sites
+
+
+def _called(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}"
+    return func.id if isinstance(func, ast.Name) else ""
 
 
 @contextmanager
-def reached_lines() -> Iterator[set[int]]:
-    """The config.py lines from which problems are reported while the block runs."""
-    reached: set[int] = set()
-    original = config_mod._Validator.problem
+def reached_sites() -> Iterator[set[tuple[str, int]]]:
+    """The (file, line) of every message site that runs while the block runs."""
+    reached: set[tuple[str, int]] = set()
 
-    def recording(self: object, key: str, message: str, hint: str | None = None) -> None:
-        caller = sys._getframe(1)
-        if caller.f_code.co_filename == str(SOURCE):
-            reached.add(caller.f_lineno)
-        original(self, key, message, hint)  # type: ignore[arg-type]
+    def recorder(original: Any) -> Any:
+        def recording(self: object, *args: Any, **kwargs: Any) -> None:
+            caller = sys._getframe(1)
+            reached.add((caller.f_code.co_filename, caller.f_lineno))
+            original(self, *args, **kwargs)
 
-    config_mod._Validator.problem = recording  # type: ignore[method-assign]
+        return recording
+
+    patched = [
+        (config_mod._Validator, "problem"),
+        (PeriodError, "__init__"),
+        (TemplateError, "__init__"),
+    ]
+    saved = [(owner, attr, owner.__dict__.get(attr)) for owner, attr in patched]
+    for owner, attr in patched:
+        setattr(owner, attr, recorder(getattr(owner, attr)))
     try:
         yield reached
     finally:
-        config_mod._Validator.problem = original  # type: ignore[method-assign]
+        for owner, attr, original in saved:
+            if original is None:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, original)
 
 
 def problems_of(tmp_path: Path, text: str, env: dict[str, str]) -> list[str]:
@@ -223,13 +252,12 @@ def test_each_problem_message(tmp_path: Path, env: dict[str, str], text: str, fr
 
 
 def test_every_problem_message_is_reached(tmp_path: Path, env: dict[str, str]):
-    with reached_lines() as reached:
+    with reached_sites() as reached:
         for i, (_, text, _) in enumerate(CASES):
             folder = tmp_path / str(i)
             folder.mkdir()
             problems_of(folder, text, env)
-    calls = problem_calls()
-    never = {n: text for n, text in calls.items() if n not in reached}
-    expected = {n: t for n, t in never.items() if any(f in t for f in UNREACHABLE)}
-    assert never == expected, f"config problems no case reaches (config.py line: call): {never}"
+    never = {site: text for site, text in message_sites().items() if site not in reached}
+    expected = {s: t for s, t in never.items() if any(f in t for f in UNREACHABLE)}
+    assert never == expected, f"config problems no case reaches ((file, line): call): {never}"
     assert len(expected) == len(UNREACHABLE), f"now reachable: {UNREACHABLE} vs {expected}"
