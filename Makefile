@@ -22,7 +22,10 @@ run: $(BIN)/simkeeper
 test: $(BIN)/simkeeper
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m coverage erase
+	$(BIN)/python -m coverage run -m pytest -q -n 2 --durations=15
+	$(BIN)/python -m coverage combine --quiet
+	$(BIN)/python -m coverage report --fail-under=90
 
 # The translation catalogs (daemon/simkeeper/locale): extract every text into simkeeper.pot,
 # merge it into each language's .po (translate what is new or fuzzy there), compile the .mo
@@ -57,4 +60,4 @@ bench: $(BIN)/simkeeper
 	$(BIN)/python bench/bench_idle.py
 
 clean:
-	rm -rf $(VENV) .state .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .state .pytest_cache .ruff_cache build *.egg-info .coverage .coverage.*

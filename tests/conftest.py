@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
+
+from simkeeper import cli
 
 SIMKEEPER = str(Path(sys.executable).parent / "simkeeper")
+
+# Commands that only make sense as a process of their own (signal handlers, a main loop):
+# ``run`` always starts a real ``simkeeper`` process.
+PROCESS_COMMANDS = frozenset({"run"})
+# SIMKEEPER_TEST_SUBPROCESS=1 runs every command as a real process, as before (slow, for a
+# check that the in-process runner hides nothing).
+ALL_SUBPROCESS = os.environ.get("SIMKEEPER_TEST_SUBPROCESS") == "1"
 
 
 @pytest.fixture
@@ -44,6 +59,32 @@ def env(home: Path, tmp_path: Path) -> dict[str, str]:
     return e
 
 
+def unmeasured(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a process of another user, which cannot write the coverage data files:
+    coverage's start-up variables removed (that process is not measured)."""
+    return {k: v for k, v in env.items() if not k.startswith("COVERAGE_")}
+
+
+@pytest.fixture
+def coverage_paused() -> Iterator[None]:
+    """No coverage measurement in this test (a property test running a thousand examples of
+    code the other tests measure: tracing them would double its time and add nothing)."""
+    try:
+        import coverage
+    except ImportError:
+        yield
+        return
+    measuring = coverage.Coverage.current()
+    if measuring is None:
+        yield
+        return
+    measuring.stop()
+    try:
+        yield
+    finally:
+        measuring.start()
+
+
 def write_config(path: Path, text: str) -> Path:
     """Write a dedented config file and return its path."""
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
@@ -52,16 +93,81 @@ def write_config(path: Path, text: str) -> Path:
 
 
 def run(
-    args: list[str], env: dict[str, str], timeout: float = 60, input: str | None = None
+    args: list[str],
+    env: dict[str, str],
+    timeout: float = 60,
+    input: str | None = None,
+    *,
+    process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``simkeeper ARGS`` as a subprocess and capture its output."""
-    return subprocess.run(
-        [SIMKEEPER, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=input,
+    """Run ``simkeeper ARGS`` and capture its output, exit status and standard error.
+
+    Pure CLI-output commands run in this process through click's ``CliRunner`` (one Python
+    start-up saved per call, most of the suite's time); ``process=True``, the long-running
+    commands (``PROCESS_COMMANDS``) and ``SIMKEEPER_TEST_SUBPROCESS=1`` run the installed
+    console script as a real subprocess.
+    """
+    if process or ALL_SUBPROCESS or PROCESS_COMMANDS.intersection(args):
+        return subprocess.run(
+            [SIMKEEPER, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
+    return run_in_process(args, env, input)
+
+
+class _ConsoleScript(click.Command):
+    """Stands for the console script under ``CliRunner``: calls ``simkeeper.cli.main`` (with
+    its own mapping of click errors to one line) on ``sys.argv`` as the real script would,
+    and waits for the non-daemon threads it started, as the interpreter does at exit."""
+
+    def main(self, args: object = None, prog_name: object = None, **extra: object) -> None:  # type: ignore[override]
+        sys.argv = ["simkeeper", *(args or ())]  # type: ignore[misc]
+        before = set(threading.enumerate())
+        try:
+            cli.main()
+        finally:
+            for thread in set(threading.enumerate()) - before:
+                # An executor's idle workers end only at interpreter exit: not waited for.
+                if not thread.daemon and not thread.name.startswith("ThreadPoolExecutor"):
+                    thread.join()
+
+
+@contextmanager
+def _process_state() -> Iterator[None]:
+    """Save and restore what a command may change for the whole process: the logging tree
+    (``logs.setup`` replaces the root handlers), ``sys.argv`` and the working folder."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {n: logging.getLogger(n).level for n in ("simkeeper", "apprise")}
+    argv, cwd = sys.argv, os.getcwd()
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, lvl in levels.items():
+            logging.getLogger(name).setLevel(lvl)
+        sys.argv = argv
+        os.chdir(cwd)
+
+
+def run_in_process(
+    args: list[str], env: dict[str, str], input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``simkeeper ARGS`` in this process with exactly the environment ``env`` and
+    non-terminal standard streams, shaped like ``subprocess.run``'s result."""
+    overlay: dict[str, str | None] = {k: None for k in os.environ if k not in env}
+    overlay.update(env)
+    with _process_state():
+        result = CliRunner().invoke(
+            _ConsoleScript("simkeeper"), args, input=input, env=overlay, catch_exceptions=False
+        )
+    return subprocess.CompletedProcess(
+        [SIMKEEPER, *args], result.exit_code, result.stdout, result.stderr
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 import pytest
-from conftest import SIMKEEPER, run, write_config
+from conftest import SIMKEEPER, run, unmeasured, write_config
 
 from simkeeper import cli as cli_mod
 from simkeeper import config as config_mod
@@ -407,7 +407,11 @@ def as_normal_user() -> list[str]:
 
 def run_as_user(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*as_normal_user(), SIMKEEPER, *args], env=env, capture_output=True, text=True, timeout=60
+        [*as_normal_user(), SIMKEEPER, *args],
+        env=unmeasured(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -382,6 +382,9 @@ def test_status_shows_waiting_deliveries_and_each_targets_last_outcome(
     )
     try:
         assert wait_for(lambda: slow.requests and good.requests and bad.requests, timeout=10)
+        # The pass has settled "good" and "bad" (their answers came) and waits on "slow".
+        settled = lambda t: [s[0] for s in states(tmp_path, t)] not in ([], ["sending"])  # noqa: E731
+        assert wait_for(lambda: settled("good") and settled("bad"), timeout=10)
         # While the pass waits on "slow", status shows its delivery in flight.
         during = json.loads(run([*status_args, "--format", "json"], env).stdout)
         in_flight = {(w["target"], w["state"]) for w in during["waiting"]}

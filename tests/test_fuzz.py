@@ -210,6 +210,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
+@pytest.mark.usefixtures("coverage_paused")
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SIMKEEPER, ok, sk, write_config
+from conftest import SIMKEEPER, ok, sk, unmeasured, write_config
 
 MANY = "".join(
     f"""
@@ -127,7 +127,7 @@ def shared(tmp_path_factory):
 
 
 def nobody(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {**env, "HOME": "/nonexistent", "XDG_CONFIG_HOME": "/nonexistent"}
+    env = {**unmeasured(env), "HOME": "/nonexistent", "XDG_CONFIG_HOME": "/nonexistent"}
     return subprocess.run(
         [*_nobody_python(), *args], env=env, capture_output=True, text=True, timeout=60
     )
