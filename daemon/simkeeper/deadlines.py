@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from .balances import Projection, project
+from .kinds import DeadlineKind, ReminderKind, reminder_kind
 from .model import EMPTY_LEDGER, Ledger, Number, Stage
 from .periods import Cycle
 
@@ -64,7 +65,7 @@ class Deadline:
     number: Number
     date: date
     days_left: int
-    kind: str = "renew"
+    kind: DeadlineKind = "renew"
     projection: Projection | None = None
     paid_from_balance: bool = False  # a pay-as-you-go charge the balance covers
 
@@ -72,6 +73,11 @@ class Deadline:
     def overdue(self) -> bool:
         """Whether the deadline has passed without a renewal."""
         return self.days_left < 0
+
+    @property
+    def reminder_kind(self) -> ReminderKind:
+        """What a reminder about it is: ``topup``, ``overdue`` (passed) or ``renew``."""
+        return reminder_kind(self.kind, self.overdue)
 
 
 def local_today(number: Number, now: datetime) -> date:

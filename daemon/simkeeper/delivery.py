@@ -170,7 +170,7 @@ def record_due(
     if digest_at and now - digest_at < timedelta(days=1) and config.targets:
         # What needs doing: a charge the balance pays by itself is left out.
         items = [
-            payload(d.number, d.date, _digest_kind(d), _balance(d.projection))
+            payload(d.number, d.date, d.reminder_kind, _balance(d.projection))
             for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger, failures)
             if not d.paid_from_balance
         ]
@@ -212,12 +212,6 @@ def _balance(proj: Projection | None) -> str:
     return f"{proj.balance:.2f}" if proj else ""
 
 
-def _digest_kind(deadline) -> str:
-    if deadline.kind == "topup":
-        return "topup"
-    return "overdue" if deadline.overdue else "renew"
-
-
 def deliver(
     config: Config,
     store: Store,
@@ -228,7 +222,7 @@ def deliver(
     """Claim every delivery ready at ``now``, send one message per target, record outcomes."""
     report = PassReport()
     store.ensure_reserve()  # no room to record an outcome: send nothing
-    store.release_stale()
+    store.release_stale(now)
     store.expire(now)
     token = process_token()
     targets = {t.name: t for t in config.targets}

@@ -46,14 +46,14 @@ def under_journald(env=None) -> bool:
         return True
 
 
-def setup(verbosity: int = 0, redact: Redactor | None = None) -> logging.Logger:
+def setup(verbosity: int = 0) -> logging.Logger:
     """Configure the ``simkeeper`` logger: -1 quiet (warnings), 0 info, 1+ debug.
 
     Apprise's logger always stays at WARNING: its debug output contains secrets.
     """
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(redact or Redactor(), under_journald()))
+    handler.setFormatter(RedactingFormatter(Redactor(), under_journald()))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

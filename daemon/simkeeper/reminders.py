@@ -25,6 +25,7 @@ from .deadlines import (
     projection,
     renew_deadlines,
 )
+from .kinds import ReminderKind
 from .model import EMPTY_LEDGER, FINAL_WEEK, Ledger, Number, Settings
 
 
@@ -38,7 +39,7 @@ class Reminder:
 
     number: Number
     deadline: date
-    kind: str  # renew | overdue | topup
+    kind: ReminderKind
     offset: int
     due_at: datetime
     expires_at: datetime
@@ -94,7 +95,7 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
         yield from _before(number, proj.runs_out, "topup", at, zone)
 
 
-def _before(number: Number, day: date, kind: str, at: time, zone) -> Iterator[Reminder]:
+def _before(number: Number, day: date, kind: ReminderKind, at: time, zone) -> Iterator[Reminder]:
     expires = local_instant(day + timedelta(days=1), time(0), zone)
     for lead in number.remind:
         due = local_instant(day - timedelta(days=lead), at, zone)
