@@ -22,6 +22,7 @@ run: $(BIN)/simkeeper
 test: $(BIN)/simkeeper
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
+	$(BIN)/mypy --strict daemon/simkeeper
 	$(BIN)/python -m pytest -q
 
 format: $(BIN)/simkeeper

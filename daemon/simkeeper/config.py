@@ -14,8 +14,8 @@ import math
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
-from datetime import date, datetime, time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,10 @@ from .redact import inline_secret, url_secrets
 from .secrets import Secrets, substitute
 from .templates import LANGUAGES, TEMPLATE_KEYS, TemplateError, check_template
 from .tomllines import key_lines
+
+Table = Mapping[str, Any]  # a TOML table as parsed
+Kind = type | tuple[type, ...]  # the type(s) a key's value may have
+Zone = tuple[tzinfo, str]  # a time zone and its IANA name
 
 SETTINGS_KEYS = [
     "timezone",
@@ -322,7 +326,7 @@ class _Validator:
                 hint = _suggest(key, allowed) or f"known keys: {', '.join(allowed)}"
                 self.problem(_join(prefix, key), f'unknown key "{key}"', hint)
 
-    def typed(self, table: Mapping[str, Any], key: str, kind: type | tuple, prefix: str) -> Any:
+    def typed(self, table: Mapping[str, Any], key: str, kind: Kind, prefix: str) -> Any:
         """The value of ``key`` if it has the right type, else None (and a problem)."""
         if key not in table:
             return None
@@ -337,7 +341,7 @@ class _Validator:
 
     def day(self, table: Mapping[str, Any], key: str, prefix: str) -> date | None:
         """A date between :data:`FIRST_DAY` and :data:`LAST_DAY`, else None (and a problem)."""
-        value = self.typed(table, key, date, prefix)
+        value: date | None = self.typed(table, key, date, prefix)
         if value is None or FIRST_DAY <= value <= LAST_DAY:
             return value
         self.problem(
@@ -433,7 +437,7 @@ class _Validator:
 
     def http_url(self, table: dict[str, Any], key: str, prefix: str) -> str | None:
         """An http(s) URL with a host, or None (with a problem when it is not one)."""
-        value = self.typed(table, key, str, prefix)
+        value: str | None = self.typed(table, key, str, prefix)
         if not value:
             return None
         parts = urlsplit(value)
@@ -454,7 +458,7 @@ class _Validator:
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else state_folder(self.env) / p
 
-    def timezone(self, table, prefix, default):
+    def timezone(self, table: Table, prefix: str, default: Zone | None) -> Zone:
         name = self.typed(table, "timezone", str, prefix)
         if name is None:
             return default if default else system_timezone(self.env)
@@ -469,7 +473,7 @@ class _Validator:
             self.problem(_join(prefix, "timezone"), f'unknown time zone "{name}"', hint)
             return default if default else (ZoneInfo("UTC"), "UTC")
 
-    def time_of_day(self, table, key, prefix) -> time | None:
+    def time_of_day(self, table: Table, key: str, prefix: str) -> time | None:
         value = table.get(key)
         if value is None:
             return None
@@ -487,7 +491,7 @@ class _Validator:
         )
         return None
 
-    def leads(self, table, prefix, default) -> tuple[int, ...]:
+    def leads(self, table: Table, prefix: str, default: tuple[int, ...]) -> tuple[int, ...]:
         if "remind" not in table:
             return default
         value = table["remind"]
@@ -509,7 +513,13 @@ class _Validator:
         return tuple(sorted(set(days), reverse=True))
 
     def days(
-        self, table, key, prefix, default: int, minimum: int = 0, maximum: int = MAX_LEAD_DAYS
+        self,
+        table: Table,
+        key: str,
+        prefix: str,
+        default: int,
+        minimum: int = 0,
+        maximum: int = MAX_LEAD_DAYS,
     ) -> int:
         value = self.typed(table, key, str, prefix)
         if value is None:
@@ -526,7 +536,7 @@ class _Validator:
             return default
         return n
 
-    def digest(self, table, prefix) -> tuple[int, time] | None:
+    def digest(self, table: Table, prefix: str) -> tuple[int, time] | None:
         value = self.typed(table, "digest", str, prefix)
         if not value:
             return None
@@ -623,7 +633,9 @@ class _Validator:
 
     # -- numbers ------------------------------------------------------------------------------
 
-    def numbers(self, entries, settings: Settings, targets: list[Target]) -> list[Number]:
+    def numbers(
+        self, entries: list[Any], settings: Settings, targets: list[Target]
+    ) -> list[Number]:
         numbers: list[Number] = []
         names: dict[str, int] = {}
         e164s: dict[str, int] = {}
@@ -652,7 +664,9 @@ class _Validator:
             numbers.append(number)
         return numbers
 
-    def number(self, e, p, settings: Settings, tags: set[str], have_targets: bool):
+    def number(
+        self, e: dict[str, Any], p: str, settings: Settings, tags: set[str], have_targets: bool
+    ) -> Number | None:
         before = len(self.problems)
         self.unknown_keys(e, NUMBER_KEYS, p)
         own = set(e)
@@ -706,7 +720,7 @@ class _Validator:
 
     def plan(self, e: dict[str, Any], p: str) -> str | None:
         """The built-in plan the entry names, if any (a problem when it is unknown)."""
-        name = self.typed(e, "plan", str, p)
+        name: str | None = self.typed(e, "plan", str, p)
         if name is None:
             return None
         plans = builtin_plans()
@@ -814,7 +828,7 @@ class _Validator:
         return tuple(stages)
 
     def url(self, e: dict[str, Any], key: str, p: str) -> str:
-        value = self.typed(e, key, str, p)
+        value: str | None = self.typed(e, key, str, p)
         if value is None:
             return ""
         value = value.strip()
@@ -825,7 +839,7 @@ class _Validator:
             return ""
         return value
 
-    def phone(self, e, p) -> str | None:
+    def phone(self, e: Table, p: str) -> str | None:
         if "number" not in e:
             self.problem(
                 f"{p}.number", "missing", 'add the number, e.g. number = "+44 7911 123456"'
@@ -845,7 +859,7 @@ class _Validator:
             return None
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
-    def cycle(self, e, p):
+    def cycle(self, e: Table, p: str) -> Cycle | None:
         text = self.typed(e, "cycle", str, p)
         if text is None:
             return None
@@ -860,7 +874,16 @@ class _Validator:
             self.problem(f"{p}.cycle", str(err), hint)
             return None
 
-    def plan_shape(self, e, p, cycle, due, rolling, last, plan: str | None = None) -> None:
+    def plan_shape(
+        self,
+        e: Table,
+        p: str,
+        cycle: Cycle | None,
+        due: date | None,
+        rolling: bool,
+        last: date | None,
+        plan: str | None = None,
+    ) -> None:
         if rolling:
             if "cycle" not in e:
                 self.problem(
@@ -892,7 +915,7 @@ class _Validator:
                 "add rolling = true, or record renewals with 'simkeeper renewed'",
             )
 
-    def string_list(self, e, key, p) -> list[str]:
+    def string_list(self, e: Table, key: str, p: str) -> list[str]:
         value = e.get(key, [])
         if isinstance(value, str):
             value = [value]
@@ -901,7 +924,7 @@ class _Validator:
             return []
         return value
 
-    def tag_list(self, e, key, p, tags: set[str], have_targets: bool) -> list[str]:
+    def tag_list(self, e: Table, key: str, p: str, tags: set[str], have_targets: bool) -> list[str]:
         values = self.string_list(e, key, p)
         if not have_targets:
             return values
@@ -911,7 +934,9 @@ class _Validator:
                 self.problem(_join(p, key), f'no [[notify]] target has the name or tag "{v}"', hint)
         return values
 
-    def balance(self, e, p, cycle, due, rolling):
+    def balance(
+        self, e: Table, p: str, cycle: Cycle | None, due: date | None, rolling: bool
+    ) -> tuple[Decimal | None, str, Decimal | None, date | None]:
         cost = self.amount(e, "cost", p, positive=True)
         balance = self.amount(e, "balance", p, positive=False)
         currency = self.typed(e, "currency", str, p) or ""
@@ -935,7 +960,7 @@ class _Validator:
             self.problem(f"{p}.balance", "balance tracking needs a fixed cycle with a due date")
         return cost, currency.upper(), balance, balance_date
 
-    def amount(self, e, key, p, positive: bool) -> Decimal | None:
+    def amount(self, e: Table, key: str, p: str, positive: bool) -> Decimal | None:
         value = self.typed(e, key, (int, float), p)
         if value is None:
             return None
@@ -959,7 +984,7 @@ def _lead_range(minimum: int, maximum: int = MAX_LEAD_DAYS) -> str:
     return f"use {minimum}d to {maximum}d, {years} at most"
 
 
-def _scrub(text: str, secrets) -> str:
+def _scrub(text: str, secrets: Iterable[str]) -> str:
     for s in secrets:
         text = text.replace(s, "****")
     return text
@@ -984,7 +1009,7 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _type_message(value: Any, kind) -> str:
+def _type_message(value: Any, kind: Kind) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return f"must be {' or '.join(dict.fromkeys(_kind_name(k) for k in kinds))}, not {_kind(value)}"
 
@@ -999,7 +1024,7 @@ def _kind_name(kind: type) -> str:
     }.get(kind, kind.__name__)
 
 
-def _type_hint(value: Any, kind) -> str | None:
+def _type_hint(value: Any, kind: Kind) -> str | None:
     if kind is date and isinstance(value, str):
         try:
             date.fromisoformat(value)

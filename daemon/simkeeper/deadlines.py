@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from .balances import Projection, project
@@ -290,7 +291,7 @@ def upcoming(
     found = [
         d
         for n in numbers
-        for d in isolated(n, failures, lambda n=n: deadlines_for(n, now, days, ledger))
+        for d in isolated(n, failures, partial(deadlines_for, n, now, days, ledger))
     ]
     found.sort(key=lambda d: (d.date, d.number.name, d.kind))
     return found

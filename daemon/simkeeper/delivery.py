@@ -18,9 +18,8 @@ from zoneinfo import ZoneInfo
 
 from . import heartbeat
 from .balances import Projection
-from .config import Config
 from .deadlines import Failure, local_today, projection, unique_failures, upcoming
-from .model import Number
+from .model import Config, Number
 from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
@@ -123,7 +122,7 @@ def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
     """One message for one target from every delivery claimed for it."""
     problems = [c.payload for c in claimed if c.kind == "problem"]
     message = _render(texts, [c for c in claimed if c.kind != "problem"], now)
-    if not problems:
+    if not problems and message is not None:
         return message
     lines = [texts.problem(p["name"], p["number"], p.get("error", "")) for p in problems]
     if message is None:

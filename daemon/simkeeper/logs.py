@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 
 from .redact import Redactor
 
@@ -32,7 +33,7 @@ class RedactingFormatter(logging.Formatter):
         return line
 
 
-def under_journald(env=None) -> bool:
+def under_journald(env: Mapping[str, str] | None = None) -> bool:
     """Whether stderr is connected to the journal (systemd sets ``JOURNAL_STREAM``)."""
     env = os.environ if env is None else env
     stream = env.get("JOURNAL_STREAM", "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from .balances import Projection
@@ -138,10 +139,14 @@ def _balances(
 ) -> tuple[BalanceLine, ...]:
     lines = []
     for n in config.numbers:
-        for proj in isolated(n, broken, lambda n=n: [projection(n, local_today(n, now), ledger)]):  # type: ignore[misc]
+        for proj in isolated(n, broken, partial(_projection, n, now, ledger)):
             if proj:
                 lines.append(BalanceLine(n, proj))
     return tuple(lines)
+
+
+def _projection(number: Number, now: datetime, ledger: Ledger) -> list[Projection | None]:
+    return [projection(number, local_today(number, now), ledger)]
 
 
 def _due_unsent(

@@ -30,7 +30,7 @@ from .model import Config
 from .notifier import send_all
 from .redact import Redactor
 from .reloadack import Answer, answer_path, remove_answer, write_answer
-from .reminders import next_digest_at, next_due_at
+from .reminders import Reminder, next_digest_at, next_due_at
 from .sdnotify import Notifier
 from .store import Store, open_store
 from .templates import Texts
@@ -59,10 +59,10 @@ class Service:
         self.store: Store | None = None
         self.redact = Redactor()
         self.next_due: datetime | None = None
-        self.next_reminder = None
+        self.next_reminder: tuple[datetime, Reminder] | None = None
         self.stopping = False
         self.reload_requested = False
-        self.calendar_key: tuple | None = None
+        self.calendar_key: tuple[object, ...] | None = None
         self.calendar_problem: str | None = None
         self.reloads = 0
         self.answers = answer_path(os.getpid())
@@ -115,7 +115,8 @@ class Service:
         finally:
             self.sd.stopping()
             remove_answer(self.answers)
-            self.store.close()
+            if self.store:
+                self.store.close()
             self.state_lock.close()
             log.info("simkeeper stopped")
         return 0

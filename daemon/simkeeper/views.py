@@ -257,14 +257,14 @@ def _problem_lines(report: StatusReport) -> Iterator[str]:
             )
     if report.balances:
         yield ""
-        for b in report.balances:
-            p = b.projection
+        for line in report.balances:
+            p = line.projection
             yield (
-                f"balance {b.number.name}: {money(p.balance)} {b.number.currency}, covers "
+                f"balance {line.number.name}: {money(p.balance)} {line.number.currency}, covers "
                 f"{p.covered} more charge(s), runs out {runs_out_text(p)}"
             )
     if report.attention:
         yield ""
         yield "needs attention:"
-        for line in report.attention:
-            yield f"  {line}"
+        for what in report.attention:
+            yield f"  {what}"
