@@ -101,6 +101,15 @@ def _looks_like_number(text: str) -> bool:
     return digits >= 6 and all(c.isdigit() or c in " ()-." for c in text)
 
 
+def _exact(numbers: tuple[Number, ...], q: str) -> Number | None:
+    """The number named ``q`` exactly, or whose E.164 number it is."""
+    digits = "+" + "".join(c for c in q if c.isdigit()) if _looks_like_number(q) else None
+    for n in numbers:
+        if n.name == q or (digits and n.number == digits):
+            return n
+    return None
+
+
 def find_number(numbers: tuple[Number, ...], query: str) -> Number:
     """The number a command means: exact name, E.164 number (with or without its ``+``), or an
     unambiguous name prefix.
@@ -108,10 +117,9 @@ def find_number(numbers: tuple[Number, ...], query: str) -> Number:
     Raises :class:`~simkeeper.errors.UsageError` when nothing or several numbers match.
     """
     q = query.strip()
-    digits = "+" + "".join(c for c in q if c.isdigit()) if _looks_like_number(q) else None
-    for n in numbers:
-        if n.name == q or (digits and n.number == digits):
-            return n
+    exact = _exact(numbers, q)
+    if exact:
+        return exact
     matches = [n for n in numbers if n.name.casefold().startswith(q.casefold())] if q else []
     if len(matches) == 1:
         return matches[0]
@@ -272,17 +280,28 @@ def renewal_refused(
     renewal on the same day, or one whose deadline due next is already marked renewed (the
     renewal would silently mark a later one).
     """
+    before = _before_last(number, on, recorded)
+    if before or again:
+        return before
     hint = f"add --again to record another renewal, or 'simkeeper undo \"{number.name}\"'"
-    if recorded:
-        last = max(date.fromisoformat(r.date) for r in recorded)
-        if on < last:
-            return UsageError(
-                f"{number.name}: --date {on} is before the renewal already recorded on {last}",
-                f"'simkeeper undo \"{number.name}\"' removes that one first",
-            )
-    if again:
+    return _same_day(number, on, recorded, hint) or _marks_later(number, on, covers, recorded, hint)
+
+
+def _before_last(number: Number, on: date, recorded: list[Entry]) -> UsageError | None:
+    """A renewal dated before the one recorded last is always refused."""
+    if not recorded:
         return None
-    # A renewal below min_amount moved nothing, so another one that day is no accident.
+    last = max(date.fromisoformat(r.date) for r in recorded)
+    if on >= last:
+        return None
+    return UsageError(
+        f"{number.name}: --date {on} is before the renewal already recorded on {last}",
+        f"'simkeeper undo \"{number.name}\"' removes that one first",
+    )
+
+
+def _same_day(number: Number, on: date, recorded: list[Entry], hint: str) -> UsageError | None:
+    """A second renewal on one day (one below min_amount moved nothing, so it does not count)."""
     same_day = [
         r
         for r in recorded
@@ -291,6 +310,13 @@ def renewal_refused(
     if same_day:
         done = f" (deadline {same_day[-1].covers} done)" if same_day[-1].covers else ""
         return UsageError(f"{number.name}: a renewal on {on} is already recorded{done}", hint)
+    return None
+
+
+def _marks_later(
+    number: Number, on: date, covers: date | None, recorded: list[Entry], hint: str
+) -> UsageError | None:
+    """A renewal that would mark a later deadline because the next one is already marked."""
     nxt = next(occurrences(number, on, on + timedelta(days=3660)), None)
     if covers and nxt and covers > nxt:
         by = [r.date for r in recorded if r.covers == nxt.isoformat()]

@@ -39,6 +39,8 @@ from .views import (
     action_text,
     days_text,
     deadline_json,
+    history_json,
+    history_row,
     json_array,
     local_stamp,
     missed_text,
@@ -49,7 +51,7 @@ from .views import (
 
 if TYPE_CHECKING:
     from .plans import Plan
-    from .store import Entry
+    from .store import Entry, HistoryEvent
 
 log = logging.getLogger("simkeeper")
 
@@ -606,33 +608,17 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
     config = obj.load(validate_urls=False)
     number = app.find_number(config.numbers, name) if name else None
     store = app.open_state_readonly(config)
-    events = []
+    events: list[HistoryEvent] = []
     if store:
         with store:
             events = store.history(number.number if number else None, limit)
-    for e in events:  # stored UTC stamps, shown in the configured zone with their offset
-        for key in ("recorded_at", "sent_at"):
-            if e.get(key):
-                e[key] = local_stamp(e[key], config, seconds=True)
-        if e["event"] == "sent":
-            e["when"] = e["sent_at"]
     if fmt == "json":
-        click.echo(json_array(events))
+        click.echo(json_array(history_json(e, config) for e in events))
         return
     if not events:
         click.echo("No history yet.")
         return
-    rows = []
-    for e in events:
-        if e["event"] == "sent":
-            what = f"{e['kind']} reminder for {e['deadline']} sent to {e['target']}"
-        else:
-            amount = f" {e['amount']} {e['currency'] or ''}".rstrip() if e["amount"] else ""
-            covers = f" (deadline {e['covers']})" if e.get("covers") else ""
-            note = f" - {e['note']}" if e.get("note") else ""
-            what = f"{e['event']}{amount}{covers}{note}"
-        when = e["when"] if e["event"] != "sent" else local_stamp(e["when"], config)
-        rows.append([when or "", e["name"], what])
+    rows = [history_row(e, config) for e in events]
     click.echo(table(["WHEN", "NAME", "WHAT"], rows))
 
 
@@ -652,7 +638,7 @@ def summary(obj: Context, now: str | None, fmt: str) -> None:
     if not totals:
         click.echo("No number has a cost set.")
         return
-    click.echo(table(["CURRENCY", "NEXT 12 MONTHS"], [[k, f"{v:.2f}"] for k, v in totals.items()]))
+    click.echo(table(["CURRENCY", "NEXT 12 MONTHS"], [[k, money(v)] for k, v in totals.items()]))
 
 
 @cli.command()

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import heartbeat
-from .balances import Projection
+from .balances import Projection, money
 from .deadlines import Failure, local_today, projection, unique_failures, upcoming
 from .model import Config, Number
 from .notifier import send_all
@@ -208,7 +208,7 @@ def _record_problems(
 
 
 def _balance(proj: Projection | None) -> str:
-    return f"{proj.balance:.2f}" if proj else ""
+    return money(proj.balance) if proj else ""
 
 
 def deliver(

@@ -226,6 +226,30 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class SentReminder:
+    """A reminder delivered to a target (for ``history``); ``sent_at`` is a UTC stamp."""
+
+    id: int
+    number: str
+    name: str
+    deadline: str
+    kind: OutboxKind
+    offset: int
+    target: str
+    sent_at: str
+
+
+HistoryEvent = Entry | SentReminder
+
+
+def _newest_first(e: HistoryEvent) -> tuple[str, str, int]:
+    """History order, newest first; within one second, the later row (higher id) first."""
+    if isinstance(e, Entry):
+        return (e.date[:10], e.recorded_at, e.id)
+    return (e.sent_at[:10], e.sent_at, e.id)
+
+
+@dataclass(frozen=True)
 class PassRecord:
     """One send pass as recorded: who ran it, when (a UTC stamp) and how it ended."""
 
@@ -604,12 +628,11 @@ class Store:
             )
         return {n: tuple(v) for n, v in found.items()}
 
-    def history(self, number: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def history(self, number: str | None = None, limit: int = 200) -> list[HistoryEvent]:
         """Renewals, top-ups and reminders sent, newest first."""
         where, args = ("WHERE number = ?", [number]) if number else ("", [])
-        events = [
-            {"when": r["date"], "recorded_at": r["recorded_at"], "event": r["kind"], **r}
-            for r in self.db.query(f"SELECT * FROM history {where}", args)
+        events: list[HistoryEvent] = [
+            Entry(**r) for r in self.db.query(f"SELECT * FROM history {where}", args)
         ]
         sent_where = "AND r.number = ?" if number else ""
         for r in self.db.query(
@@ -618,11 +641,8 @@ class Store:
             f" WHERE d.state = 'sent' {sent_where}",
             args,
         ):
-            events.append({"when": r["sent_at"], "event": "sent", **r})
-        # Newest first; within one second, the later row (higher id) first.
-        events.sort(
-            key=lambda e: (e["when"][:10], e.get("recorded_at") or e["when"], e["id"]), reverse=True
-        )
+            events.append(SentReminder(**r))
+        events.sort(key=_newest_first, reverse=True)
         return events[:limit]
 
     # -- passes -------------------------------------------------------------------------------

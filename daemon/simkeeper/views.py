@@ -17,6 +17,7 @@ from .deadlines import Deadline, lost_on, stage_on
 from .display import table
 from .model import Config
 from .report import StatusReport, TargetHealth
+from .store import HistoryEvent, SentReminder, TargetState
 
 
 def local_stamp(text: str | None, config: Config, seconds: bool = False) -> str | None:
@@ -106,6 +107,31 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
             runs_out=d.projection.runs_out.isoformat() if d.projection.runs_out else None,
         )
     return out
+
+
+# -- history --------------------------------------------------------------------------------
+
+
+def history_json(e: HistoryEvent, config: Config) -> dict[str, Any]:
+    """One history event as a JSON object; stored UTC stamps in the configured zone."""
+    if isinstance(e, SentReminder):
+        sent_at = local_stamp(e.sent_at, config, seconds=True)
+        return {"when": sent_at, "event": "sent", **vars(e), "sent_at": sent_at}
+    recorded_at = local_stamp(e.recorded_at, config, seconds=True)
+    return {"when": e.date, "recorded_at": recorded_at, "event": e.kind, **vars(e)} | {
+        "recorded_at": recorded_at
+    }
+
+
+def history_row(e: HistoryEvent, config: Config) -> list[str]:
+    """One history event as a ``history`` table row: when, name, what."""
+    if isinstance(e, SentReminder):
+        what = f"{e.kind} reminder for {e.deadline} sent to {e.target}"
+        return [local_stamp(e.sent_at, config) or "", e.name, what]
+    amount = f" {e.amount} {e.currency or ''}".rstrip() if e.amount else ""
+    covers = f" (deadline {e.covers})" if e.covers else ""
+    note = f" - {e.note}" if e.note else ""
+    return [e.date or "", e.name, f"{e.kind}{amount}{covers}{note}"]
 
 
 # -- status ---------------------------------------------------------------------------------
@@ -210,16 +236,7 @@ def _due_unsent_lines(report: StatusReport, config: Config) -> Iterator[str]:
 
 
 def _tables(report: StatusReport, config: Config) -> Iterator[str]:
-    rows = [
-        [
-            t.name,
-            t.url,
-            local_stamp(t.seen.last_success_at if t.seen else None, config) or "-",
-            local_stamp(t.seen.last_error_at if t.seen else None, config) or "-",
-            (t.seen.last_error if t.seen else None) or "",
-        ]
-        for t in report.targets
-    ]
+    rows = [_target_row(t, config) for t in report.targets]
     if rows:
         yield table(["TARGET", "URL", "LAST SUCCESS", "LAST ERROR AT", "LAST ERROR"], rows)
     if not report.waiting:
@@ -239,6 +256,17 @@ def _tables(report: StatusReport, config: Config) -> Iterator[str]:
         for w in report.waiting
     ]
     yield table(["ID", "TARGET", "STATE", "TRIES", "NEXT TRY", "NUMBER", "DEADLINE", "ERROR"], rows)
+
+
+def _target_row(t: TargetHealth, config: Config) -> list[str]:
+    seen = t.seen or TargetState(t.name, None, None, None)
+    return [
+        t.name,
+        t.url,
+        local_stamp(seen.last_success_at, config) or "-",
+        local_stamp(seen.last_error_at, config) or "-",
+        seen.last_error or "",
+    ]
 
 
 def _problem_lines(report: StatusReport) -> Iterator[str]:
