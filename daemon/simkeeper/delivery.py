@@ -23,7 +23,7 @@ from .model import Config, Number
 from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
-from .store import Claimed, Store, disk_full, process_token
+from .store import Claimed, OutboxItem, Store, disk_full, process_token
 from .templates import Item, Message, Texts
 
 log = logging.getLogger("simkeeper.delivery")
@@ -158,7 +158,7 @@ def record_due(
     """
     failures = [] if failures is None else failures
     ledger = store.ledger()
-    entries: list[tuple[Any, dict[str, Any], list[str]]] = []
+    entries: list[OutboxItem] = []
     for r in due_reminders(config.numbers, config.settings, now, ledger, failures):
         proj = None
         if r.kind == "topup":

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import sqlite_utils
@@ -196,6 +196,28 @@ def is_disk_full(error: BaseException, path: Path) -> bool:
 def disk_full(path: Path) -> DiskFullError:
     """The error for a full disk under ``path``, with the free space now."""
     return DiskFullError(str(path), free_bytes(path))
+
+
+class Slot(Protocol):
+    """What the outbox records: a reminder, the weekly digest, or a broken number's alert."""
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """The outbox identity: (number, deadline, kind, offset)."""
+        ...
+
+    @property
+    def due_at(self) -> datetime:
+        """When it is due (UTC)."""
+        ...
+
+    @property
+    def expires_at(self) -> datetime:
+        """When a delivery of it still failing is given up (UTC)."""
+        ...
+
+
+OutboxItem = tuple[Slot, dict[str, Any], list[str]]  # a slot, its payload, its target names
 
 
 @dataclass(frozen=True)
@@ -380,7 +402,7 @@ class Store:
 
     # -- recording reminders ------------------------------------------------------------------
 
-    def record(self, items: Iterable[tuple[Any, dict[str, Any], list[str]]], now: datetime) -> int:
+    def record(self, items: Iterable[OutboxItem], now: datetime) -> int:
         """Write reminders and their deliveries in one transaction; return how many were new.
 
         ``items`` are ``(reminder, payload, target names)``; a reminder already recorded (same
