@@ -41,8 +41,10 @@ cleanup() {
         say "container halted"
     fi
     [[ -n $WORK && -f $WORK/nspawn.log ]] && cp "$WORK/nspawn.log" "${JOURNAL_OUT%.txt}-console.txt"
-    [[ -n $RECEIVER_PID ]] && kill "$RECEIVER_PID" 2>/dev/null && wait "$RECEIVER_PID" 2>/dev/null
-    say "receiver stopped"
+    if [[ -n $RECEIVER_PID ]]; then
+        kill "$RECEIVER_PID" 2>/dev/null && wait "$RECEIVER_PID" 2>/dev/null
+        say "receiver stopped"
+    fi
     if [[ -n $CG && -d $CG ]]; then
         for p in $(find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null); do
             kill -KILL "$p" 2>/dev/null
@@ -269,7 +271,7 @@ st=$(prop simkeeper ActiveState)
 write_config 'calendar = "renewals.ics"' ""
 rc2=0; inside timeout 60 systemctl reload simkeeper || rc2=$?
 if [[ $rc -eq 0 && $st == active && $rc2 -eq 0 && $(prop simkeeper ActiveState) == active ]] \
-    && journal -u simkeeper | grep 'calendar feed not updated' >/dev/null \
+    && journal -u simkeeper | grep 'calendar feed not updated: cannot create /etc/simkeeper/renewals.ics' >/dev/null \
     && wait_until 20 test -s "$ROOT/var/lib/private/simkeeper/renewals.ics"; then
     pass "unit active after the failed pass, the next reload worked, renewals.ics in /var/lib/simkeeper"
 else

@@ -222,3 +222,19 @@ def test_only_a_damaged_database_is_to_be_moved_aside_and_kept(tmp_path, env):
         assert str(state) in line and "damaged" in line
         assert f"mv {state} {state}.damaged" in line, line
         assert "Traceback" not in line
+
+
+def test_no_home_folder_is_a_clear_error_not_an_internal_one(shared, env):
+    """A user with no $HOME and no passwd entry (a systemd DynamicUser) running a command
+    without --config: one line saying what to set, never an internal error."""
+    unknown = "61827"  # no passwd entry
+    command = [a.replace(f"={NOBODY}", f"={unknown}") for a in _nobody_python()]
+    bare = {k: v for k, v in env.items() if k not in ("HOME", "XDG_CONFIG_HOME")}
+    bare.pop("SIMKEEPER_CONFIG", None)
+    result = subprocess.run(
+        [*command, "upcoming"], env=bare, capture_output=True, text=True, timeout=60
+    )
+    assert "internal error" not in result.stderr, result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "cannot find a home folder for the default config file" in result.stderr
+    assert "--config" in result.stderr

@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is the 
     import tomllib  # type: ignore[no-redef]
 
 from .currencies import CODES as CURRENCY_CODES
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, UsageError
 from .model import RENEWAL_RULES, Config, Number, Settings, Stage, Target, Tier
 from .periods import NAMED_CYCLES, Cycle, PeriodError, parse_cycle, parse_days
 from .plans import builtin_plans
@@ -120,8 +120,22 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
         return Path(env["SIMKEEPER_CONFIG"])
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return Path("/etc/simkeeper/config.toml")
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    base = env.get("XDG_CONFIG_HOME") or str(_home(env, "config file") / ".config")
     return Path(base) / "simkeeper" / "config.toml"
+
+
+def _home(env: Mapping[str, str], what: str) -> Path:
+    """This user's home folder, where the default ``what`` lives; a usage error without one
+    (no ``$HOME`` and no passwd entry, as for a systemd DynamicUser)."""
+    if env.get("HOME"):
+        return Path(env["HOME"])
+    try:
+        return Path.home()
+    except (RuntimeError, KeyError):
+        raise UsageError(
+            f"cannot find a home folder for the default {what}",
+            "set HOME, or name the file with --config (and settings.state)",
+        ) from None
 
 
 def default_state_path(settings_state: Path | None, env: Mapping[str, str] | None = None) -> Path:
@@ -134,7 +148,7 @@ def default_state_path(settings_state: Path | None, env: Mapping[str, str] | Non
         return Path(env["STATE_DIRECTORY"].split(":")[0]) / "simkeeper.db"
     if os.geteuid() == 0:
         return Path("/var/lib/simkeeper/simkeeper.db")
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    base = env.get("XDG_STATE_HOME") or str(_home(env, "state folder") / ".local" / "state")
     return Path(base) / "simkeeper" / "simkeeper.db"
 
 
@@ -973,8 +987,11 @@ class _Validator:
         if not amount.is_finite():
             self.problem(_join(p, key), f"{value!r} is not an amount", hint)
             return None
-        if amount < 0 or (positive and amount == 0) or amount >= MAX_AMOUNT:
-            self.problem(_join(p, key), f"{value!r} is out of range", hint)
+        if amount < 0 or (positive and amount == 0):
+            self.problem(_join(p, key), f"must be {'above' if positive else 'at least'} 0", hint)
+            return None
+        if amount >= MAX_AMOUNT:
+            self.problem(_join(p, key), f"must be below {MAX_AMOUNT:,}", hint)
             return None
         return amount
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, time, tzinfo
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 from .periods import Cycle
@@ -144,6 +145,14 @@ class Ledger:
     topups: dict[str, tuple[tuple[date, Decimal], ...]] = field(default_factory=dict)
     # every recorded renewal (and top-up) of a number, oldest first, with its amount if given
     renewals: dict[str, tuple[tuple[date, Decimal | None], ...]] = field(default_factory=dict)
+
+    @cached_property
+    def reminded_by_number(self) -> dict[str, tuple[date, ...]]:
+        """``reminded`` per number, built once per ledger (a pass looks a number up in it)."""
+        index: dict[str, list[date]] = {}
+        for number, day in self.reminded:
+            index.setdefault(number, []).append(day)
+        return {n: tuple(sorted(days)) for n, days in index.items()}
 
 
 EMPTY_LEDGER = Ledger()

@@ -81,7 +81,15 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
     max_lead = max(number.remind, default=0)
     start = today - timedelta(days=overdue_span(number) + 1)
     end = today + timedelta(days=max_lead + 1)
-    days = list(renew_deadlines(number, start, end, ledger))
+    if number.rolling:  # one deadline only
+        days = list(renew_deadlines(number, start, end, ledger))
+    else:
+        # A deadline before yesterday matters only if it is tracked overdue: look those up
+        # rather than walk every occurrence of the overdue window, so a pass costs the same
+        # for any overdue_for.
+        recent = today - timedelta(days=1)
+        days = [*_tracked_before(number, start, recent, ledger)]
+        days += renew_deadlines(number, recent, end, ledger)
     following = next_occurrence_after(number, end)
     if following and (number.number, following) not in ledger.done:
         days.append(following)
@@ -94,6 +102,15 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
             yield from _overdue(number, day, at, zone, today)
     if proj and proj.runs_out and proj.runs_out >= today:
         yield from _before(number, proj.runs_out, "topup", at, zone)
+
+
+def _tracked_before(number: Number, start: date, end: date, ledger: Ledger) -> Iterator[date]:
+    """The fixed occurrences in ``[start, end)`` reminded about and not renewed."""
+    for day in ledger.reminded_by_number.get(number.number, ()):
+        tracked = start <= day < end and (number.number, day) not in ledger.done
+        # ...and still an occurrence of the plan (the config may have moved it since)
+        if tracked and next_occurrence_after(number, day - timedelta(days=1)) == day:
+            yield day
 
 
 def _before(

@@ -368,7 +368,8 @@ class Store:
                 return
         block = b"simkeeper reserve: room to record deliveries when the disk fills up\n" * 64
         try:
-            with open(self.reserve_path, "wb") as f:
+            fd = os.open(self.reserve_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with open(fd, "wb") as f:
                 for _ in range(0, RESERVE_BYTES, len(block)):
                     f.write(block)  # real bytes: a sparse file would reserve nothing
                 f.flush()

@@ -127,6 +127,8 @@ def history_row(e: HistoryEvent, config: Config) -> list[str]:
     """One history event as a ``history`` table row: when, name, what."""
     if isinstance(e, SentReminder):
         what = f"{e.kind} reminder for {e.deadline} sent to {e.target}"
+        if e.kind == "problem":
+            what = f"alert that its deadlines cannot be worked out sent to {e.target}"
         return [local_stamp(e.sent_at, config) or "", e.name, what]
     amount = f" {e.amount} {e.currency or ''}".rstrip() if e.amount else ""
     covers = f" (deadline {e.covers})" if e.covers else ""
