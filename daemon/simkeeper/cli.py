@@ -1,4 +1,5 @@
-"""The ``simkeeper`` command line: a thin layer of click commands over the core and the edges.
+"""The ``simkeeper`` command line: click commands over the application layer (:mod:`.app`),
+parsing input and printing what :mod:`.views` renders.
 
 Every error a user can act on is a :class:`~simkeeper.errors.SimkeeperError`, printed as one line
 per problem on stderr with exit status 2 (1 for a failed send); never a traceback.
