@@ -248,7 +248,7 @@ def cfg(tmp_path: Path, numbers: str, head: str = HEAD) -> Path:
         (
             'plan = "csl"\nlast_renewed = 2026-01-01\nmin_amount = 1e12',
             "min_amount",
-            "out of range",
+            "must be below 1,000,000,000",
         ),
         ('plan = "csl"\nlast_renewed = 2026-01-01\nmin_amount = nan', "min_amount", "above 0"),
         ('plan = "csl"\nlast_renewed = 2026-01-01\nmax_ahead = "4000d"', "max_ahead", "ten years"),

@@ -788,8 +788,6 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
         conn.execute("PRAGMA synchronous = NORMAL")
         migrations.apply(db)
     except sqlite3.Error as e:
-        if is_disk_full(e, path):
-            raise disk_full(path) from None
         raise state_error(path, e) from None
     return Store(db, path)
 
@@ -838,6 +836,8 @@ def state_error(path: Path, error: sqlite3.Error, writing: bool = True) -> State
     Only real damage suggests moving the file aside (and says how to keep it); a permission
     problem names the path, the user and the mode needed; anything else is said as it is.
     """
+    if is_disk_full(error, path):  # reading too: a full disk is never damage or permissions
+        return disk_full(path)
     text = str(error)
     if any(word in text.lower() for word in DAMAGE):
         return StateError(
