@@ -9,7 +9,7 @@ overdue number, a number that cannot be worked out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -89,17 +89,40 @@ class StatusReport:
         return not self.attention
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What the state database says, read once (all empty when there is none)."""
+
+    ledger: Ledger = EMPTY_LEDGER
+    seen: Mapping[str, TargetState] = field(default_factory=dict)
+    last_pass: PassRecord | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    waiting: tuple[OpenDelivery, ...] = ()
+
+
+def _stored(store: Store | None) -> _Stored:
+    if store is None:
+        return _Stored()
+    return _Stored(
+        store.ledger(),
+        store.target_status(),
+        store.last_pass(),
+        store.counts(),
+        tuple(store.open_deliveries()),
+    )
+
+
 def build_status(config: Config, store: Store | None, path: Path, now: datetime) -> StatusReport:
     """The status at ``now``, from the config and the (read-only) store if there is one."""
     from .reminders import next_due_at
 
-    ledger = store.ledger() if store else EMPTY_LEDGER
-    seen = store.target_status() if store else {}
+    stored = _stored(store)
+    ledger = stored.ledger
     broken: list[Failure] = []
     due_unsent = _due_unsent(config, store, now, ledger, broken)
     nxt = next_due_at(config.numbers, config.settings, now, ledger, broken)
     at_risk = [d for d in upcoming(config.numbers, now, 0, ledger, broken) if d.overdue]
-    targets = tuple(_target_health(config, seen))
+    targets = tuple(_target_health(config, stored.seen))
     balances = _balances(config, now, ledger, broken)
     redact = Redactor(config.secrets)
     broken_numbers = tuple(
@@ -110,12 +133,12 @@ def build_status(config: Config, store: Store | None, path: Path, now: datetime)
     return StatusReport(
         state=path,
         found=store is not None,
-        last_pass=store.last_pass() if store else None,
+        last_pass=stored.last_pass,
         next_reminder=NextReminder(*nxt) if nxt else None,
-        counts=store.counts() if store else {},
+        counts=stored.counts,
         due_unsent=tuple(due_unsent),
         targets=targets,
-        waiting=tuple(store.open_deliveries()) if store else (),
+        waiting=stored.waiting,
         broken=broken_numbers,
         at_risk=tuple(at_risk),
         balances=balances,
