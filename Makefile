@@ -22,6 +22,7 @@ run: $(BIN)/simkeeper
 test: $(BIN)/simkeeper
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
+	$(BIN)/mypy --strict daemon/simkeeper
 	$(BIN)/python -m coverage erase
 	$(BIN)/python -m coverage run -m pytest -q -n 2 --durations=15
 	$(BIN)/python -m coverage combine --quiet

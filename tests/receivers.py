@@ -422,10 +422,3 @@ def make_http_receiver() -> Iterator[Callable[..., HTTPReceiver]]:
     yield make
     for receiver in started:
         receiver.stop()
-
-
-@pytest.fixture
-def refusing_port() -> Iterator[RefusingPort]:
-    """A port that refuses connections (a receiver that is down)."""
-    with RefusingPort() as port:
-        yield port

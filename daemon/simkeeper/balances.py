@@ -49,3 +49,8 @@ def project(
         if charge >= today:
             covered += 1
     return Projection(balance if now_balance is None else now_balance, covered, None)
+
+
+def money(amount: Decimal) -> str:
+    """An amount as shown and stored in payloads: two decimals (``12.50``)."""
+    return f"{amount:.2f}"

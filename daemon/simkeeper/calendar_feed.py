@@ -86,7 +86,8 @@ def render_calendar(
         cal.add_component(event)
         if not d.paid_from_balance and (loss := loss_event(d, now, t)) is not None:
             cal.add_component(loss)
-    return cal.to_ical()
+    data: bytes = cal.to_ical()
+    return data
 
 
 def loss_event(d: Deadline, now: datetime, t: Translator = ENGLISH) -> Event | None:
@@ -114,7 +115,9 @@ def loss_event(d: Deadline, now: datetime, t: Translator = ENGLISH) -> Event | N
     return event
 
 
-def refresh_feed(config: Config, ledger: Ledger, now: datetime, last: tuple | None = None) -> tuple:
+def refresh_feed(
+    config: Config, ledger: Ledger, now: datetime, last: tuple[object, ...] | None = None
+) -> tuple[object, ...]:
     """Rewrite ``settings.calendar`` unless what it shows is still ``last``; return what it shows.
 
     The daemon passes back what it got, so a pass that changed nothing leaves the file alone.

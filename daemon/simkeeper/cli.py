@@ -1,4 +1,5 @@
-"""The ``simkeeper`` command line: a thin layer of click commands over the core and the edges.
+"""The ``simkeeper`` command line: click commands over the application layer (:mod:`.app`),
+parsing input and printing what :mod:`.views` renders.
 
 Every error a user can act on is a :class:`~simkeeper.errors.SimkeeperError`, printed as one line
 per problem on stderr with exit status 2 (1 for a failed send); never a traceback.
@@ -10,42 +11,49 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable
 from contextlib import suppress
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
+from . import __version__, app
 from . import config as config_mod
+from .balances import money
 from .deadlines import (
-    Deadline,
     Failure,
     counts,
-    isolated,
     local_today,
-    lost_on,
-    occurrence_to_mark,
-    occurrences,
     projection,
-    stage_on,
     unique_failures,
     upcoming,
     yearly_cost,
 )
 from .display import table, urgency_style, use_colour
 from .errors import SimkeeperError, UsageError
-from .i18n import ENGLISH, N_, Translator, label, translator
+from .i18n import translator
 from .logs import setup as setup_logging
-from .model import EMPTY_LEDGER, Config, Ledger, Number, find_number
+from .model import Config, Ledger, Number
 from .redact import Redactor, display_url
+from .views import (
+    action_text,
+    days_text,
+    deadline_json,
+    history_json,
+    history_row,
+    json_array,
+    local_stamp,
+    missed_text,
+    runs_out_text,
+    status_json,
+    status_text,
+)
 
 if TYPE_CHECKING:
     from .plans import Plan
-    from .store import Store
+    from .store import Entry, HistoryEvent
 
 log = logging.getLogger("simkeeper")
 
@@ -58,52 +66,13 @@ class Context:
         self.verbosity = verbosity
 
     def load(self, validate_urls: bool = True) -> Config:
-        """Load the config exactly as the daemon does (URLs checked with Apprise when asked)."""
-        url_check = None
-        if validate_urls:
-            from .notifier import url_problem
+        """Load the config exactly as the daemon does (URLs checked with Apprise when asked);
+        its warnings go to stderr."""
+        return app.load(self.config_path, _warn, for_sending=validate_urls)
 
-            url_check = url_problem
-        # Commands that never send work without the secrets (their URLs are shown redacted).
-        config = config_mod.load(
-            self.config_path, url_check=url_check, require_secrets=validate_urls
-        )
-        for warning in config.warnings:
-            click.echo(warning, err=True)
-        return config
 
-    def state_path(self, config: Config) -> Path:
-        return config_mod.default_state_path(config.settings.state)
-
-    def store(self, config: Config) -> Store:
-        """The state database, created when missing."""
-        from .store import open_store
-
-        store = open_store(self.state_path(config))
-        assert store is not None
-        return store
-
-    def existing_store(self, config: Config) -> Store | None:
-        """The state database if there is one, opened read-only: reading never creates or
-        writes it, so a user who may only read it can still look.
-
-        The store (and sqlite-utils) is imported only when the file exists, so ``check`` and
-        ``upcoming`` on a machine without a database stay quick.
-        """
-        path = self.state_path(config)
-        if not path.exists():
-            return None
-        from .store import open_store
-
-        return open_store(path, create=False, readonly=True)
-
-    def ledger(self, config: Config) -> Ledger:
-        """The ledger from the database if there is one; reading never creates it."""
-        store = self.existing_store(config)
-        if store is None:
-            return EMPTY_LEDGER
-        with store:
-            return store.ledger()
+def _warn(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def parse_now(value: str | None, config: Config) -> datetime:
@@ -240,88 +209,13 @@ def check(obj: Context) -> None:
             f"{config.path}: warning: no [[notify]] targets, so no reminder can be sent",
             err=True,
         )
-    _check_writable(config, obj.state_path(config))
+    _check_writable(config, app.state_path(config))
     t = translator(config.settings.language)
     targets = t.gettext(", {n} notify target(s)") if config.targets else ""
     line = t.gettext("{path}: OK, {n} number(s){targets}").format(
         path=config.path, n=len(config.numbers), targets=targets.format(n=len(config.targets))
     )
     click.echo(line)
-
-
-def json_array(items: Iterable[dict[str, Any]]) -> str:
-    """A JSON array with one object per line: easy to read and to grep, and (unlike
-    ``indent=``, which falls back to the pure-Python encoder) fast for 100,000 items."""
-    lines = [json.dumps(item, ensure_ascii=False) for item in items]
-    return "[\n" + ",\n".join(lines) + "\n]" if lines else "[]"
-
-
-def deadline_json(d: Deadline) -> dict[str, Any]:
-    n = d.number
-    out: dict[str, Any] = {
-        "name": n.name,
-        "number": n.number,
-        "deadline": d.date.isoformat(),
-        "days_left": d.days_left,
-        "cycle": n.cycle_text,
-        "kind": d.kind,
-        "rolling": n.rolling,
-        "overdue": d.overdue,
-        "paid_from_balance": d.paid_from_balance,
-        "carrier": n.carrier,
-        "note": n.note,
-        "timezone": n.timezone_name,
-        **stage_json(d),
-    }
-    if d.projection:
-        out.update(
-            balance=f"{d.projection.balance:.2f}",
-            currency=n.currency,
-            covered=d.projection.covered,
-            runs_out=d.projection.runs_out.isoformat() if d.projection.runs_out else None,
-        )
-    return out
-
-
-def stage_json(d: Deadline) -> dict[str, Any]:
-    """``lost_on`` (the day of the last ``after_deadline`` stage, or None), ``stage`` (the
-    current stage's state once the deadline passed, else None) and ``renew_url``."""
-    n = d.number
-    lost = None if d.paid_from_balance else lost_on(n, d.date)
-    stage = stage_on(n, d.date, d.date - timedelta(days=d.days_left)) if lost else None
-    return {
-        "lost_on": lost.isoformat() if lost else None,
-        "stage": stage.state if stage else None,
-        "renew_url": n.renew_url or None,
-    }
-
-
-def _if_missed(d: Deadline, t: Translator = ENGLISH) -> str:
-    info = stage_json(d)
-    if info["lost_on"] is None:
-        return ""
-    lost = t.gettext("lost {date}").format(date=info["lost_on"])
-    return f"{info['stage']}; {lost}" if info["stage"] else lost
-
-
-def _what(d: Deadline, t: Translator = ENGLISH) -> str:
-    if d.kind == "topup":
-        return t.gettext("top up (balance runs out)")
-    if d.overdue:
-        if d.number.rolling:
-            return t.gettext("OVERDUE (window passed)")
-        return t.gettext("OVERDUE")
-    if d.paid_from_balance:
-        return t.gettext("charged to balance")
-    return t.gettext("renew")
-
-
-def _days(days_left: int, t: Translator = ENGLISH) -> str:
-    if days_left == 0:
-        return t.gettext("today")
-    if days_left > 0:
-        return t.gettext("{n}d").format(n=days_left)
-    return t.gettext("{n}d ago").format(n=-days_left)
 
 
 @cli.command("upcoming")
@@ -344,7 +238,7 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
     broken: list[Failure] = []
-    found = upcoming(config.numbers, moment, days, obj.ledger(config), broken)
+    found = upcoming(config.numbers, moment, days, app.read_ledger(config), broken)
     _warn_broken(config, broken)
     if fmt == "json":
         click.echo(json_array(deadline_json(d) for d in found))
@@ -356,12 +250,12 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     rows = [
         [
             d.date.isoformat(),
-            _days(d.days_left, t),
+            days_text(d.days_left, t),
             d.number.name,
             d.number.number,
             d.number.carrier,
             d.number.cycle_text,
-            _what(d, t),
+            action_text(d, t),
         ]
         for d in found
     ]
@@ -375,7 +269,7 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
         t.gettext("CYCLE"),
         t.gettext("ACTION"),
     ]
-    missed = [_if_missed(d, t) for d in found]
+    missed = [missed_text(d, t) for d in found]
     if any(missed):  # the column only when some number has after_deadline stages
         headers.append(t.gettext("STAGE / LOST"))
         rows = [[*row, m] for row, m in zip(rows, missed, strict=True)]
@@ -423,14 +317,6 @@ def _check_writable(config: Config, state: Path) -> None:
         raise ConfigError(problems)
 
 
-def _redactor(config: Config) -> Redactor:
-    from .logs import set_redactor
-
-    redact = Redactor(config.secrets)
-    set_redactor(redact)
-    return redact
-
-
 @cli.command("send-due")
 @NOW_OPTION
 @click.pass_obj
@@ -440,16 +326,12 @@ def send_due(obj: Context, now: str | None) -> None:
     Failed deliveries are kept and retried with backoff on later passes. Exit 1 when a target
     failed in this pass, or when the calendar feed could not be written (reminders still go).
     """
-    from .delivery import run_pass
-
     config = obj.load()
-    redact = _redactor(config)
+    redact = app.use_secrets(config)
     moment = parse_now(now, config)
-    calendar_problem = None
-    with obj.store(config) as store:
-        report = run_pass(config, store, moment, redact)
-        if config.settings.calendar:
-            calendar_problem = _refresh_calendar(config, store, moment)
+    with app.open_state(config) as store:
+        done = app.pass_and_calendar(config, store, moment, redact)
+    report, calendar_problem = done.report, done.calendar_problem
     t = translator(config.settings.language)
     for name in report.sent:
         click.echo(t.gettext("sent: {name}").format(name=name))
@@ -464,19 +346,6 @@ def send_due(obj: Context, now: str | None) -> None:
     sys.exit(1 if report.failed or calendar_problem else 0)
 
 
-def _refresh_calendar(config: Config, store: Store, moment: datetime) -> str | None:
-    """Rewrite the calendar feed after a pass; why it could not be written, or None."""
-    from .calendar_feed import refresh_feed
-    from .writable import explain
-
-    assert config.settings.calendar is not None
-    try:
-        refresh_feed(config, store.ledger(), moment)
-    except OSError as e:
-        return explain(config.settings.calendar, e)
-    return None
-
-
 @cli.command("test")
 @click.option("--tag", "tags", multiple=True, help="Only targets with this name or tag.")
 @click.pass_obj
@@ -486,7 +355,7 @@ def test_cmd(obj: Context, tags: tuple[str, ...]) -> None:
     from .templates import Texts
 
     config = obj.load()
-    redact = _redactor(config)
+    redact = app.use_secrets(config)
     chosen = [t for t in config.targets if t.matches(tags)]
     if not chosen:
         raise UsageError("no notify target to test", "add [[notify]] entries, or check --tag")
@@ -504,70 +373,6 @@ def test_cmd(obj: Context, tags: tuple[str, ...]) -> None:
     sys.exit(0 if all(o.ok for o in results.values()) else 1)
 
 
-UNSENT_GRACE = timedelta(minutes=10)  # a due reminder unsent for longer needs attention
-
-
-def local_stamp(text: str | None, config: Config, seconds: bool = False) -> str | None:
-    """A stored UTC stamp in the configured time zone with its offset (``2026-12-14T09:00+01:00``;
-    with ``seconds`` the full ISO 8601 form, for JSON)."""
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text).astimezone(config.settings.timezone)
-    return moment.isoformat(timespec="seconds" if seconds else "minutes")
-
-
-def _due_unsent(
-    config: Config, store: Store | None, moment: datetime, ledger: Ledger, broken: list[Failure]
-) -> list[dict[str, Any]]:
-    """Reminders due by ``moment`` and not sent: in the outbox with a delivery open, or due by
-    the schedule and not even recorded (no pass ran since they fell due). A number that cannot
-    be worked out goes to ``broken`` instead."""
-    from .delivery import targets_for
-    from .reminders import due_reminders
-    from .store import stamp
-
-    due = due_reminders(config.numbers, config.settings, moment, ledger, broken)
-    known = store.recorded(r.key for r in due) if store else set()
-    rows = [
-        {
-            "name": r.number.name,
-            "number": r.number.number,
-            "deadline": r.deadline.isoformat(),
-            "kind": r.kind,
-            "due_at": stamp(r.due_at),
-            "targets": ", ".join(targets_for(config, r)),
-            "recorded": False,
-        }
-        for r in due
-        if r.key not in known
-    ]
-    if store:
-        rows += [{**row, "recorded": True} for row in store.unsent_due(moment)]
-    rows.sort(key=lambda r: r["due_at"])
-    return rows
-
-
-def _attention(
-    due_unsent: list[dict[str, Any]],
-    failing: list[str],
-    at_risk: list[Deadline],
-    moment: datetime,
-) -> list[str]:
-    """What needs a person: each a short line. Empty when all is well."""
-    from .store import stamp
-
-    late = stamp(moment - UNSENT_GRACE)
-    out = [
-        f"{r['name']}: {r['kind']} reminder for {r['deadline']} due and not sent"
-        + ("" if r["recorded"] else " (no pass has run since it fell due)")
-        for r in due_unsent
-        if r["due_at"] <= late
-    ]
-    out += [f"target {name} is failing" for name in failing]
-    out += [f"{d.number.name}: {_what(d)}, deadline {d.date.isoformat()}" for d in at_risk]
-    return out
-
-
 @cli.command()
 @NOW_OPTION
 @FORMAT_OPTION
@@ -579,180 +384,14 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     Exit 1 when something needs attention (a due reminder unsent for more than 10 minutes, a
     failing target, an overdue number), so a monitor can run it.
     """
-    from .reminders import next_due_at
-
     config = obj.load(validate_urls=False)
-    moment = parse_now(now, config)
-    path = obj.state_path(config)
-    store = obj.existing_store(config)
-    ledger = store.ledger() if store else EMPTY_LEDGER
-    waiting = store.open_deliveries() if store else []
-    targets = store.target_status() if store else {}
-    counts = store.counts() if store else {}
-    last_pass = store.last_pass() if store else None
-    broken: list[Failure] = []
-    due_unsent = _due_unsent(config, store, moment, ledger, broken)
-    if store:
-        store.close()
-    nxt = next_due_at(config.numbers, config.settings, moment, ledger, broken)
-    at_risk = [d for d in upcoming(config.numbers, moment, 0, ledger, broken) if d.overdue]
-    failing = [
-        t.name
-        for t in config.targets
-        if (info := targets.get(t.name, {})).get("last_error_at")
-        and (info.get("last_success_at") or "") < info["last_error_at"]
-    ]
-    attention = _attention(due_unsent, failing, at_risk, moment)
-    balances = []
-    for n in config.numbers:
-        for proj in isolated(
-            n, broken, lambda n=n: [projection(n, local_today(n, moment), ledger)]
-        ):
-            if proj:
-                balances.append((n, proj))
-    broken = unique_failures(broken)
-    redact = Redactor(config.secrets)
-    attention += [f"{f.number.name}: no reminders ({redact(f.error)})" for f in broken]
+    report = app.status(config, parse_now(now, config))
     if fmt == "json":
-
-        def when(text: str | None) -> str | None:
-            return local_stamp(text, config, seconds=True)
-
-        if last_pass:
-            last_pass["ran_at"] = when(last_pass["ran_at"])
-        click.echo(
-            json.dumps(
-                {
-                    "state": str(path),
-                    "attention": attention,
-                    "last_pass": last_pass,
-                    "due_unsent": [{**r, "due_at": when(r["due_at"])} for r in due_unsent],
-                    "counts": counts,
-                    "waiting": [
-                        {**w, "next_attempt_at": when(w["next_attempt_at"])} for w in waiting
-                    ],
-                    "targets": [
-                        {
-                            "name": t.name,
-                            "url": display_url(t.url),
-                            **targets.get(t.name, {}),
-                            "last_success_at": when(targets.get(t.name, {}).get("last_success_at")),
-                            "last_error_at": when(targets.get(t.name, {}).get("last_error_at")),
-                            "failing": t.name in failing,
-                        }
-                        for t in config.targets
-                    ],
-                    "next_reminder": when(nxt[0].isoformat()) if nxt else None,
-                    "broken": [{"name": f.number.name, "error": redact(f.error)} for f in broken],
-                    "at_risk": [deadline_json(d) for d in at_risk],
-                    "balances": [
-                        {
-                            "name": n.name,
-                            "balance": f"{p.balance:.2f}",
-                            "currency": n.currency,
-                            "covered": p.covered,
-                            "runs_out": p.runs_out.isoformat() if p.runs_out else None,
-                        }
-                        for n, p in balances
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        sys.exit(1 if attention else 0)
-    click.echo(f"state: {path}" + ("" if store else " (not created yet)"))
-    if last_pass:
-        how = last_pass["outcome"]
-        if how == "error":
-            how = f"error: {last_pass['error']}"
-        elif last_pass["sent"] or last_pass["failed"]:
-            how += f", sent to {last_pass['sent']} target(s), {last_pass['failed']} failed"
-        when = local_stamp(last_pass["ran_at"], config)
-        click.echo(f"last pass: {when} by {last_pass['source']}, {how}")
+        click.echo(status_json(report, config))
     else:
-        click.echo("last pass: none recorded")
-    if nxt:
-        r = nxt[1]
-        click.echo(
-            f"next reminder: {local_stamp(nxt[0].isoformat(), config)} for {r.number.name} "
-            f"({r.kind}, deadline {r.deadline.isoformat()})"
-        )
-    else:
-        click.echo("next reminder: none scheduled")
-    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none yet"
-    click.echo(f"deliveries: {summary}")
-    if due_unsent:
-        click.echo("")
-        click.echo("due, not sent:")
-        for r in due_unsent:
-            click.echo(
-                f"  {r['name']}: {r['kind']} reminder for {r['deadline']}, due "
-                f"{local_stamp(r['due_at'], config)}, to {r['targets'] or 'no target'}"
-                + ("" if r["recorded"] else " (not recorded: no pass has run since)")
-            )
-    click.echo("")
-    rows = []
-    for t in config.targets:
-        info = targets.get(t.name, {})
-        rows.append(
-            [
-                t.name,
-                display_url(t.url),
-                local_stamp(info.get("last_success_at"), config) or "-",
-                local_stamp(info.get("last_error_at"), config) or "-",
-                info.get("last_error") or "",
-            ]
-        )
-    if rows:
-        click.echo(table(["TARGET", "URL", "LAST SUCCESS", "LAST ERROR AT", "LAST ERROR"], rows))
-    if waiting:
-        click.echo("")
-        rows = [
-            [
-                str(w["id"]),
-                w["target"],
-                w["state"],
-                str(w["attempts"]),
-                local_stamp(w["next_attempt_at"], config) or "",
-                w["name"],
-                w["deadline"],
-                w["last_error"] or "",
-            ]
-            for w in waiting
-        ]
-        click.echo(
-            table(
-                ["ID", "TARGET", "STATE", "TRIES", "NEXT TRY", "NUMBER", "DEADLINE", "ERROR"], rows
-            )
-        )
-    if broken:
-        click.echo("")
-        click.echo("not worked out (no reminders for these until fixed):")
-        for f in broken:
-            click.echo(f"  {f.number.name}: {redact(f.error)}")
-    if at_risk:
-        click.echo("")
-        click.echo("at risk:")
-        for d in at_risk:
-            click.echo(
-                f"  {d.number.name}: {_what(d)}, deadline {d.date.isoformat()} "
-                f"({_days(d.days_left)})"
-            )
-    if balances:
-        click.echo("")
-        for n, p in balances:
-            runs = p.runs_out.isoformat() if p.runs_out else "not within reach"
-            click.echo(
-                f"balance {n.name}: {p.balance:.2f} {n.currency}, covers {p.covered} more "
-                f"charge(s), runs out {runs}"
-            )
-    if attention:
-        click.echo("")
-        click.echo("needs attention:")
-        for line in attention:
-            click.echo(f"  {line}")
-    sys.exit(1 if attention else 0)
+        for line in status_text(report, config):
+            click.echo(line)
+    sys.exit(0 if report.ok else 1)
 
 
 @cli.command()
@@ -813,7 +452,7 @@ def notify_failure(obj: Context, unit: str) -> None:
     config, problems = config_mod.load_partial(obj.config_path, url_check=url_problem)
     for problem in problems:
         click.echo(f"config problem: {problem}", err=True)
-    redact = _redactor(config)
+    redact = app.use_secrets(config)
     if not config.targets:
         click.echo(_error_line(f"{unit} failed, and no notify target can be used"), err=True)
         sys.exit(1)
@@ -841,59 +480,6 @@ def _parse_day(value: str | None, today: date, what: str = "--date") -> date:
     if day.year < 1900:  # the engine steps cycles from it; nothing real is that old
         raise UsageError(f"{what} {day} is too far in the past", "use a date from 1900 on")
     return day
-
-
-def _parse_amount(value: str | None, what: str) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise UsageError(f'{what} "{value}" is not an amount', "e.g. 10 or 10.50") from None
-    if not amount.is_finite() or amount <= 0:
-        raise UsageError(f"{what} must be above 0, not {value}")
-    return amount
-
-
-def _renewal_refused(
-    number: Number, on: date, covers: date | None, recorded: list[dict[str, Any]], again: bool
-) -> UsageError | None:
-    """Why recording a renewal of ``number`` on ``on`` looks like an accident, if it does.
-
-    Refused: a date before the renewal recorded last (always), and unless ``again`` a second
-    renewal on the same day, or one whose deadline due next is already marked renewed (the
-    renewal would silently mark a later one).
-    """
-    hint = f"add --again to record another renewal, or 'simkeeper undo \"{number.name}\"'"
-    if recorded:
-        last = max(date.fromisoformat(r["date"]) for r in recorded)
-        if on < last:
-            return UsageError(
-                f"{number.name}: --date {on} is before the renewal already recorded on {last}",
-                f"'simkeeper undo \"{number.name}\"' removes that one first",
-            )
-    if again:
-        return None
-    # A renewal below min_amount moved nothing, so another one that day is no accident.
-    same_day = [
-        r
-        for r in recorded
-        if r["date"] == on.isoformat()
-        and counts(number, Decimal(r["amount"]) if r["amount"] else None)
-    ]
-    if same_day:
-        done = f" (deadline {same_day[-1]['covers']} done)" if same_day[-1]["covers"] else ""
-        return UsageError(f"{number.name}: a renewal on {on} is already recorded{done}", hint)
-    nxt = next(occurrences(number, on, on + timedelta(days=3660)), None)
-    if covers and nxt and covers > nxt:
-        by = [r["date"] for r in recorded if r["covers"] == nxt.isoformat()]
-        when = f" on {by[-1]}" if by else ""
-        return UsageError(
-            f"{number.name}: deadline {nxt} is already recorded as renewed{when}; this would "
-            f"mark {covers} too",
-            hint,
-        )
-    return None
 
 
 @cli.command()
@@ -926,21 +512,13 @@ def renewed(
     --again is given; a --date before the last recorded renewal is refused.
     """
     config = obj.load(validate_urls=False)
-    number = find_number(config.numbers, name)
+    number = app.find_number(config.numbers, name)
     moment = parse_now(now, config)
     on = _parse_day(day, local_today(number, moment))
-    cost = _parse_amount(amount, "--amount")
-    with obj.store(config) as store:
-        covers = occurrence_to_mark(number, on, store.ledger()) if counts(number, cost) else None
-        refusal = _renewal_refused(
-            number, on, covers, store.entries(number.number, "renewal"), again
-        )
-        if refusal:
-            raise refusal
-        store.add_history(
-            number.number, number.name, "renewal", on, moment, cost, number.currency, note, covers
-        )
-        ledger = store.ledger()
+    cost = app.check_amount(amount, "--amount")
+    with app.open_state(config) as store:
+        done = app.record_renewal(store, number, on, moment, cost, note, again)
+    covers, ledger = done.covers, done.ledger
     what = f"deadline {covers} done" if covers else ""
     if number.rolling:
         what = _next_deadline(number, moment, ledger) or what
@@ -971,18 +549,17 @@ def _below_minimum(number: Number, amount: Decimal | None, what: str) -> str:
 def topup(obj: Context, name: str, amount: str, day: str | None, now: str | None) -> None:
     """Record a top-up of AMOUNT on NAME, raising its projected balance."""
     config = obj.load(validate_urls=False)
-    number = find_number(config.numbers, name)
-    value = _parse_amount(amount, "AMOUNT")
+    number = app.find_number(config.numbers, name)
+    value = app.check_amount(amount, "AMOUNT")
+    assert value is not None  # AMOUNT is required
     moment = parse_now(now, config)
     on = _parse_day(day, local_today(number, moment))
-    with obj.store(config) as store:
-        store.add_history(number.number, number.name, "topup", on, moment, value, number.currency)
-        ledger = store.ledger()
-        proj = projection(number, local_today(number, moment), ledger)
+    with app.open_state(config) as store:
+        ledger = app.record_topup(store, number, on, moment, value)
+    proj = projection(number, local_today(number, moment), ledger)
     extra = ""
     if proj:
-        runs = proj.runs_out.isoformat() if proj.runs_out else "not within reach"
-        extra = f"; balance {proj.balance:.2f} {number.currency}, runs out {runs}"
+        extra = f"; balance {money(proj.balance)} {number.currency}, runs out {runs_out_text(proj)}"
     if number.rolling:  # a top-up keeps a keep-alive line going, like a renewal
         what = _next_deadline(number, moment, ledger)
         what = what if counts(number, value) else _below_minimum(number, value, what)
@@ -1012,32 +589,27 @@ def undo(obj: Context, name: str, now: str | None) -> None:
     Deadlines and the projected balance move back as if it had never been recorded.
     """
     config = obj.load(validate_urls=False)
-    number = find_number(config.numbers, name)
+    number = app.find_number(config.numbers, name)
     moment = parse_now(now, config)
-    if not obj.state_path(config).exists():
-        raise UsageError(f"nothing is recorded for {number.name}", "no state database yet")
-    with obj.store(config) as store:
-        row = store.remove_last_entry(number.number)
-        if row is None:
-            raise UsageError(f"nothing is recorded for {number.name}")
-        ledger = store.ledger()
+    row, ledger = app.undo_last(config, number)
     click.echo(f"removed: {number.name} {_entry_text(row, config)}")
     nxt = [d for d in upcoming([number], moment, 3660, ledger) if d.kind == "renew"]
     if nxt:
-        click.echo(f"next deadline: {nxt[0].date} ({_days(nxt[0].days_left)})")
+        click.echo(f"next deadline: {nxt[0].date} ({days_text(nxt[0].days_left)})")
     proj = projection(number, local_today(number, moment), ledger)
     if proj:
-        runs = proj.runs_out.isoformat() if proj.runs_out else "not within reach"
-        click.echo(f"balance: {proj.balance:.2f} {number.currency}, runs out {runs}")
+        click.echo(
+            f"balance: {money(proj.balance)} {number.currency}, runs out {runs_out_text(proj)}"
+        )
 
 
-def _entry_text(row: dict[str, Any], config: Config) -> str:
+def _entry_text(row: Entry, config: Config) -> str:
     """A recorded renewal or top-up in words, with when it was recorded."""
-    what = "renewal" if row["kind"] == "renewal" else "top-up"
-    amount = f" of {row['amount']} {row['currency'] or ''}".rstrip() if row["amount"] else ""
-    covers = f" (deadline {row['covers']} done)" if row.get("covers") else ""
-    recorded = local_stamp(row["recorded_at"], config)
-    return f"{what}{amount} on {row['date']}{covers}, recorded {recorded}"
+    what = "renewal" if row.kind == "renewal" else "top-up"
+    amount = f" of {row.amount} {row.currency or ''}".rstrip() if row.amount else ""
+    covers = f" (deadline {row.covers} done)" if row.covers else ""
+    recorded = local_stamp(row.recorded_at, config)
+    return f"{what}{amount} on {row.date}{covers}, recorded {recorded}"
 
 
 @cli.command()
@@ -1054,48 +626,21 @@ def _entry_text(row: dict[str, Any], config: Config) -> str:
 def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
     """Show renewals, top-ups and reminders sent, newest first (for NAME, or all numbers)."""
     config = obj.load(validate_urls=False)
-    number = find_number(config.numbers, name) if name else None
-    store = obj.existing_store(config)
-    events = []
+    number = app.find_number(config.numbers, name) if name else None
+    store = app.open_state_readonly(config)
+    events: list[HistoryEvent] = []
     if store:
         with store:
             events = store.history(number.number if number else None, limit)
-    for e in events:  # stored UTC stamps, shown in the configured zone with their offset
-        for key in ("recorded_at", "sent_at"):
-            if e.get(key):
-                e[key] = local_stamp(e[key], config, seconds=True)
-        if e["event"] == "sent":
-            e["when"] = e["sent_at"]
     if fmt == "json":
-        click.echo(json_array(events))
+        click.echo(json_array(history_json(e, config) for e in events))
         return
     t = translator(config.settings.language)
     if not events:
         click.echo(t.gettext("No history yet."))
         return
-    rows = []
-    for e in events:
-        if e["event"] == "sent" and e["kind"] == "problem":
-            what = t.gettext("alert that its deadlines cannot be worked out sent to {target}")
-            what = what.format(target=e["target"])
-        elif e["event"] == "sent":
-            what = t.gettext("{kind} reminder for {deadline} sent to {target}").format(
-                kind=label(t, e["kind"]), deadline=e["deadline"], target=e["target"]
-            )
-        else:
-            amount = f" {e['amount']} {e['currency'] or ''}".rstrip() if e["amount"] else ""
-            covers = e.get("covers") and t.gettext(" (deadline {covers})").format(
-                covers=e["covers"]
-            )
-            note = f" - {e['note']}" if e.get("note") else ""
-            what = f"{label(t, e['event'])}{amount}{covers or ''}{note}"
-        when = e["when"] if e["event"] != "sent" else local_stamp(e["when"], config)
-        rows.append([when or "", e["name"], what])
+    rows = [history_row(e, config, t) for e in events]
     click.echo(table([t.gettext("WHEN"), t.gettext("NAME"), t.gettext("WHAT")], rows))
-
-
-# The kinds of history entries and reminders, as stored, translated where they are shown.
-HISTORY_KINDS = (N_("renewal"), N_("topup"), N_("renew"), N_("overdue"), N_("digest"))
 
 
 @cli.command()
@@ -1116,7 +661,7 @@ def summary(obj: Context, now: str | None, fmt: str) -> None:
         click.echo(t.gettext("No number has a cost set."))
         return
     headers = [t.gettext("CURRENCY"), t.gettext("NEXT 12 MONTHS")]
-    click.echo(table(headers, [[k, f"{v:.2f}"] for k, v in totals.items()]))
+    click.echo(table(headers, [[k, money(v)] for k, v in totals.items()]))
 
 
 @cli.command()
@@ -1142,7 +687,7 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
     broken: list[Failure] = []
-    found = upcoming(config.numbers, moment, days, obj.ledger(config), broken)
+    found = upcoming(config.numbers, moment, days, app.read_ledger(config), broken)
     _warn_broken(config, broken)
     t = translator(config.settings.language)
     data = render_calendar(found, moment, config.settings.remind_at, t)
@@ -1194,9 +739,9 @@ def backup(obj: Context, file: Path) -> None:
     from .backup import backup as copy
 
     config = obj.load(validate_urls=False)
-    done = copy(obj.state_path(config), file)
+    done = copy(app.state_path(config), file)
     click.echo(
-        f"backed up {obj.state_path(config)} to {done.path}: {done.reminders} reminder(s), "
+        f"backed up {app.state_path(config)} to {done.path}: {done.reminders} reminder(s), "
         f"{done.history} history entr{'y' if done.history == 1 else 'ies'}"
     )
 
@@ -1210,7 +755,7 @@ def restore(obj: Context, file: Path) -> None:
     from .backup import restore as put_back
 
     config = obj.load(validate_urls=False)
-    done, kept = put_back(file, obj.state_path(config))
+    done, kept = put_back(file, app.state_path(config))
     click.echo(
         f"restored {done.path} from {file}: {done.reminders} reminder(s), {done.history} "
         f"history entr{'y' if done.history == 1 else 'ies'}"

@@ -13,7 +13,7 @@ import functools
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is the 
 
 from .currencies import CODES as CURRENCY_CODES
 from .errors import ConfigError, Problem, UsageError
+from .i18n import LANGUAGES
 from .model import Config, Number, Settings, Stage, Target, Tier
 from .periods import NAMED_CYCLES, Cycle, PeriodError, parse_cycle, parse_days
 from .plans import builtin_plans
@@ -51,8 +52,11 @@ from .schema import (
     Table,
 )
 from .secrets import Secrets, substitute
-from .templates import LANGUAGES, TemplateError, check_template
+from .templates import TemplateError, check_template
 from .tomllines import key_lines
+
+TomlTable = Mapping[str, Any]  # a TOML table as parsed
+Kind = type | tuple[type, ...]  # the type(s) a key's value may have
 
 SETTINGS_KEYS = SETTINGS.names
 NUMBER_KEYS = NUMBERS.names
@@ -300,7 +304,7 @@ class _Validator:
                 hint = _suggest(key, allowed) or f"known keys: {', '.join(allowed)}"
                 self.problem(_join(prefix, key), f'unknown key "{key}"', hint)
 
-    def typed(self, table: Mapping[str, Any], key: str, kind: type | tuple, prefix: str) -> Any:
+    def typed(self, table: Mapping[str, Any], key: str, kind: Kind, prefix: str) -> Any:
         """The value of ``key`` if it has the right type, else None (and a problem)."""
         if key not in table:
             return None
@@ -322,7 +326,7 @@ class _Validator:
         last: date = LAST_DAY,
     ) -> date | None:
         """A date between ``first`` and ``last``, else None (and a problem)."""
-        value = self.typed(table, key, date, prefix)
+        value: date | None = self.typed(table, key, date, prefix)
         if value is None or first <= value <= last:
             return value
         self.problem(
@@ -535,7 +539,7 @@ class _Validator:
 
     def http_url(self, table: Mapping[str, Any], key: str, prefix: str) -> str | None:
         """An http(s) URL with a host, or None (with a problem when it is not one)."""
-        value = self.typed(table, key, str, prefix)
+        value: str | None = self.typed(table, key, str, prefix)
         if not value:
             return None
         parts = urlsplit(value)
@@ -744,7 +748,9 @@ class _Validator:
 
     # -- numbers ------------------------------------------------------------------------------
 
-    def numbers(self, entries, settings: Settings, targets: list[Target]) -> list[Number]:
+    def numbers(
+        self, entries: list[Any], settings: Settings, targets: list[Target]
+    ) -> list[Number]:
         numbers: list[Number] = []
         names: dict[str, int] = {}
         e164s: dict[str, int] = {}
@@ -773,7 +779,9 @@ class _Validator:
             numbers.append(number)
         return numbers
 
-    def number(self, e, p, settings: Settings, tags: set[str], have_targets: bool):
+    def number(
+        self, e: dict[str, Any], p: str, settings: Settings, tags: set[str], have_targets: bool
+    ) -> Number | None:
         before = len(self.problems)
         self.unknown_keys(e, NUMBER_KEYS, p)
         own = set(e)
@@ -824,7 +832,7 @@ class _Validator:
 
     def plan(self, e: dict[str, Any], p: str) -> str | None:
         """The built-in plan the entry names, if any (a problem when it is unknown)."""
-        name = self.typed(e, "plan", str, p)
+        name: str | None = self.typed(e, "plan", str, p)
         if name is None:
             return None
         plans = builtin_plans()
@@ -918,7 +926,7 @@ class _Validator:
         return tuple(stages)
 
     def url(self, e: Mapping[str, Any], key: str, p: str) -> str:
-        value = self.typed(e, key, str, p)
+        value: str | None = self.typed(e, key, str, p)
         if value is None:
             return ""
         value = value.strip()
@@ -964,7 +972,7 @@ class _Validator:
             self.problem(f"{p}.cycle", str(err), hint)
             return None
 
-    def plan_shape(self, e, p, rolling, plan: str | None = None) -> None:
+    def plan_shape(self, e: TomlTable, p: str, rolling: bool, plan: str | None = None) -> None:
         if rolling:
             if "cycle" not in e:
                 self.problem(
@@ -996,7 +1004,7 @@ class _Validator:
                 "add rolling = true, or record renewals with 'simkeeper renewed'",
             )
 
-    def string_list(self, e, key, p) -> list[str]:
+    def string_list(self, e: TomlTable, key: str, p: str) -> list[str]:
         value = e.get(key, [])
         if isinstance(value, str):
             value = [value]
@@ -1005,7 +1013,9 @@ class _Validator:
             return []
         return value
 
-    def tag_list(self, e, key, p, tags: set[str], have_targets: bool) -> list[str]:
+    def tag_list(
+        self, e: TomlTable, key: str, p: str, tags: set[str], have_targets: bool
+    ) -> list[str]:
         values = self.string_list(e, key, p)
         if not have_targets:
             return values
@@ -1072,7 +1082,7 @@ def _lead_range(minimum: int, maximum: int = MAX_LEAD_DAYS) -> str:
     return f"use {minimum}d to {maximum}d, {years} at most"
 
 
-def _scrub(text: str, secrets) -> str:
+def _scrub(text: str, secrets: Iterable[str]) -> str:
     for s in secrets:
         text = text.replace(s, "****")
     return text
@@ -1097,7 +1107,7 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _type_message(value: Any, kind) -> str:
+def _type_message(value: Any, kind: Kind) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return f"must be {' or '.join(dict.fromkeys(_kind_name(k) for k in kinds))}, not {_kind(value)}"
 
@@ -1112,7 +1122,7 @@ def _kind_name(kind: type) -> str:
     }.get(kind, kind.__name__)
 
 
-def _type_hint(value: Any, kind) -> str | None:
+def _type_hint(value: Any, kind: Kind) -> str | None:
     if kind is date and isinstance(value, str):
         try:
             date.fromisoformat(value)

@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from .balances import Projection, project
+from .kinds import DeadlineKind, ReminderKind, reminder_kind
 from .model import EMPTY_LEDGER, Ledger, Number, Stage
 from .periods import Cycle
 
@@ -64,7 +66,7 @@ class Deadline:
     number: Number
     date: date
     days_left: int
-    kind: str = "renew"
+    kind: DeadlineKind = "renew"
     projection: Projection | None = None
     paid_from_balance: bool = False  # a pay-as-you-go charge the balance covers
 
@@ -72,6 +74,11 @@ class Deadline:
     def overdue(self) -> bool:
         """Whether the deadline has passed without a renewal."""
         return self.days_left < 0
+
+    @property
+    def reminder_kind(self) -> ReminderKind:
+        """What a reminder about it is: ``topup``, ``overdue`` (passed) or ``renew``."""
+        return reminder_kind(self.kind, self.overdue)
 
 
 def local_today(number: Number, now: datetime) -> date:
@@ -284,7 +291,7 @@ def upcoming(
     found = [
         d
         for n in numbers
-        for d in isolated(n, failures, lambda n=n: deadlines_for(n, now, days, ledger))
+        for d in isolated(n, failures, partial(deadlines_for, n, now, days, ledger))
     ]
     found.sort(key=lambda d: (d.date, d.number.name, d.kind))
     return found

@@ -17,14 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import heartbeat
-from .balances import Projection
-from .config import Config
+from .balances import Projection, money
 from .deadlines import Failure, local_today, projection, unique_failures, upcoming
-from .model import Number
+from .model import Config, Number
 from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
-from .store import Claimed, Store, disk_full, process_token
+from .store import Claimed, OutboxItem, Store, disk_full, process_token
 from .templates import Item, Message, Texts
 
 log = logging.getLogger("simkeeper.delivery")
@@ -123,7 +122,7 @@ def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
     """One message for one target from every delivery claimed for it."""
     problems = [c.payload for c in claimed if c.kind == "problem"]
     message = _render(texts, [c for c in claimed if c.kind != "problem"], now)
-    if not problems:
+    if not problems and message is not None:
         return message
     lines = [texts.problem(p["name"], p["number"], p.get("error", "")) for p in problems]
     if message is None:
@@ -159,7 +158,7 @@ def record_due(
     """
     failures = [] if failures is None else failures
     ledger = store.ledger()
-    entries: list[tuple[Any, dict[str, Any], list[str]]] = []
+    entries: list[OutboxItem] = []
     for r in due_reminders(config.numbers, config.settings, now, ledger, failures):
         proj = None
         if r.kind == "topup":
@@ -170,7 +169,7 @@ def record_due(
     if digest_at and now - digest_at < timedelta(days=1) and config.targets:
         # What needs doing: a charge the balance pays by itself is left out.
         items = [
-            payload(d.number, d.date, _digest_kind(d), _balance(d.projection))
+            payload(d.number, d.date, d.reminder_kind, _balance(d.projection))
             for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger, failures)
             if not d.paid_from_balance
         ]
@@ -209,13 +208,7 @@ def _record_problems(
 
 
 def _balance(proj: Projection | None) -> str:
-    return f"{proj.balance:.2f}" if proj else ""
-
-
-def _digest_kind(deadline) -> str:
-    if deadline.kind == "topup":
-        return "topup"
-    return "overdue" if deadline.overdue else "renew"
+    return money(proj.balance) if proj else ""
 
 
 def deliver(
@@ -228,7 +221,7 @@ def deliver(
     """Claim every delivery ready at ``now``, send one message per target, record outcomes."""
     report = PassReport()
     store.ensure_reserve()  # no room to record an outcome: send nothing
-    store.release_stale()
+    store.release_stale(now)
     store.expire(now)
     token = process_token()
     targets = {t.name: t for t in config.targets}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
+
+Style = dict[str, Any]  # keyword arguments of click.style
 
 
 def use_colour(stream: TextIO | None = None) -> bool:
@@ -21,7 +23,11 @@ def use_colour(stream: TextIO | None = None) -> bool:
         return False
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], styles=None) -> str:
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    styles: Sequence[Style | None] | None = None,
+) -> str:
     """Left-aligned columns separated by two spaces; ``styles`` colours whole rows."""
     widths = [max([len(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
@@ -44,7 +50,7 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def urgency_style(days_left: int) -> dict | None:
+def urgency_style(days_left: int) -> Style | None:
     """Red and bold when overdue or within 3 days, yellow within 14, else plain."""
     if days_left <= 3:
         return {"fg": "red", "bold": True}

@@ -53,7 +53,8 @@ def layout(system: bool, root: Path | None, env: Mapping[str, str]) -> Layout:
             base / "systemd" / "user" / "simkeeper.service",
         )
     if root is not None:
-        paths = tuple(root / p.relative_to(p.anchor) for p in paths)
+        config, credentials, unit = (root / p.relative_to(p.anchor) for p in paths)
+        paths = (config, credentials, unit)
     config, credentials, unit = paths
     source = "simkeeper.service" if system else "simkeeper-user.service"
     # The system unit's OnFailure= starts the alert unit, which must sit beside it.

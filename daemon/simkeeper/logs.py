@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 
 from .redact import Redactor
 
@@ -32,7 +33,7 @@ class RedactingFormatter(logging.Formatter):
         return line
 
 
-def under_journald(env=None) -> bool:
+def under_journald(env: Mapping[str, str] | None = None) -> bool:
     """Whether stderr is connected to the journal (systemd sets ``JOURNAL_STREAM``)."""
     env = os.environ if env is None else env
     stream = env.get("JOURNAL_STREAM", "")
@@ -46,14 +47,14 @@ def under_journald(env=None) -> bool:
         return True
 
 
-def setup(verbosity: int = 0, redact: Redactor | None = None) -> logging.Logger:
+def setup(verbosity: int = 0) -> logging.Logger:
     """Configure the ``simkeeper`` logger: -1 quiet (warnings), 0 info, 1+ debug.
 
     Apprise's logger always stays at WARNING: its debug output contains secrets.
     """
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(redact or Redactor(), under_journald()))
+    handler.setFormatter(RedactingFormatter(Redactor(), under_journald()))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -135,11 +135,6 @@ class Config:
         labels |= {tag for t in self.targets for tag in t.tags}
         return tuple(s for t in self.targets for s in t.secrets if s not in labels)
 
-    @property
-    def state_path(self) -> Path | None:
-        """Where the state database lives, if the config says so."""
-        return self.settings.state
-
 
 @dataclass(frozen=True)
 class Ledger:
@@ -165,33 +160,3 @@ class Ledger:
 
 
 EMPTY_LEDGER = Ledger()
-
-
-def _looks_like_number(text: str) -> bool:
-    """E.164 with its ``+``, or its digits alone (``447911123456``), in any spacing."""
-    if text.startswith("+"):
-        return True
-    digits = sum(c.isdigit() for c in text)
-    return digits >= 6 and all(c.isdigit() or c in " ()-." for c in text)
-
-
-def find_number(numbers: tuple[Number, ...], query: str) -> Number:
-    """The number a command means: exact name, E.164 number (with or without its ``+``), or an
-    unambiguous name prefix.
-
-    Raises :class:`~simkeeper.errors.UsageError` when nothing or several numbers match.
-    """
-    from .errors import UsageError
-
-    q = query.strip()
-    digits = "+" + "".join(c for c in q if c.isdigit()) if _looks_like_number(q) else None
-    for n in numbers:
-        if n.name == q or (digits and n.number == digits):
-            return n
-    matches = [n for n in numbers if n.name.casefold().startswith(q.casefold())] if q else []
-    if len(matches) == 1:
-        return matches[0]
-    names = ", ".join(f'"{n.name}"' for n in (matches or numbers)[:8])
-    if matches:
-        raise UsageError(f'"{query}" matches several numbers: {names}', "give more of the name")
-    raise UsageError(f'no number is called "{query}"', f"known: {names}" if names else None)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -33,7 +34,7 @@ class Outcome:
 _registered = False
 
 
-def _apprise():
+def _apprise() -> ModuleType:
     global _registered
     import apprise
 
@@ -47,18 +48,18 @@ def _apprise():
     if not _registered:
         from apprise.decorators import notify
 
-        notify(on="console", name="Console (standard output)")(_console)
+        notify(on="console", name="Console (standard output)")(_console)  # type: ignore[no-untyped-call]
         _registered = True
     return apprise
 
 
-def _console(body: str, title: str, notify_type: str, *args, **kwargs) -> bool:
+def _console(body: str, title: str, notify_type: str, *args: object, **kwargs: object) -> bool:
     """``console://``: print the message to standard output (for trying simkeeper out)."""
     print(f"--- {title}\n{body}\n---" if title else body, flush=True)
     return True
 
 
-def _asset(apprise):
+def _asset(apprise: ModuleType) -> Any:
     # In-memory storage: the service has no writable home, and nothing needs to persist.
     return apprise.AppriseAsset(storage_mode=apprise.PersistentStoreMode.MEMORY)
 
@@ -71,7 +72,7 @@ def url_problem(url: str) -> str | None:
         return "not an Apprise URL (expected scheme://...)"
     from apprise.manager_plugins import NotificationManager
 
-    if scheme not in NotificationManager():
+    if scheme not in NotificationManager():  # type: ignore[no-untyped-call]
         return f'unknown notification scheme "{scheme}://"'
     login = login_problem(url)
     if login:

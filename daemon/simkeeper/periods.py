@@ -98,8 +98,3 @@ def parse_days(text: str) -> int:
         raise PeriodError(f'"{text}" is not a duration like "14d" or "2w"')
     n = int(match.group(1))
     return n * 7 if match.group(2) == "w" else n
-
-
-def format_days(days: int) -> str:
-    """The short form of a number of days, as written in the config (``14d``, ``2w``)."""
-    return f"{days // 7}w" if days and days % 7 == 0 else f"{days}d"

@@ -82,7 +82,3 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
-
-    def extended(self, secrets: Iterable[str]) -> Redactor:
-        """A redactor that also knows ``secrets``."""
-        return Redactor((*self._secrets, *secrets))

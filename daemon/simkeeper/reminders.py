@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import partial
 
 from .deadlines import (
     Failure,
@@ -25,6 +26,7 @@ from .deadlines import (
     projection,
     renew_deadlines,
 )
+from .kinds import ReminderKind
 from .model import EMPTY_LEDGER, FINAL_WEEK, Ledger, Number, Settings
 
 
@@ -38,7 +40,7 @@ class Reminder:
 
     number: Number
     deadline: date
-    kind: str  # renew | overdue | topup
+    kind: ReminderKind
     offset: int
     due_at: datetime
     expires_at: datetime
@@ -111,7 +113,9 @@ def _tracked_before(number: Number, start: date, end: date, ledger: Ledger) -> I
             yield day
 
 
-def _before(number: Number, day: date, kind: str, at: time, zone) -> Iterator[Reminder]:
+def _before(
+    number: Number, day: date, kind: ReminderKind, at: time, zone: tzinfo
+) -> Iterator[Reminder]:
     expires = local_instant(day + timedelta(days=1), time(0), zone)
     for lead in number.remind:
         due = local_instant(day - timedelta(days=lead), at, zone)
@@ -164,7 +168,7 @@ def _alert_days_near(number: Number, elapsed: int) -> list[int]:
     return days[max(0, earlier - 1) :]
 
 
-def _overdue(number: Number, day: date, at: time, zone, today: date) -> Iterator[Reminder]:
+def _overdue(number: Number, day: date, at: time, zone: tzinfo, today: date) -> Iterator[Reminder]:
     """The overdue alerts around ``today`` (see :func:`_alert_days_near`)."""
     end = local_instant(day + timedelta(days=overdue_span(number) + 1), time(0), zone)
     for after in _alert_days_near(number, (today - day).days):
@@ -189,14 +193,14 @@ def due_reminders(
     """
     due: list[Reminder] = []
     for number in numbers:
-        due.extend(isolated(number, failures, lambda n=number: _due_for(n, settings, now, ledger)))
+        due.extend(isolated(number, failures, partial(_due_for, number, settings, now, ledger)))
     due.sort(key=lambda r: (r.due_at, r.number.name, r.deadline, r.kind))
     return due
 
 
 def _due_for(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> list[Reminder]:
     today = local_today(number, now)
-    latest: dict[tuple[date, str], Reminder] = {}
+    latest: dict[tuple[date, ReminderKind], Reminder] = {}
     for slot in _slots(number, settings, today, ledger):
         if slot.due_at <= now < slot.expires_at:
             key = (slot.deadline, slot.kind)
@@ -215,7 +219,7 @@ def next_due_at(
     """The earliest reminder slot after ``now``, with its time; None when nothing is ahead."""
     best: tuple[datetime, Reminder] | None = None
     for number in numbers:
-        for slot in isolated(number, failures, lambda n=number: _ahead(n, settings, now, ledger)):
+        for slot in isolated(number, failures, partial(_ahead, number, settings, now, ledger)):
             if best is None or slot.due_at < best[0]:
                 best = (slot.due_at, slot)
     return best
@@ -242,7 +246,7 @@ def digest_due_at(settings: Settings, now: datetime) -> datetime | None:
 def next_digest_at(settings: Settings, now: datetime) -> datetime | None:
     """The first weekly digest instant after ``now``."""
     last = digest_due_at(settings, now)
-    if last is None:
+    if last is None or settings.digest is None:
         return None
     local = last.astimezone(settings.timezone)
     return local_instant(local.date() + timedelta(days=7), settings.digest[1], settings.timezone)

@@ -23,21 +23,17 @@ from pathlib import Path
 
 import schedule
 
-from . import config as config_mod
+from . import app
 from .backup import state_lock
-from .calendar_feed import refresh_feed
-from .delivery import run_pass
 from .errors import ConfigError, DiskFullError, SimkeeperError, format_bytes
-from .logs import set_redactor
 from .model import Config
-from .notifier import send_all, url_problem
+from .notifier import send_all
 from .redact import Redactor
 from .reloadack import Answer, answer_path, remove_answer, write_answer
-from .reminders import next_digest_at, next_due_at
+from .reminders import Reminder, next_digest_at, next_due_at
 from .sdnotify import Notifier
 from .store import Store, open_store
 from .templates import Texts
-from .writable import explain
 
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
@@ -63,10 +59,10 @@ class Service:
         self.store: Store | None = None
         self.redact = Redactor()
         self.next_due: datetime | None = None
-        self.next_reminder = None
+        self.next_reminder: tuple[datetime, Reminder] | None = None
         self.stopping = False
         self.reload_requested = False
-        self.calendar_key: tuple | None = None
+        self.calendar_key: tuple[object, ...] | None = None
         self.calendar_problem: str | None = None
         self.reloads = 0
         self.answers = answer_path(os.getpid())
@@ -78,17 +74,19 @@ class Service:
 
     def load(self) -> Config:
         """Load the config through the same path as ``simkeeper check``."""
-        config = config_mod.load(self.config_path, url_check=url_problem)
-        for warning in config.warnings:
-            log.warning("%s", warning)
-        return config
+        return app.load(self.config_path, self.warn)
+
+    @staticmethod
+    def warn(line: str) -> None:
+        """A config warning, logged."""
+        log.warning("%s", line)
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit status."""
         try:
             self.config = self.load()
             self.apply_secrets()
-            path = config_mod.default_state_path(self.config.settings.state)
+            path = app.state_path(self.config)
             # Held for the daemon's life: `simkeeper restore` refuses while any daemon holds it.
             self.state_lock.enter_context(state_lock(path, exclusive=False))
             self.store = open_store(path)
@@ -117,7 +115,8 @@ class Service:
         finally:
             self.sd.stopping()
             remove_answer(self.answers)
-            self.store.close()
+            if self.store:
+                self.store.close()
             self.state_lock.close()
             log.info("simkeeper stopped")
         return 0
@@ -193,7 +192,7 @@ class Service:
         assert self.config and self.store
         now = self.clock()
         try:
-            run_pass(
+            app.send_pass(
                 self.config,
                 self.store,
                 now,
@@ -255,11 +254,10 @@ class Service:
         path = self.config.settings.calendar
         if not path:
             return
-        ledger = self.store.ledger()
-        try:
-            self.calendar_key = refresh_feed(self.config, ledger, now, self.calendar_key)
-        except OSError as e:
-            problem = explain(path, e)
+        self.calendar_key, problem = app.refresh_calendar(
+            self.config, self.store, now, self.calendar_key
+        )
+        if problem:
             if problem != self.calendar_problem:
                 log.error(
                     "calendar feed not updated: %s (reminders still go out; `simkeeper check` "
@@ -318,5 +316,4 @@ class Service:
 
     def apply_secrets(self) -> None:
         assert self.config
-        self.redact = Redactor(self.config.secrets)
-        set_redactor(self.redact)
+        self.redact = app.use_secrets(self.config)

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from .errors import DiskFullError, StateError
+from .kinds import EntryKind, OutboxKind
 from .model import Ledger
 
 BACKOFF = (60, 300, 1800, 7200)  # seconds: 1 min, 5 min, 30 min, then every 2 h
@@ -197,15 +198,131 @@ def disk_full(path: Path) -> DiskFullError:
     return DiskFullError(str(path), free_bytes(path))
 
 
+class Slot(Protocol):
+    """What the outbox records: a reminder, the weekly digest, or a broken number's alert."""
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """The outbox identity: (number, deadline, kind, offset)."""
+        ...
+
+    @property
+    def due_at(self) -> datetime:
+        """When it is due (UTC)."""
+        ...
+
+    @property
+    def expires_at(self) -> datetime:
+        """When a delivery of it still failing is given up (UTC)."""
+        ...
+
+
+OutboxItem = tuple[Slot, dict[str, Any], list[str]]  # a slot, its payload, its target names
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A delivery claimed for sending, with the reminder it carries."""
 
     id: int
     target: str
-    kind: str
+    kind: OutboxKind
     payload: dict[str, Any]
     attempts: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A renewal or top-up the user recorded (a ``history`` row); dates and stamps as stored."""
+
+    id: int
+    number: str
+    name: str
+    kind: EntryKind
+    date: str
+    amount: str | None
+    currency: str | None
+    note: str | None
+    covers: str | None
+    recorded_at: str
+
+
+@dataclass(frozen=True)
+class SentReminder:
+    """A reminder delivered to a target (for ``history``); ``sent_at`` is a UTC stamp."""
+
+    id: int
+    number: str
+    name: str
+    deadline: str
+    kind: OutboxKind
+    offset: int
+    target: str
+    sent_at: str
+
+
+HistoryEvent = Entry | SentReminder
+
+
+def _newest_first(e: HistoryEvent) -> tuple[str, str, int]:
+    """History order, newest first; within one second, the later row (higher id) first."""
+    if isinstance(e, Entry):
+        return (e.date[:10], e.recorded_at, e.id)
+    return (e.sent_at[:10], e.sent_at, e.id)
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """One send pass as recorded: who ran it, when (a UTC stamp) and how it ended."""
+
+    id: int
+    source: str
+    ran_at: str
+    seconds: float
+    outcome: str  # ok | failed | error
+    sent: int
+    failed: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class UnsentReminder:
+    """A reminder due and not sent to every target; ``recorded`` once it is in the outbox."""
+
+    name: str
+    number: str
+    deadline: str
+    kind: str
+    due_at: str
+    targets: str  # comma-separated target names
+    recorded: bool = True
+
+
+@dataclass(frozen=True)
+class OpenDelivery:
+    """A delivery not yet sent: pending, sending, interrupted (its sender died) or failed."""
+
+    id: int
+    target: str
+    state: str
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    name: str
+    number: str
+    deadline: str
+    kind: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """A target's last success and last error (UTC stamps), as remembered for ``status``."""
+
+    name: str
+    last_success_at: str | None
+    last_error: str | None
+    last_error_at: str | None
 
 
 class Store:
@@ -286,7 +403,7 @@ class Store:
 
     # -- recording reminders ------------------------------------------------------------------
 
-    def record(self, items: Iterable[tuple[Any, dict[str, Any], list[str]]], now: datetime) -> int:
+    def record(self, items: Iterable[OutboxItem], now: datetime) -> int:
         """Write reminders and their deliveries in one transaction; return how many were new.
 
         ``items`` are ``(reminder, payload, target names)``; a reminder already recorded (same
@@ -320,10 +437,11 @@ class Store:
 
     # -- claiming and settling deliveries -----------------------------------------------------
 
-    def release_stale(self) -> int:
-        """Hand back deliveries claimed by a process that died (or hung) mid-send."""
+    def release_stale(self, now: datetime) -> int:
+        """Hand back deliveries claimed by a process that died (or hung: a claim older than
+        :data:`STALE_CLAIM` at ``now``) mid-send."""
         released = 0
-        old = stamp(datetime.now(UTC) - STALE_CLAIM)
+        old = stamp(now - STALE_CLAIM)
         rows = self.db.execute(
             "SELECT DISTINCT claimed_by, MIN(claimed_at) FROM deliveries WHERE state = 'sending'"
             " GROUP BY claimed_by"
@@ -358,13 +476,14 @@ class Store:
         return [r[0] for r in rows]
 
     def claim(self, target: str, now: datetime, token: str) -> list[Claimed]:
-        """Atomically take every delivery ready for ``target``; another process gets none."""
+        """Atomically take every delivery ready for ``target`` at ``now`` (also the claim's
+        time); another process gets none."""
         with self.transaction():
             self.db.conn.execute(
                 "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?"
                 " WHERE target = ? AND state IN ('pending', 'failed')"
                 " AND next_attempt_at <= ? AND expires_at > ?",
-                (token, stamp(datetime.now(UTC)), target, stamp(now), stamp(now)),
+                (token, stamp(now), target, stamp(now), stamp(now)),
             )
         rows = self.db.execute(
             "SELECT d.id, d.target, r.kind, r.payload, d.attempts FROM deliveries d"
@@ -468,15 +587,14 @@ class Store:
             )
         return cur.lastrowid or 0
 
-    def entries(self, number: str, kind: str | None = None) -> list[dict[str, Any]]:
+    def entries(self, number: str, kind: EntryKind | None = None) -> list[Entry]:
         """The renewals and top-ups recorded for ``number`` (only ``kind`` if given), oldest
         recorded first."""
         where, args = ("AND kind = ?", [number, kind]) if kind else ("", [number])
-        return list(
-            self.db.query(f"SELECT * FROM history WHERE number = ? {where} ORDER BY id", args)
-        )
+        rows = self.db.query(f"SELECT * FROM history WHERE number = ? {where} ORDER BY id", args)
+        return [Entry(**row) for row in rows]
 
-    def remove_last_entry(self, number: str) -> dict[str, Any] | None:
+    def remove_last_entry(self, number: str) -> Entry | None:
         """Delete the renewal or top-up recorded last for ``number``; return it (None if none)."""
         with self.transaction():
             row = next(
@@ -487,7 +605,7 @@ class Store:
             )
             if row:
                 self.db.conn.execute("DELETE FROM history WHERE id = ?", (row["id"],))
-        return row
+        return Entry(**row) if row else None
 
     def ledger(self) -> Ledger:
         """Everything the pure core needs to know about renewals, top-ups and reminders."""
@@ -533,12 +651,11 @@ class Store:
             )
         return {n: tuple(v) for n, v in found.items()}
 
-    def history(self, number: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def history(self, number: str | None = None, limit: int = 200) -> list[HistoryEvent]:
         """Renewals, top-ups and reminders sent, newest first."""
         where, args = ("WHERE number = ?", [number]) if number else ("", [])
-        events = [
-            {"when": r["date"], "recorded_at": r["recorded_at"], "event": r["kind"], **r}
-            for r in self.db.query(f"SELECT * FROM history {where}", args)
+        events: list[HistoryEvent] = [
+            Entry(**r) for r in self.db.query(f"SELECT * FROM history {where}", args)
         ]
         sent_where = "AND r.number = ?" if number else ""
         for r in self.db.query(
@@ -547,11 +664,8 @@ class Store:
             f" WHERE d.state = 'sent' {sent_where}",
             args,
         ):
-            events.append({"when": r["sent_at"], "event": "sent", **r})
-        # Newest first; within one second, the later row (higher id) first.
-        events.sort(
-            key=lambda e: (e["when"][:10], e.get("recorded_at") or e["when"], e["id"]), reverse=True
-        )
+            events.append(SentReminder(**r))
+        events.sort(key=_newest_first, reverse=True)
         return events[:limit]
 
     # -- passes -------------------------------------------------------------------------------
@@ -577,13 +691,13 @@ class Store:
                 "DELETE FROM passes WHERE id <= (SELECT MAX(id) FROM passes) - ?", (KEEP_PASSES,)
             )
 
-    def last_pass(self) -> dict[str, Any] | None:
+    def last_pass(self) -> PassRecord | None:
         """The pass recorded last, or None (also for a database from before passes were kept,
         opened read-only)."""
         if "passes" not in self.db.table_names():
             return None
         rows = list(self.db.query("SELECT * FROM passes ORDER BY id DESC LIMIT 1"))
-        return rows[0] if rows else None
+        return PassRecord(**rows[0]) if rows else None
 
     def recorded(self, keys: Iterable[tuple[str, str, str, int]]) -> set[tuple[str, str, str, int]]:
         """Which reminder keys (number, deadline, kind, offset) are in the outbox."""
@@ -598,10 +712,11 @@ class Store:
                 found.add(key)
         return found
 
-    def unsent_due(self, now: datetime) -> list[dict[str, Any]]:
+    def unsent_due(self, now: datetime) -> list[UnsentReminder]:
         """Reminders in the outbox due by ``now`` with a delivery not sent yet, oldest first."""
-        return list(
-            self.db.query(
+        return [
+            UnsentReminder(**row)
+            for row in self.db.query(
                 "SELECT r.name, r.number, r.deadline, r.kind, r.due_at,"
                 " GROUP_CONCAT(d.target, ', ') AS targets FROM reminders r"
                 " JOIN deliveries d ON d.reminder_id = r.id"
@@ -609,11 +724,11 @@ class Store:
                 " GROUP BY r.id ORDER BY r.due_at, r.id",
                 [stamp(now)],
             )
-        )
+        ]
 
     # -- status -------------------------------------------------------------------------------
 
-    def open_deliveries(self) -> list[dict[str, Any]]:
+    def open_deliveries(self) -> list[OpenDelivery]:
         """Deliveries not yet sent (pending, sending or failed), oldest first.
 
         A claim whose process is gone shows as ``interrupted``: the next pass sends it again.
@@ -630,11 +745,11 @@ class Store:
             claimed_by = row.pop("claimed_by")
             if row["state"] == "sending" and not _alive(claimed_by or ""):
                 row["state"] = "interrupted"
-        return rows
+        return [OpenDelivery(**row) for row in rows]
 
-    def target_status(self) -> dict[str, dict[str, Any]]:
-        """Each target's last success and last error."""
-        return {r["name"]: r for r in self.db.query("SELECT * FROM targets")}
+    def target_status(self) -> dict[str, TargetState]:
+        """Each target's last success and last error, by name."""
+        return {r["name"]: TargetState(**r) for r in self.db.query("SELECT * FROM targets")}
 
     def counts(self) -> dict[str, int]:
         """Deliveries per state."""

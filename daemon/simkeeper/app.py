@@ -1,0 +1,329 @@
+"""The application layer: the steps every edge (the CLI, the daemon, a later web face) takes.
+
+Load the config and hand its warnings to the edge, set up the secret redactor, find and open the
+state database (read-only or read-write), run one send pass and refresh the calendar feed,
+record a renewal or a top-up or undo one, build the status report. Each function takes ``now``
+from its caller: only the edges read the clock, and only they print or log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import config as config_mod
+from .deadlines import counts, occurrence_to_mark, occurrences
+from .errors import UsageError
+from .model import EMPTY_LEDGER, Config, Ledger, Number
+from .redact import Redactor
+
+if TYPE_CHECKING:
+    from .delivery import PassReport
+    from .report import StatusReport
+    from .store import Entry, Store
+
+Warn = Callable[[str], None]
+
+
+def load(path: Path, warn: Warn, *, for_sending: bool = True) -> Config:
+    """Load the config exactly as the daemon does, passing each warning to ``warn``.
+
+    ``for_sending`` checks each notify URL with Apprise and requires every secret; commands that
+    never send go without (their URLs are only shown redacted).
+    """
+    url_check = None
+    if for_sending:
+        from .notifier import url_problem
+
+        url_check = url_problem
+    config = config_mod.load(path, url_check=url_check, require_secrets=for_sending)
+    for warning in config.warnings:
+        warn(warning)
+    return config
+
+
+def use_secrets(config: Config) -> Redactor:
+    """The redactor for ``config``'s secrets, also taught to the installed log handlers."""
+    from .logs import set_redactor
+
+    redact = Redactor(config.secrets)
+    set_redactor(redact)
+    return redact
+
+
+def state_path(config: Config) -> Path:
+    """Where the state database of ``config`` lives."""
+    return config_mod.default_state_path(config.settings.state)
+
+
+def open_state(config: Config) -> Store:
+    """The state database, opened read-write, created (or migrated) when needed."""
+    from .store import open_store
+
+    store = open_store(state_path(config))
+    assert store is not None  # create=True never gives None
+    return store
+
+
+def open_state_readonly(config: Config) -> Store | None:
+    """The state database if there is one, opened read-only: reading never creates or writes
+    it, so a user who may only read it can still look.
+
+    The store (and sqlite-utils) is imported only when the file exists, so ``check`` and
+    ``upcoming`` on a machine without a database stay quick.
+    """
+    path = state_path(config)
+    if not path.exists():
+        return None
+    from .store import open_store
+
+    return open_store(path, create=False, readonly=True)
+
+
+def read_ledger(config: Config) -> Ledger:
+    """The ledger from the database if there is one; reading never creates it."""
+    store = open_state_readonly(config)
+    if store is None:
+        return EMPTY_LEDGER
+    with store:
+        return store.ledger()
+
+
+def _looks_like_number(text: str) -> bool:
+    """E.164 with its ``+``, or its digits alone (``447911123456``), in any spacing."""
+    if text.startswith("+"):
+        return True
+    digits = sum(c.isdigit() for c in text)
+    return digits >= 6 and all(c.isdigit() or c in " ()-." for c in text)
+
+
+def _exact(numbers: tuple[Number, ...], q: str) -> Number | None:
+    """The number named ``q`` exactly, or whose E.164 number it is."""
+    digits = "+" + "".join(c for c in q if c.isdigit()) if _looks_like_number(q) else None
+    for n in numbers:
+        if n.name == q or (digits and n.number == digits):
+            return n
+    return None
+
+
+def find_number(numbers: tuple[Number, ...], query: str) -> Number:
+    """The number a command means: exact name, E.164 number (with or without its ``+``), or an
+    unambiguous name prefix.
+
+    Raises :class:`~simkeeper.errors.UsageError` when nothing or several numbers match.
+    """
+    q = query.strip()
+    exact = _exact(numbers, q)
+    if exact:
+        return exact
+    matches = [n for n in numbers if n.name.casefold().startswith(q.casefold())] if q else []
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(f'"{n.name}"' for n in (matches or numbers)[:8])
+    if matches:
+        raise UsageError(f'"{query}" matches several numbers: {names}', "give more of the name")
+    raise UsageError(f'no number is called "{query}"', f"known: {names}" if names else None)
+
+
+# -- one pass -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PassDone:
+    """A send pass and what became of the calendar feed after it.
+
+    ``calendar_key`` is what the feed shows (hand it back so an unchanged feed is not
+    rewritten); ``calendar_problem`` says why the feed could not be written, or is None.
+    """
+
+    report: PassReport
+    calendar_key: tuple[object, ...] | None = None
+    calendar_problem: str | None = None
+
+
+def send_pass(
+    config: Config,
+    store: Store,
+    now: datetime,
+    redact: Redactor,
+    *,
+    stop: Callable[[], bool] = lambda: False,
+    source: str = "send-due",
+) -> PassReport:
+    """Record and deliver what is due at ``now`` (one pass)."""
+    from .delivery import run_pass
+
+    return run_pass(config, store, now, redact, stop=stop, source=source)
+
+
+def refresh_calendar(
+    config: Config, store: Store, now: datetime, last: tuple[object, ...] | None = None
+) -> tuple[tuple[object, ...] | None, str | None]:
+    """Rewrite the calendar feed (unless it still shows ``last``): what it shows, and why it
+    could not be written (None when it was, or when no feed is configured)."""
+    from .calendar_feed import refresh_feed
+    from .writable import explain
+
+    path = config.settings.calendar
+    if not path:
+        return last, None
+    try:
+        return refresh_feed(config, store.ledger(), now, last), None
+    except OSError as e:
+        return last, explain(path, e)
+
+
+def pass_and_calendar(
+    config: Config,
+    store: Store,
+    now: datetime,
+    redact: Redactor,
+    *,
+    stop: Callable[[], bool] = lambda: False,
+    source: str = "send-due",
+    calendar_key: tuple[object, ...] | None = None,
+) -> PassDone:
+    """One pass, then the calendar feed refreshed: ``send-due`` and each daemon tick."""
+    report = send_pass(config, store, now, redact, stop=stop, source=source)
+    key, problem = refresh_calendar(config, store, now, calendar_key)
+    return PassDone(report, key, problem)
+
+
+# -- status ---------------------------------------------------------------------------------
+
+
+def status(config: Config, now: datetime) -> StatusReport:
+    """The status report at ``now``, read from the state database without writing it."""
+    from .report import build_status
+
+    store = open_state_readonly(config)
+    if store is None:
+        return build_status(config, None, state_path(config), now)
+    with store:
+        return build_status(config, store, state_path(config), now)
+
+
+# -- what the user did ----------------------------------------------------------------------
+
+
+def check_amount(value: str | None, what: str) -> Decimal | None:
+    """An amount typed by the user (``10``, ``10.50``): above 0 and finite, or a UsageError."""
+    from decimal import InvalidOperation
+
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise UsageError(f'{what} "{value}" is not an amount', "e.g. 10 or 10.50") from None
+    if not amount.is_finite() or amount <= 0:
+        raise UsageError(f"{what} must be above 0, not {value}")
+    return amount
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A renewal or top-up written to the history, and the ledger after it."""
+
+    covers: date | None
+    ledger: Ledger
+
+
+def record_renewal(
+    store: Store,
+    number: Number,
+    on: date,
+    now: datetime,
+    cost: Decimal | None,
+    note: str = "",
+    again: bool = False,
+) -> Recorded:
+    """Record that ``number`` was renewed on ``on``; refuse (UsageError) what looks like an
+    accident (see :func:`renewal_refused`)."""
+    covers = occurrence_to_mark(number, on, store.ledger()) if counts(number, cost) else None
+    refusal = renewal_refused(number, on, covers, store.entries(number.number, "renewal"), again)
+    if refusal:
+        raise refusal
+    store.add_history(
+        number.number, number.name, "renewal", on, now, cost, number.currency, note, covers
+    )
+    return Recorded(covers, store.ledger())
+
+
+def record_topup(store: Store, number: Number, on: date, now: datetime, amount: Decimal) -> Ledger:
+    """Record a top-up of ``amount`` on ``number``; the ledger after it."""
+    store.add_history(number.number, number.name, "topup", on, now, amount, number.currency)
+    return store.ledger()
+
+
+def undo_last(config: Config, number: Number) -> tuple[Entry, Ledger]:
+    """Remove the renewal or top-up recorded last for ``number``: it, and the ledger after."""
+    if not state_path(config).exists():
+        raise UsageError(f"nothing is recorded for {number.name}", "no state database yet")
+    with open_state(config) as store:
+        row = store.remove_last_entry(number.number)
+        if row is None:
+            raise UsageError(f"nothing is recorded for {number.name}")
+        return row, store.ledger()
+
+
+def renewal_refused(
+    number: Number, on: date, covers: date | None, recorded: list[Entry], again: bool
+) -> UsageError | None:
+    """Why recording a renewal of ``number`` on ``on`` looks like an accident, if it does.
+
+    Refused: a date before the renewal recorded last (always), and unless ``again`` a second
+    renewal on the same day, or one whose deadline due next is already marked renewed (the
+    renewal would silently mark a later one).
+    """
+    before = _before_last(number, on, recorded)
+    if before or again:
+        return before
+    hint = f"add --again to record another renewal, or 'simkeeper undo \"{number.name}\"'"
+    return _same_day(number, on, recorded, hint) or _marks_later(number, on, covers, recorded, hint)
+
+
+def _before_last(number: Number, on: date, recorded: list[Entry]) -> UsageError | None:
+    """A renewal dated before the one recorded last is always refused."""
+    if not recorded:
+        return None
+    last = max(date.fromisoformat(r.date) for r in recorded)
+    if on >= last:
+        return None
+    return UsageError(
+        f"{number.name}: --date {on} is before the renewal already recorded on {last}",
+        f"'simkeeper undo \"{number.name}\"' removes that one first",
+    )
+
+
+def _same_day(number: Number, on: date, recorded: list[Entry], hint: str) -> UsageError | None:
+    """A second renewal on one day (one below min_amount moved nothing, so it does not count)."""
+    same_day = [
+        r
+        for r in recorded
+        if r.date == on.isoformat() and counts(number, Decimal(r.amount) if r.amount else None)
+    ]
+    if same_day:
+        done = f" (deadline {same_day[-1].covers} done)" if same_day[-1].covers else ""
+        return UsageError(f"{number.name}: a renewal on {on} is already recorded{done}", hint)
+    return None
+
+
+def _marks_later(
+    number: Number, on: date, covers: date | None, recorded: list[Entry], hint: str
+) -> UsageError | None:
+    """A renewal that would mark a later deadline because the next one is already marked."""
+    nxt = next(occurrences(number, on, on + timedelta(days=3660)), None)
+    if covers and nxt and covers > nxt:
+        by = [r.date for r in recorded if r.covers == nxt.isoformat()]
+        when = f" on {by[-1]}" if by else ""
+        return UsageError(
+            f"{number.name}: deadline {nxt} is already recorded as renewed{when}; this would "
+            f"mark {covers} too",
+            hint,
+        )
+    return None

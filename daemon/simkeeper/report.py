@@ -1,0 +1,223 @@
+"""The status report: everything ``simkeeper status`` shows, built once as frozen data.
+
+:func:`build_status` gathers it from the config, the state database (if there is one) and the
+pure core; :mod:`simkeeper.views` renders it as text or JSON. A report says what needs a person
+(``attention``): a due reminder unsent for more than :data:`UNSENT_GRACE`, a failing target, an
+overdue number, a number that cannot be worked out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+from .balances import Projection
+from .deadlines import (
+    Deadline,
+    Failure,
+    isolated,
+    local_today,
+    projection,
+    unique_failures,
+    upcoming,
+)
+from .model import EMPTY_LEDGER, Config, Ledger, Number
+from .redact import Redactor, display_url
+from .reminders import Reminder
+from .store import OpenDelivery, PassRecord, Store, TargetState, UnsentReminder, stamp
+
+UNSENT_GRACE = timedelta(minutes=10)  # a due reminder unsent for longer needs attention
+
+
+@dataclass(frozen=True)
+class NextReminder:
+    """The reminder that goes out next, and when (UTC)."""
+
+    at: datetime
+    reminder: Reminder
+
+
+@dataclass(frozen=True)
+class TargetHealth:
+    """A configured target, its URL as safe to show, and what the database remembers of it."""
+
+    name: str
+    url: str
+    seen: TargetState | None
+    failing: bool  # its last error is newer than its last success
+
+
+@dataclass(frozen=True)
+class BrokenNumber:
+    """A number whose deadlines cannot be worked out, with the reason (secrets masked)."""
+
+    name: str
+    error: str
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    """A number's projected balance today."""
+
+    number: Number
+    projection: Projection
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """What ``status`` shows; ``found`` is False when there is no state database yet."""
+
+    state: Path
+    found: bool
+    last_pass: PassRecord | None
+    next_reminder: NextReminder | None
+    counts: Mapping[str, int]
+    due_unsent: tuple[UnsentReminder, ...]
+    targets: tuple[TargetHealth, ...]
+    waiting: tuple[OpenDelivery, ...]
+    broken: tuple[BrokenNumber, ...]
+    at_risk: tuple[Deadline, ...]
+    balances: tuple[BalanceLine, ...]
+    attention: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Nothing needs a person."""
+        return not self.attention
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the state database says, read once (all empty when there is none)."""
+
+    ledger: Ledger = EMPTY_LEDGER
+    seen: Mapping[str, TargetState] = field(default_factory=dict)
+    last_pass: PassRecord | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    waiting: tuple[OpenDelivery, ...] = ()
+
+
+def _stored(store: Store | None) -> _Stored:
+    if store is None:
+        return _Stored()
+    return _Stored(
+        store.ledger(),
+        store.target_status(),
+        store.last_pass(),
+        store.counts(),
+        tuple(store.open_deliveries()),
+    )
+
+
+def build_status(config: Config, store: Store | None, path: Path, now: datetime) -> StatusReport:
+    """The status at ``now``, from the config and the (read-only) store if there is one."""
+    from .reminders import next_due_at
+
+    stored = _stored(store)
+    ledger = stored.ledger
+    broken: list[Failure] = []
+    due_unsent = _due_unsent(config, store, now, ledger, broken)
+    nxt = next_due_at(config.numbers, config.settings, now, ledger, broken)
+    at_risk = [d for d in upcoming(config.numbers, now, 0, ledger, broken) if d.overdue]
+    targets = tuple(_target_health(config, stored.seen))
+    balances = _balances(config, now, ledger, broken)
+    redact = Redactor(config.secrets)
+    broken_numbers = tuple(
+        BrokenNumber(f.number.name, redact(f.error)) for f in unique_failures(broken)
+    )
+    attention = _attention(due_unsent, targets, at_risk, now)
+    attention += [f"{b.name}: no reminders ({b.error})" for b in broken_numbers]
+    return StatusReport(
+        state=path,
+        found=store is not None,
+        last_pass=stored.last_pass,
+        next_reminder=NextReminder(*nxt) if nxt else None,
+        counts=stored.counts,
+        due_unsent=tuple(due_unsent),
+        targets=targets,
+        waiting=stored.waiting,
+        broken=broken_numbers,
+        at_risk=tuple(at_risk),
+        balances=balances,
+        attention=tuple(attention),
+    )
+
+
+def _target_health(config: Config, seen: Mapping[str, TargetState]) -> list[TargetHealth]:
+    out = []
+    for t in config.targets:
+        info = seen.get(t.name)
+        failing = bool(
+            info and info.last_error_at and (info.last_success_at or "") < info.last_error_at
+        )
+        out.append(TargetHealth(t.name, display_url(t.url), info, failing))
+    return out
+
+
+def _balances(
+    config: Config, now: datetime, ledger: Ledger, broken: list[Failure]
+) -> tuple[BalanceLine, ...]:
+    lines = []
+    for n in config.numbers:
+        for proj in isolated(n, broken, partial(_projection, n, now, ledger)):
+            if proj:
+                lines.append(BalanceLine(n, proj))
+    return tuple(lines)
+
+
+def _projection(number: Number, now: datetime, ledger: Ledger) -> list[Projection | None]:
+    return [projection(number, local_today(number, now), ledger)]
+
+
+def _due_unsent(
+    config: Config, store: Store | None, now: datetime, ledger: Ledger, broken: list[Failure]
+) -> list[UnsentReminder]:
+    """Reminders due by ``now`` and not sent: in the outbox with a delivery open, or due by
+    the schedule and not even recorded (no pass ran since they fell due). A number that cannot
+    be worked out goes to ``broken`` instead."""
+    from .delivery import targets_for
+    from .reminders import due_reminders
+
+    due = due_reminders(config.numbers, config.settings, now, ledger, broken)
+    known = store.recorded(r.key for r in due) if store else set()
+    rows = [
+        UnsentReminder(
+            name=r.number.name,
+            number=r.number.number,
+            deadline=r.deadline.isoformat(),
+            kind=r.kind,
+            due_at=stamp(r.due_at),
+            targets=", ".join(targets_for(config, r)),
+            recorded=False,
+        )
+        for r in due
+        if r.key not in known
+    ]
+    if store:
+        rows += store.unsent_due(now)
+    rows.sort(key=lambda r: r.due_at)
+    return rows
+
+
+def _attention(
+    due_unsent: list[UnsentReminder],
+    targets: tuple[TargetHealth, ...],
+    at_risk: list[Deadline],
+    now: datetime,
+) -> list[str]:
+    """What needs a person: each a short line. Empty when all is well."""
+    from .views import action_text
+
+    late = stamp(now - UNSENT_GRACE)
+    out = [
+        f"{r.name}: {r.kind} reminder for {r.deadline} due and not sent"
+        + ("" if r.recorded else " (no pass has run since it fell due)")
+        for r in due_unsent
+        if r.due_at <= late
+    ]
+    out += [f"target {t.name} is failing" for t in targets if t.failing]
+    out += [f"{d.number.name}: {action_text(d)}, deadline {d.date.isoformat()}" for d in at_risk]
+    return out
