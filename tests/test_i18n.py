@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import json
 import string
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from conftest import ok, send_due, write_config
+from conftest import ok, send_due, sk, write_config
 from icalendar import Calendar
 
 import simkeeper
@@ -184,3 +185,31 @@ def test_plans_speaks_the_config_language_and_needs_no_config(tmp_path, env):
     assert ok(path, env, "plans").splitlines()[0].split()[:4] == ["套餐", "线路", "周期", "规则"]
     missing = tmp_path / "none.toml"
     assert ok(missing, env, "plans").splitlines()[0].split()[:2] == ["PLAN", "LINE"]
+
+
+def test_status_is_chinese_with_zh_cn(tmp_path, env):
+    path = config(tmp_path, "zh-CN")
+    fresh = ok(path, env, "status", "--now", "2026-12-01T09:00").splitlines()
+    assert fresh[0] == f"状态数据库：{tmp_path / 'state.db'}（尚未创建）"
+    assert fresh[1:4] == [
+        "上次运行：无记录",
+        "下次提醒：2026-12-12T09:00+01:00，Line（续费，期限 2026-12-15）",
+        "投递：暂无",
+    ]
+    assert send_due(path, env, "2026-12-13T09:00").endswith("已发送：screen")
+    result = sk(path, env, "status", "--now", "2026-12-16T08:00")
+    assert result.returncode == 1  # overdue: it needs attention
+    lines = result.stdout.splitlines()
+    assert (
+        "上次运行：2026-12-13T09:00+01:00，由 send-due 执行，正常，已发送至 1 个通知渠道，0 个失败"
+        in lines
+    )
+    assert "投递：已发送 1" in lines
+    header = next(line for line in lines if line.startswith("通知渠道"))
+    assert header.split() == ["通知渠道", "地址", "最近成功", "最近出错时间", "最近错误"]
+    assert lines[lines.index("有风险：") + 1] == "  Line：已逾期，期限 2026-12-15（1 天前）"
+    assert lines[lines.index("需要处理：") + 1] == "  Line：已逾期，期限 2026-12-15"
+    data = json.loads(
+        sk(path, env, "status", "--now", "2026-12-16T08:00", "--format", "json").stdout
+    )
+    assert data["attention"] == ["Line: OVERDUE, deadline 2026-12-15"]  # JSON stays English

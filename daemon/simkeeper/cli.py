@@ -389,7 +389,7 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(status_json(report, config))
     else:
-        for line in status_text(report, config):
+        for line in status_text(report, config, translator(config.settings.language)):
             click.echo(line)
     sys.exit(0 if report.ok else 1)
 

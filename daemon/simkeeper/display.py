@@ -29,8 +29,8 @@ def table(
     styles: Sequence[Style | None] | None = None,
 ) -> str:
     """Left-aligned columns separated by two spaces; ``styles`` colours whole rows."""
-    widths = [max([len(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    widths = [max([_width(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    out = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     colour = use_colour()
     for i, row in enumerate(rows):
         line = "  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip()

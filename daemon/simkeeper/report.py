@@ -2,8 +2,8 @@
 
 :func:`build_status` gathers it from the config, the state database (if there is one) and the
 pure core; :mod:`simkeeper.views` renders it as text or JSON. A report says what needs a person
-(``attention``): a due reminder unsent for more than :data:`UNSENT_GRACE`, a failing target, an
-overdue number, a number that cannot be worked out.
+(``needs``): a due reminder unsent for more than :data:`UNSENT_GRACE`, a failing target, an
+overdue number, a number that cannot be worked out. The views word them, in the user's language.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TypeAlias
 
 from .balances import Projection
 from .deadlines import (
@@ -66,6 +67,11 @@ class BalanceLine:
     projection: Projection
 
 
+Attention: TypeAlias = UnsentReminder | TargetHealth | Deadline | BrokenNumber
+"""One thing that needs a person: a due reminder long unsent, a failing target, an overdue
+deadline, or a number whose deadlines cannot be worked out."""
+
+
 @dataclass(frozen=True)
 class StatusReport:
     """What ``status`` shows; ``found`` is False when there is no state database yet."""
@@ -81,12 +87,19 @@ class StatusReport:
     broken: tuple[BrokenNumber, ...]
     at_risk: tuple[Deadline, ...]
     balances: tuple[BalanceLine, ...]
-    attention: tuple[str, ...]
+    needs: tuple[Attention, ...]
 
     @property
     def ok(self) -> bool:
         """Nothing needs a person."""
-        return not self.attention
+        return not self.needs
+
+    @property
+    def attention(self) -> tuple[str, ...]:
+        """What needs a person, a short English line each (as ``status --format json`` has it)."""
+        from .views import attention_text
+
+        return tuple(attention_text(a) for a in self.needs)
 
 
 @dataclass(frozen=True)
@@ -128,8 +141,11 @@ def build_status(config: Config, store: Store | None, path: Path, now: datetime)
     broken_numbers = tuple(
         BrokenNumber(f.number.name, redact(f.error)) for f in unique_failures(broken)
     )
-    attention = _attention(due_unsent, targets, at_risk, now)
-    attention += [f"{b.name}: no reminders ({b.error})" for b in broken_numbers]
+    late = stamp(now - UNSENT_GRACE)
+    needs: list[Attention] = [r for r in due_unsent if r.due_at <= late]
+    needs += [t for t in targets if t.failing]
+    needs += at_risk
+    needs += broken_numbers
     return StatusReport(
         state=path,
         found=store is not None,
@@ -142,7 +158,7 @@ def build_status(config: Config, store: Store | None, path: Path, now: datetime)
         broken=broken_numbers,
         at_risk=tuple(at_risk),
         balances=balances,
-        attention=tuple(attention),
+        needs=tuple(needs),
     )
 
 
@@ -200,24 +216,3 @@ def _due_unsent(
         rows += store.unsent_due(now)
     rows.sort(key=lambda r: r.due_at)
     return rows
-
-
-def _attention(
-    due_unsent: list[UnsentReminder],
-    targets: tuple[TargetHealth, ...],
-    at_risk: list[Deadline],
-    now: datetime,
-) -> list[str]:
-    """What needs a person: each a short line. Empty when all is well."""
-    from .views import action_text
-
-    late = stamp(now - UNSENT_GRACE)
-    out = [
-        f"{r.name}: {r.kind} reminder for {r.deadline} due and not sent"
-        + ("" if r.recorded else " (no pass has run since it fell due)")
-        for r in due_unsent
-        if r.due_at <= late
-    ]
-    out += [f"target {t.name} is failing" for t in targets if t.failing]
-    out += [f"{d.number.name}: {action_text(d)}, deadline {d.date.isoformat()}" for d in at_risk]
-    return out

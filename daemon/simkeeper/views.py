@@ -17,8 +17,8 @@ from .deadlines import Deadline, lost_on, stage_on
 from .display import table
 from .i18n import ENGLISH, N_, Translator, label
 from .model import Config
-from .report import StatusReport, TargetHealth
-from .store import HistoryEvent, SentReminder, TargetState
+from .report import Attention, BrokenNumber, StatusReport, TargetHealth
+from .store import HistoryEvent, SentReminder, TargetState, UnsentReminder
 
 
 def local_stamp(text: str | None, config: Config, seconds: bool = False) -> str | None:
@@ -37,9 +37,9 @@ def json_array(items: Iterable[dict[str, Any]]) -> str:
     return "[\n" + ",\n".join(lines) + "\n]" if lines else "[]"
 
 
-def runs_out_text(p: Projection) -> str:
+def runs_out_text(p: Projection, t: Translator = ENGLISH) -> str:
     """When a projected balance runs out, in words."""
-    return p.runs_out.isoformat() if p.runs_out else "not within reach"
+    return p.runs_out.isoformat() if p.runs_out else t.gettext("not within reach")
 
 
 def action_text(d: Deadline, t: Translator = ENGLISH) -> str:
@@ -201,59 +201,110 @@ def _target_json(t: TargetHealth, when: Any) -> dict[str, Any]:
     }
 
 
-def status_text(report: StatusReport, config: Config) -> Iterator[str]:
-    """``status`` for people, line by line."""
-    yield f"state: {report.state}" + ("" if report.found else " (not created yet)")
-    yield _last_pass_line(report, config)
-    yield _next_reminder_line(report, config)
-    summary = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "none yet"
-    yield f"deliveries: {summary}"
-    yield from _due_unsent_lines(report, config)
+# A pass's outcomes and a delivery's states, as stored, translated where they are shown.
+PASS_OUTCOMES = (N_("ok"), N_("failed"))
+DELIVERY_STATES = (N_("pending"), N_("sending"), N_("sent"), N_("failed"), N_("expired"))
+
+
+def status_text(report: StatusReport, config: Config, t: Translator = ENGLISH) -> Iterator[str]:
+    """``status`` for people, line by line, in the language of ``t``."""
+    state = (
+        t.gettext("state: {path}") if report.found else t.gettext("state: {path} (not created yet)")
+    )
+    yield state.format(path=report.state)
+    yield _last_pass_line(report, config, t)
+    yield _next_reminder_line(report, config, t)
+    counts = [f"{label(t, k)} {v}" for k, v in sorted(report.counts.items())]
+    summary = t.pgettext("between names", ", ").join(counts) or t.gettext("none yet")
+    yield t.gettext("deliveries: {summary}").format(summary=summary)
+    yield from _due_unsent_lines(report, config, t)
     yield ""
-    yield from _tables(report, config)
-    yield from _problem_lines(report)
+    yield from _tables(report, config, t)
+    yield from _problem_lines(report, t)
 
 
-def _last_pass_line(report: StatusReport, config: Config) -> str:
-    last = report.last_pass
-    if not last:
-        return "last pass: none recorded"
-    how = last.outcome
-    if how == "error":
-        how = f"error: {last.error}"
-    elif last.sent or last.failed:
-        how += f", sent to {last.sent} target(s), {last.failed} failed"
-    return f"last pass: {local_stamp(last.ran_at, config)} by {last.source}, {how}"
-
-
-def _next_reminder_line(report: StatusReport, config: Config) -> str:
-    nxt = report.next_reminder
-    if not nxt:
-        return "next reminder: none scheduled"
-    r = nxt.reminder
-    return (
-        f"next reminder: {local_stamp(nxt.at.isoformat(), config)} for {r.number.name} "
-        f"({r.kind}, deadline {r.deadline.isoformat()})"
+def attention_text(a: Attention, t: Translator = ENGLISH) -> str:
+    """One thing that needs a person, as a short line (``needs attention``, JSON ``attention``)."""
+    if isinstance(a, UnsentReminder):
+        text = (
+            t.gettext("{name}: {kind} reminder for {deadline} due and not sent")
+            if a.recorded
+            else t.gettext(
+                "{name}: {kind} reminder for {deadline} due and not sent"
+                " (no pass has run since it fell due)"
+            )
+        )
+        return text.format(name=a.name, kind=label(t, a.kind), deadline=a.deadline)
+    if isinstance(a, TargetHealth):
+        return t.gettext("target {name} is failing").format(name=a.name)
+    if isinstance(a, BrokenNumber):
+        return t.gettext("{name}: no reminders ({error})").format(name=a.name, error=a.error)
+    return t.gettext("{name}: {action}, deadline {date}").format(
+        name=a.number.name, action=action_text(a, t), date=a.date.isoformat()
     )
 
 
-def _due_unsent_lines(report: StatusReport, config: Config) -> Iterator[str]:
+def _last_pass_line(report: StatusReport, config: Config, t: Translator) -> str:
+    last = report.last_pass
+    if not last:
+        return t.gettext("last pass: none recorded")
+    if last.outcome == "error":
+        how = t.gettext("error: {error}").format(error=last.error)
+    else:
+        how = label(t, last.outcome)
+        if last.sent or last.failed:
+            how += t.gettext(", sent to {sent} target(s), {failed} failed").format(
+                sent=last.sent, failed=last.failed
+            )
+    return t.gettext("last pass: {when} by {source}, {how}").format(
+        when=local_stamp(last.ran_at, config), source=last.source, how=how
+    )
+
+
+def _next_reminder_line(report: StatusReport, config: Config, t: Translator) -> str:
+    nxt = report.next_reminder
+    if not nxt:
+        return t.gettext("next reminder: none scheduled")
+    r = nxt.reminder
+    return t.gettext("next reminder: {when} for {name} ({kind}, deadline {deadline})").format(
+        when=local_stamp(nxt.at.isoformat(), config),
+        name=r.number.name,
+        kind=label(t, r.kind),
+        deadline=r.deadline.isoformat(),
+    )
+
+
+def _due_unsent_lines(report: StatusReport, config: Config, t: Translator) -> Iterator[str]:
     if not report.due_unsent:
         return
     yield ""
-    yield "due, not sent:"
+    yield t.gettext("due, not sent:")
     for r in report.due_unsent:
+        line = t.gettext("{name}: {kind} reminder for {deadline}, due {due}, to {targets}").format(
+            name=r.name,
+            kind=label(t, r.kind),
+            deadline=r.deadline,
+            due=local_stamp(r.due_at, config),
+            targets=r.targets or t.gettext("no target"),
+        )
         yield (
-            f"  {r.name}: {r.kind} reminder for {r.deadline}, due "
-            f"{local_stamp(r.due_at, config)}, to {r.targets or 'no target'}"
-            + ("" if r.recorded else " (not recorded: no pass has run since)")
+            "  "
+            + line
+            + ("" if r.recorded else t.gettext(" (not recorded: no pass has run since)"))
         )
 
 
-def _tables(report: StatusReport, config: Config) -> Iterator[str]:
-    rows = [_target_row(t, config) for t in report.targets]
+def _tables(report: StatusReport, config: Config, t: Translator) -> Iterator[str]:
+    rows = [_target_row(h, config) for h in report.targets]
     if rows:
-        yield table(["TARGET", "URL", "LAST SUCCESS", "LAST ERROR AT", "LAST ERROR"], rows)
+        headers = [
+            N_("TARGET"),
+            N_("URL"),
+            N_("LAST SUCCESS"),
+            N_("LAST ERROR AT"),
+            N_("LAST ERROR"),
+        ]
+        yield table([t.gettext(h) for h in headers], rows)
     if not report.waiting:
         return
     yield ""
@@ -261,7 +312,7 @@ def _tables(report: StatusReport, config: Config) -> Iterator[str]:
         [
             str(w.id),
             w.target,
-            w.state,
+            label(t, w.state),
             str(w.attempts),
             local_stamp(w.next_attempt_at, config) or "",
             w.name,
@@ -270,7 +321,17 @@ def _tables(report: StatusReport, config: Config) -> Iterator[str]:
         ]
         for w in report.waiting
     ]
-    yield table(["ID", "TARGET", "STATE", "TRIES", "NEXT TRY", "NUMBER", "DEADLINE", "ERROR"], rows)
+    headers = [
+        N_("ID"),
+        N_("TARGET"),
+        N_("STATE"),
+        N_("TRIES"),
+        N_("NEXT TRY"),
+        N_("NUMBER"),
+        N_("DEADLINE"),
+        N_("ERROR"),
+    ]
+    yield table([t.gettext(h) for h in headers], rows)
 
 
 def _target_row(t: TargetHealth, config: Config) -> list[str]:
@@ -284,30 +345,38 @@ def _target_row(t: TargetHealth, config: Config) -> list[str]:
     ]
 
 
-def _problem_lines(report: StatusReport) -> Iterator[str]:
+def _problem_lines(report: StatusReport, t: Translator) -> Iterator[str]:
     if report.broken:
         yield ""
-        yield "not worked out (no reminders for these until fixed):"
+        yield t.gettext("not worked out (no reminders for these until fixed):")
         for b in report.broken:
             yield f"  {b.name}: {b.error}"
     if report.at_risk:
         yield ""
-        yield "at risk:"
+        yield t.gettext("at risk:")
         for d in report.at_risk:
-            yield (
-                f"  {d.number.name}: {action_text(d)}, deadline {d.date.isoformat()} "
-                f"({days_text(d.days_left)})"
+            yield "  " + t.gettext("{name}: {action}, deadline {date} ({days})").format(
+                name=d.number.name,
+                action=action_text(d, t),
+                date=d.date.isoformat(),
+                days=days_text(d.days_left, t),
             )
     if report.balances:
         yield ""
         for line in report.balances:
             p = line.projection
-            yield (
-                f"balance {line.number.name}: {money(p.balance)} {line.number.currency}, covers "
-                f"{p.covered} more charge(s), runs out {runs_out_text(p)}"
+            yield t.gettext(
+                "balance {name}: {balance} {currency}, covers {covered} more charge(s),"
+                " runs out {runs_out}"
+            ).format(
+                name=line.number.name,
+                balance=money(p.balance),
+                currency=line.number.currency,
+                covered=p.covered,
+                runs_out=runs_out_text(p, t),
             )
-    if report.attention:
+    if report.needs:
         yield ""
-        yield "needs attention:"
-        for what in report.attention:
-            yield f"  {what}"
+        yield t.gettext("needs attention:")
+        for a in report.needs:
+            yield "  " + attention_text(a, t)
