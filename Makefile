@@ -19,12 +19,14 @@ run: $(BIN)/simkeeper
 	$(BIN)/simkeeper --config $(CONFIG) upcoming
 	STATE_DIRECTORY=$(CURDIR)/.state $(BIN)/simkeeper --config $(CONFIG) run
 
+# Four pytest workers on two cores: most tests wait on a daemon, a receiver or a socket, not
+# on the CPU (bench/ has the figures that need a quiet machine).
 test: $(BIN)/simkeeper
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
 	$(BIN)/mypy --strict daemon/simkeeper
 	$(BIN)/python -m coverage erase
-	$(BIN)/python -m coverage run -m pytest -q -n 2 --durations=15
+	$(BIN)/python -m coverage run -m pytest -q -n 4 --durations=15
 	$(BIN)/python -m coverage combine --quiet
 	$(BIN)/python -m coverage report --fail-under=90
 
