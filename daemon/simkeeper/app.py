@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import config as config_mod
+from . import paths
 from .deadlines import counts, occurrence_to_mark, occurrences
 from .errors import UsageError
 from .model import EMPTY_LEDGER, Config, Ledger, Number
@@ -57,7 +58,7 @@ def use_secrets(config: Config) -> Redactor:
 
 def state_path(config: Config) -> Path:
     """Where the state database of ``config`` lives."""
-    return config_mod.default_state_path(config.settings.state)
+    return paths.default_state_path(config.settings.state)
 
 
 def open_state(config: Config) -> Store:

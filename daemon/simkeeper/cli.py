@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__, app
+from . import __version__, app, paths
 from . import config as config_mod
 from .balances import money
 from .deadlines import (
@@ -190,7 +190,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool)
     """
     verbosity = -1 if quiet else verbose
     setup_logging(verbosity)
-    ctx.obj = Context(config_path or config_mod.default_config_path(), verbosity)
+    ctx.obj = Context(config_path or paths.default_config_path(), verbosity)
 
 
 # -- check and upcoming ---------------------------------------------------------------------
@@ -305,7 +305,7 @@ def _check_writable(config: Config, state: Path) -> None:
         lines = {}
     hint = (
         "fix the folder's owner or mode, or use a relative path: it is taken inside the "
-        f"state folder {config_mod.state_folder()}"
+        f"state folder {paths.state_folder()}"
     )
     problems = []
     for key, path in [("settings.state", state), ("settings.calendar", config.settings.calendar)]:

@@ -7,9 +7,7 @@ through :func:`load`, so what ``check`` accepts is exactly what the daemon runs 
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import functools
 import os
 import re
 import stat
@@ -19,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
@@ -29,9 +27,10 @@ except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is the 
     import tomllib  # type: ignore[no-redef]
 
 from .currencies import CODES as CURRENCY_CODES
-from .errors import ConfigError, Problem, UsageError
+from .errors import ConfigError, Problem
 from .i18n import LANGUAGES
 from .model import Config, Number, Settings, Stage, Target, Tier
+from .paths import state_folder
 from .periods import NAMED_CYCLES, Cycle, PeriodError, parse_cycle, parse_days
 from .plans import builtin_plans
 from .redact import inline_secret, url_secrets
@@ -54,6 +53,7 @@ from .schema import (
 from .secrets import Secrets, substitute
 from .templates import TemplateError, check_template
 from .tomllines import key_lines
+from .zones import system_timezone, zone_names
 
 TomlTable = Mapping[str, Any]  # a TOML table as parsed
 Kind = type | tuple[type, ...]  # the type(s) a key's value may have
@@ -69,77 +69,6 @@ MAX_NESTING = 20  # arrays and tables inside each other; a config needs three le
 
 UrlCheck = Callable[[str], "str | None"]
 _D = TypeVar("_D", int, None)  # what days() returns for a key left out or wrong
-
-
-@functools.cache
-def zone_names() -> frozenset[str]:
-    """The IANA zone names this machine knows (read from disk once: it walks the tz folder)."""
-    return frozenset(available_timezones())
-
-
-def default_config_path(env: Mapping[str, str] | None = None) -> Path:
-    """``$SIMKEEPER_CONFIG``, else ``/etc/simkeeper/config.toml`` for root, else the XDG path."""
-    env = os.environ if env is None else env
-    if env.get("SIMKEEPER_CONFIG"):
-        return Path(env["SIMKEEPER_CONFIG"])
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return Path("/etc/simkeeper/config.toml")
-    base = env.get("XDG_CONFIG_HOME") or str(_home(env, "config file") / ".config")
-    return Path(base) / "simkeeper" / "config.toml"
-
-
-def _home(env: Mapping[str, str], what: str) -> Path:
-    """This user's home folder, where the default ``what`` lives; a usage error without one
-    (no ``$HOME`` and no passwd entry, as for a systemd DynamicUser)."""
-    if env.get("HOME"):
-        return Path(env["HOME"])
-    try:
-        return Path.home()
-    except (RuntimeError, KeyError):
-        raise UsageError(
-            f"cannot find a home folder for the default {what}",
-            "set HOME, or name the file with --config (and settings.state)",
-        ) from None
-
-
-def default_state_path(settings_state: Path | None, env: Mapping[str, str] | None = None) -> Path:
-    """Where the database lives: ``settings.state``, else systemd's ``$STATE_DIRECTORY``, else
-    ``/var/lib/simkeeper`` for root and ``$XDG_STATE_HOME/simkeeper`` for a user."""
-    env = os.environ if env is None else env
-    if settings_state:
-        return settings_state
-    if env.get("STATE_DIRECTORY"):
-        return Path(env["STATE_DIRECTORY"].split(":")[0]) / "simkeeper.db"
-    if os.geteuid() == 0:
-        return Path("/var/lib/simkeeper/simkeeper.db")
-    base = env.get("XDG_STATE_HOME") or str(_home(env, "state folder") / ".local" / "state")
-    return Path(base) / "simkeeper" / "simkeeper.db"
-
-
-def state_folder(env: Mapping[str, str] | None = None) -> Path:
-    """The folder of the default database; relative ``state`` and ``calendar`` paths start
-    here."""
-    return default_state_path(None, env).parent
-
-
-def system_timezone(env: Mapping[str, str] | None = None) -> tuple[Any, str]:
-    """The machine's local IANA zone as ``(tzinfo, name)``; UTC when it cannot be told."""
-    env = os.environ if env is None else env
-    name = env.get("TZ", "").lstrip(":")
-    candidates = [name] if name else []
-    try:
-        link = os.readlink("/etc/localtime")
-        candidates.append(link.split("zoneinfo/", 1)[-1])
-    except OSError:
-        pass
-    with contextlib.suppress(OSError):
-        candidates.append(Path("/etc/timezone").read_text().strip())
-    for candidate in candidates:
-        try:
-            return ZoneInfo(candidate), candidate
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC"), "UTC"
 
 
 def load(
