@@ -3,7 +3,8 @@
 The catalogs are committed: the .pot must hold exactly what the code marks, every .po every
 message of the .pot, zh-CN a translation of each with the same placeholders, and each .mo what
 its .po compiles to (`make catalogs` makes all of them). With ``language = "zh-CN"`` the
-tables, history, summary, calendar and subjects are Chinese; English stays as it was.
+tables, history, summary, calendar, subjects and the results of renewed, topup, undo, backup,
+restore and notify-failure are Chinese; English stays as it was.
 """
 
 from __future__ import annotations
@@ -213,3 +214,20 @@ def test_status_is_chinese_with_zh_cn(tmp_path, env):
         sk(path, env, "status", "--now", "2026-12-16T08:00", "--format", "json").stdout
     )
     assert data["attention"] == ["Line: OVERDUE, deadline 2026-12-15"]  # JSON stays English
+
+
+def test_renewed_topup_and_undo_are_chinese_with_zh_cn(tmp_path, env):
+    path = config(tmp_path, "zh-CN")
+    now = ("--now", "2026-12-13T10:00")
+    renewed = ok(path, env, "renewed", "Line", "--date", "2026-12-13", *now)
+    topup = ok(path, env, "topup", "Line", "5", *now)
+    assert renewed == "已记录：Line 于 2026-12-13 续费；期限 2026-12-15 已完成\n"
+    assert topup == "已记录：Line 于 2026-12-13 充值 5 GBP\n"
+    assert ok(path, env, "undo", "Line", *now).splitlines() == [
+        "已删除：Line 2026-12-13 的充值 5 GBP，记录于 2026-12-13T10:00+01:00",
+        "下一个期限：2027-01-15（33 天）",
+    ]
+    assert ok(path, env, "undo", "Line", *now).splitlines() == [
+        "已删除：Line 2026-12-13 的续费（期限 2026-12-15 已完成），记录于 2026-12-13T10:00+01:00",
+        "下一个期限：2026-12-15（2 天）",
+    ]

@@ -183,10 +183,17 @@ def test_check_rejects_an_unwritable_calendar_or_state(tmp_path, env):
 
 
 @pytest.mark.parametrize(
-    ("language", "title"),
-    [("en", "simkeeper has stopped: simkeeper.service failed"), ("zh-CN", "simkeeper 已停止")],
+    ("language", "title", "line"),
+    [
+        (
+            "en",
+            "simkeeper has stopped: simkeeper.service failed",
+            "failure alert for simkeeper.service to hook: sent",
+        ),
+        ("zh-CN", "simkeeper 已停止", "simkeeper.service 的故障警报发往 hook：已发送"),
+    ],
 )
-def test_notify_failure_alerts_even_from_a_config_with_errors(tmp_path, env, language, title):
+def test_notify_failure_alerts_even_from_a_config_with_errors(tmp_path, env, language, title, line):
     """What simkeeper-failure@.service runs: the config error that stopped the daemon must not
     stop the alert too."""
     with HTTPReceiver() as http:
@@ -211,7 +218,7 @@ def test_notify_failure_alerts_even_from_a_config_with_errors(tmp_path, env, lan
         sent = run(["--config", str(config), "notify-failure", "simkeeper.service"], env)
         assert sent.returncode == 0, sent.stderr
         assert "numbers[1].cycel" in sent.stderr
-        assert "failure alert for simkeeper.service to hook: sent" in sent.stdout
+        assert line in sent.stdout
         [request] = http.requests
     body = request.json()
     assert body["title"].startswith(title)

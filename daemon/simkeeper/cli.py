@@ -33,7 +33,7 @@ from .deadlines import (
 )
 from .display import table, urgency_style, use_colour
 from .errors import SimkeeperError, UsageError
-from .i18n import translator
+from .i18n import Translator, translator
 from .logs import setup as setup_logging
 from .model import Config, Ledger, Number
 from .redact import Redactor, display_url
@@ -459,9 +459,12 @@ def notify_failure(obj: Context, unit: str) -> None:
     message = Texts(config.settings.language, config.templates).failure(unit)
     jobs = [(t, message) for t in config.targets]
     results = list(send_all(jobs, config.settings.send_timeout, redact))
+    t = translator(config.settings.language)
+    alert = t.gettext("failure alert for {unit} to {target}: {status}")
     for target, outcome in results:
-        status = "sent" if outcome.ok else f"FAILED: {outcome.error}"
-        click.echo(f"failure alert for {unit} to {target.name}: {status}")
+        failed = t.gettext("FAILED: {error}").format(error=outcome.error)
+        status = t.gettext("sent") if outcome.ok else failed
+        click.echo(alert.format(unit=unit, target=target.name, status=status))
     sys.exit(0 if any(o.ok for _, o in results) else 1)
 
 
@@ -519,25 +522,33 @@ def renewed(
     with app.open_state(config) as store:
         done = app.record_renewal(store, number, on, moment, cost, note, again)
     covers, ledger = done.covers, done.ledger
-    what = f"deadline {covers} done" if covers else ""
-    if number.rolling:
-        what = _next_deadline(number, moment, ledger) or what
+    t = translator(config.settings.language)
+    what = t.gettext("deadline {date} done").format(date=covers) if covers else ""
+    nxt = _next_date(number, moment, ledger) if number.rolling else None
+    if nxt:
+        what = t.gettext("next deadline {date}").format(date=nxt)
     if not counts(number, cost):
-        what = _below_minimum(number, cost, what)
-    click.echo(f"recorded: {number.name} renewed on {on}" + (f"; {what}" if what else ""))
+        what = _below_minimum(number, cost, nxt, t)
+    line = t.gettext("recorded: {name} renewed on {date}").format(name=number.name, date=on)
+    click.echo(line + (t.gettext("; {what}").format(what=what) if what else ""))
 
 
-def _next_deadline(number: Number, moment: datetime, ledger: Ledger) -> str:
+def _next_date(number: Number, moment: datetime, ledger: Ledger) -> date | None:
+    """The renewal deadline due next, if any within ten years."""
     nxt = [d for d in upcoming([number], moment, 3660, ledger) if d.kind == "renew"]
-    return f"next deadline {nxt[0].date}" if nxt else ""
+    return nxt[0].date if nxt else None
 
 
-def _below_minimum(number: Number, amount: Decimal | None, what: str) -> str:
+def _below_minimum(number: Number, amount: Decimal | None, nxt: date | None, t: Translator) -> str:
     """What ``renewed`` or ``topup`` says when the amount is below ``min_amount``."""
     currency = f" {number.currency}" if number.currency else ""
-    stays = what.replace("next deadline", "so the deadline stays") if number.rolling else ""
-    stays = stays or "so no deadline is marked done"
-    return f"{amount} is below min_amount {number.min_amount}{currency}, {stays}"
+    if number.rolling and nxt:
+        stays = t.gettext("so the deadline stays {date}").format(date=nxt)
+    else:
+        stays = t.gettext("so no deadline is marked done")
+    return t.gettext("{amount} is below min_amount {minimum}{currency}, {stays}").format(
+        amount=amount, minimum=number.min_amount, currency=currency, stays=stays
+    )
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})  # so "-5" reaches AMOUNT
@@ -557,14 +568,21 @@ def topup(obj: Context, name: str, amount: str, day: str | None, now: str | None
     with app.open_state(config) as store:
         ledger = app.record_topup(store, number, on, moment, value)
     proj = projection(number, local_today(number, moment), ledger)
+    t = translator(config.settings.language)
     extra = ""
     if proj:
-        extra = f"; balance {money(proj.balance)} {number.currency}, runs out {runs_out_text(proj)}"
+        extra = t.gettext("; balance {balance} {currency}, runs out {runs_out}").format(
+            balance=money(proj.balance), currency=number.currency, runs_out=runs_out_text(proj, t)
+        )
     if number.rolling:  # a top-up keeps a keep-alive line going, like a renewal
-        what = _next_deadline(number, moment, ledger)
-        what = what if counts(number, value) else _below_minimum(number, value, what)
-        extra = f"; {what}" if what else ""
-    click.echo(f"recorded: {number.name} topped up {value} {number.currency} on {on}{extra}")
+        nxt = _next_date(number, moment, ledger)
+        what = t.gettext("next deadline {date}").format(date=nxt) if nxt else ""
+        what = what if counts(number, value) else _below_minimum(number, value, nxt, t)
+        extra = t.gettext("; {what}").format(what=what) if what else ""
+    line = t.gettext("recorded: {name} topped up {amount} {currency} on {date}")
+    click.echo(
+        line.format(name=number.name, amount=value, currency=number.currency, date=on) + extra
+    )
     if not number.rolling and (number.balance is None or number.cost is None):
         click.echo(
             f"note: {number.name} has no balance and cost in the config, so no balance is "
@@ -592,24 +610,36 @@ def undo(obj: Context, name: str, now: str | None) -> None:
     number = app.find_number(config.numbers, name)
     moment = parse_now(now, config)
     row, ledger = app.undo_last(config, number)
-    click.echo(f"removed: {number.name} {_entry_text(row, config)}")
+    t = translator(config.settings.language)
+    entry = _entry_text(row, config, t)
+    click.echo(t.gettext("removed: {name} {entry}").format(name=number.name, entry=entry))
     nxt = [d for d in upcoming([number], moment, 3660, ledger) if d.kind == "renew"]
     if nxt:
-        click.echo(f"next deadline: {nxt[0].date} ({days_text(nxt[0].days_left)})")
+        days = days_text(nxt[0].days_left, t)
+        click.echo(t.gettext("next deadline: {date} ({days})").format(date=nxt[0].date, days=days))
     proj = projection(number, local_today(number, moment), ledger)
     if proj:
+        balance = t.gettext("balance: {balance} {currency}, runs out {runs_out}")
         click.echo(
-            f"balance: {money(proj.balance)} {number.currency}, runs out {runs_out_text(proj)}"
+            balance.format(
+                balance=money(proj.balance),
+                currency=number.currency,
+                runs_out=runs_out_text(proj, t),
+            )
         )
 
 
-def _entry_text(row: Entry, config: Config) -> str:
+def _entry_text(row: Entry, config: Config, t: Translator) -> str:
     """A recorded renewal or top-up in words, with when it was recorded."""
-    what = "renewal" if row.kind == "renewal" else "top-up"
-    amount = f" of {row.amount} {row.currency or ''}".rstrip() if row.amount else ""
-    covers = f" (deadline {row.covers} done)" if row.covers else ""
+    what = t.gettext("renewal") if row.kind == "renewal" else t.gettext("top-up")
+    if row.amount:
+        amount = f"{row.amount} {row.currency or ''}".rstrip()
+        what = t.gettext("{what} of {amount}").format(what=what, amount=amount)
+    covers = t.gettext(" (deadline {date} done)").format(date=row.covers) if row.covers else ""
     recorded = local_stamp(row.recorded_at, config)
-    return f"{what}{amount} on {row.date}{covers}, recorded {recorded}"
+    return t.gettext("{what} on {date}{covers}, recorded {recorded}").format(
+        what=what, date=row.date, covers=covers, recorded=recorded
+    )
 
 
 @cli.command()
@@ -740,9 +770,15 @@ def backup(obj: Context, file: Path) -> None:
 
     config = obj.load(validate_urls=False)
     done = copy(app.state_path(config), file)
+    t = translator(config.settings.language)
+    line = t.ngettext(
+        "backed up {state} to {path}: {reminders} reminder(s), {history} history entry",
+        "backed up {state} to {path}: {reminders} reminder(s), {history} history entries",
+        done.history,
+    )
+    state = app.state_path(config)
     click.echo(
-        f"backed up {app.state_path(config)} to {done.path}: {done.reminders} reminder(s), "
-        f"{done.history} history entr{'y' if done.history == 1 else 'ies'}"
+        line.format(state=state, path=done.path, reminders=done.reminders, history=done.history)
     )
 
 
@@ -756,12 +792,17 @@ def restore(obj: Context, file: Path) -> None:
 
     config = obj.load(validate_urls=False)
     done, kept = put_back(file, app.state_path(config))
+    t = translator(config.settings.language)
+    line = t.ngettext(
+        "restored {path} from {file}: {reminders} reminder(s), {history} history entry",
+        "restored {path} from {file}: {reminders} reminder(s), {history} history entries",
+        done.history,
+    )
     click.echo(
-        f"restored {done.path} from {file}: {done.reminders} reminder(s), {done.history} "
-        f"history entr{'y' if done.history == 1 else 'ies'}"
+        line.format(path=done.path, file=file, reminders=done.reminders, history=done.history)
     )
     if kept:
-        click.echo(f"the database it replaced is kept as {kept}")
+        click.echo(t.gettext("the database it replaced is kept as {path}").format(path=kept))
 
 
 @cli.command("plans")
