@@ -815,20 +815,12 @@ class _Validator:
             for key in ("from", "cycle"):
                 if key not in item:
                     self.problem(f"{q}.{key}", "missing", f"write each tier as {example}")
-            if cycle is not None and not self.short_enough(cycle, f"{q}.cycle"):
-                cycle = None
             if minimum is None or cycle is None:
                 continue
             if minimum in tiers:
                 self.problem(f"{q}.from", f"another tier already starts at {minimum}")
             tiers[minimum] = Tier(minimum, cycle)
         return tuple(tiers[k] for k in sorted(tiers))
-
-    def short_enough(self, cycle: Cycle, key: str) -> bool:
-        if cycle.approx_days() <= NUMBERS.key("validity").high:
-            return True
-        self.problem(key, "must be at most 10 years", 'e.g. "every 365 days"')
-        return False
 
     def stages(self, e: dict[str, Any], p: str) -> tuple[Stage, ...]:
         example = '{after = "0d", state = "receive only"}'
