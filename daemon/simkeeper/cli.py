@@ -7,6 +7,7 @@ per problem on stderr with exit status 2 (1 for a failed send); never a tracebac
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -146,6 +147,7 @@ class CatchingGroup(click.Group):
             sys.exit(1)
 
 
+ONE_SHOT = ("check", "upcoming", "status", "summary", "calendar")  # no collector: see cli()
 SIGPIPE_EXIT = 128 + 13  # what a shell reports for a command its pipe reader left
 
 
@@ -190,6 +192,12 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool)
     """
     verbosity = -1 if quiet else verbose
     setup_logging(verbosity)
+    if ctx.invoked_subcommand in ONE_SHOT and gc.isenabled():
+        # These build a big config and their results, all kept to the end, and send nothing:
+        # the cyclic collector would only walk them again and again (a second at 100,000
+        # numbers). The daemon and the sending commands keep it.
+        gc.disable()
+        ctx.call_on_close(gc.enable)
     ctx.obj = Context(config_path or paths.default_config_path(), verbosity)
 
 
@@ -259,7 +267,7 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
         ]
         for d in found
     ]
-    styles = [urgency_style(d.days_left) for d in found]
+    styles = [urgency_style(d.days_left) for d in found] if use_colour() else None
     headers = [
         t.gettext("DEADLINE"),
         t.gettext("LEFT"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -28,21 +29,30 @@ def table(
     rows: Sequence[Sequence[str]],
     styles: Sequence[Style | None] | None = None,
 ) -> str:
-    """Left-aligned columns separated by two spaces; ``styles`` colours whole rows."""
-    widths = [max([_width(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    out = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    colour = use_colour()
-    for i, row in enumerate(rows):
-        line = "  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip()
-        style = styles[i] if styles else None
-        out.append(click.style(line, **style) if colour and style else line)
-    return "\n".join(out)
+    """Left-aligned columns separated by two spaces; ``styles`` colours whole rows (only on a
+    terminal: elsewhere they may be left out, see :func:`use_colour`)."""
+    columns = [_padded([h, *(r[i] for r in rows)]) for i, h in enumerate(headers)]
+    lines = [line.rstrip() for line in map("  ".join, zip(*columns, strict=True))]
+    if styles and use_colour():
+        for i, style in enumerate(styles, start=1):
+            if style:
+                lines[i] = click.style(lines[i], **style)
+    return "\n".join(lines)
+
+
+def _padded(column: list[str]) -> list[str]:
+    """A column's cells padded to its width, computed column-wise (100,000 rows are common)."""
+    if "".join(column).isascii():  # one column of one-column characters: str.ljust is exact
+        width = max(map(len, column))
+        return [cell.ljust(width) for cell in column]
+    width = max(map(_width, column))
+    return [_pad(cell, width) for cell in column]
 
 
 def _width(text: str) -> int:
     # East Asian wide characters take two columns in a terminal.
-    import unicodedata
-
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 

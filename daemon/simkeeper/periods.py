@@ -9,9 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
-
-from dateutil.relativedelta import relativedelta
 
 NAMED_CYCLES = {
     "daily": (1, "days"),
@@ -46,7 +43,7 @@ class Cycle:
         """The date ``k`` cycles from ``anchor`` (``k`` may be negative), clamped at month ends."""
         if self.unit == "days":
             return anchor + timedelta(days=self.count * k)
-        return anchor + _months(self.count * k)
+        return add_months(anchor, self.count * k)
 
     def approx_days(self) -> float:
         """The cycle's average length in days, for estimates only."""
@@ -63,10 +60,21 @@ class Cycle:
         return k
 
 
-@lru_cache(maxsize=4096)
-def _months(n: int) -> relativedelta:
-    # Building a relativedelta costs more than adding one; big configs step by few distinct n.
-    return relativedelta(months=n)
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def add_months(day: date, n: int) -> date:
+    """``day`` moved ``n`` months (``n`` may be negative), clamped to the end of a shorter
+    month: what ``day + relativedelta(months=n)`` gives, without building an object per step.
+
+    Out of range it raises the same :class:`ValueError` (``year 10000 is out of range``).
+    """
+    months = day.month - 1 + n
+    year, month = day.year + months // 12, months % 12 + 1
+    last = _MONTH_DAYS[month - 1]
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        last = 29
+    return day.replace(year=year, month=month, day=min(day.day, last))
 
 
 class PeriodError(ValueError):
