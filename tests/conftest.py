@@ -51,6 +51,7 @@ def env(home: Path, tmp_path: Path) -> dict[str, str]:
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / ".config"),
         XDG_STATE_HOME=str(home / ".local" / "state"),
+        XDG_CACHE_HOME=str(home / ".cache"),
         STATE_DIRECTORY=str(tmp_path / "state"),
         TZ="Pacific/Chatham",
         NO_COLOR="1",

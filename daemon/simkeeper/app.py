@@ -30,18 +30,19 @@ if TYPE_CHECKING:
 Warn = Callable[[str], None]
 
 
-def load(path: Path, warn: Warn, *, for_sending: bool = True) -> Config:
+def load(path: Path, warn: Warn, *, for_sending: bool = True, cache: Path | None = None) -> Config:
     """Load the config exactly as the daemon does, passing each warning to ``warn``.
 
     ``for_sending`` checks each notify URL with Apprise and requires every secret; commands that
-    never send go without (their URLs are only shown redacted).
+    never send go without (their URLs are only shown redacted). ``cache``: the folder of the
+    validated-config cache (:mod:`simkeeper.configcache`), for one-shot commands.
     """
     url_check = None
     if for_sending:
         from .notifier import url_problem
 
         url_check = url_problem
-    config = config_mod.load(path, url_check=url_check, require_secrets=for_sending)
+    config = config_mod.load(path, url_check=url_check, require_secrets=for_sending, cache=cache)
     for warning in config.warnings:
         warn(warning)
     return config

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__, app, paths
+from . import __version__, app, configcache, paths
 from . import config as config_mod
 from .balances import money
 from .deadlines import (
@@ -69,7 +69,9 @@ class Context:
     def load(self, validate_urls: bool = True) -> Config:
         """Load the config exactly as the daemon does (URLs checked with Apprise when asked);
         its warnings go to stderr."""
-        return app.load(self.config_path, _warn, for_sending=validate_urls)
+        return app.load(
+            self.config_path, _warn, for_sending=validate_urls, cache=configcache.folder()
+        )
 
 
 def _warn(line: str) -> None:

@@ -14,18 +14,18 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import phonenumbers
 
 try:  # tomli's compiled wheel parses about three times faster than the standard tomllib
     import tomli as tomllib
 except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is the fallback
     import tomllib  # type: ignore[no-redef]
 
+from . import configcache
 from .currencies import CODES as CURRENCY_CODES
 from .errors import ConfigError, Problem
 from .i18n import LANGUAGES
@@ -77,10 +77,13 @@ def load(
     env: Mapping[str, str] | None = None,
     url_check: UrlCheck | None = None,
     require_secrets: bool = True,
+    cache: Path | None = None,
 ) -> Config:
     """Read, parse and validate the config at ``path``; raise :class:`ConfigError` listing
     every problem. ``url_check`` (from the notifier) validates target URLs when given.
-    ``require_secrets=False`` (commands that never send) accepts a ``${VAR}`` not found."""
+    ``require_secrets=False`` (commands that never send) accepts a ``${VAR}`` not found.
+    With a ``cache`` folder the validated numbers are kept there for the next load of the
+    same text, and taken from there when they are (see :mod:`simkeeper.configcache`)."""
     path = Path(path)
     env = os.environ if env is None else env
     try:
@@ -94,6 +97,13 @@ def load(
         raise ConfigError(
             [Problem(str(path), "", f"cannot read config file: {reason}", hint=_perm_hint())]
         ) from None
+    key = configcache.content_key(text) if cache else ""
+    if cache:
+        hit = _cached(
+            path, text, env, url_check, require_secrets, configcache.read(cache, path, key)
+        )
+        if hit:
+            return hit
     try:
         data = tomllib.loads(text)
     except RecursionError:
@@ -115,7 +125,52 @@ def load(
     config = validator.config(data)
     if validator.problems:
         raise ConfigError(validator.problems)
+    if cache:
+        _keep(cache, path, text, key, data, config)
     return config
+
+
+def _cached(
+    path: Path,
+    text: str,
+    env: Mapping[str, str],
+    url_check: UrlCheck | None,
+    require_secrets: bool,
+    entry: configcache.Entry | None,
+) -> Config | None:
+    """The config from a cache ``entry``: everything but the ``[[numbers]]`` tables parsed and
+    validated afresh, the numbers from the entry. None (load it all) when there is no entry,
+    when what the numbers were validated against changed, or on any problem (a full load then
+    reports every problem exactly as without a cache)."""
+    if entry is None:
+        return None
+    try:
+        data = tomllib.loads(configcache.without(text, entry.spans))
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return None
+    if "numbers" in data or _deepest(data):
+        return None
+    validator = _Validator(path, text, env, url_check, require_secrets)
+    config = validator.config(data, entry)
+    return None if config is None or validator.problems else config
+
+
+def _keep(
+    cache: Path, path: Path, text: str, key: str, data: dict[str, Any], config: Config
+) -> None:
+    """Write the cache entry of a config that validated, if the text around its
+    ``[[numbers]]`` tables parses alone to exactly what it holds besides them."""
+    spans = configcache.number_spans(text)
+    try:
+        rest = tomllib.loads(configcache.without(text, spans))
+    except tomllib.TOMLDecodeError:
+        return
+    if rest != {k: v for k, v in data.items() if k != "numbers"}:
+        return
+    context = configcache.context_key(
+        configcache.settings_defaults(config.settings), config.targets
+    )
+    configcache.write(cache, path, configcache.Entry(key, context, spans, config.numbers))
 
 
 def load_partial(
@@ -267,13 +322,29 @@ class _Validator:
 
     # -- top level ----------------------------------------------------------------------------
 
-    def config(self, data: dict[str, Any]) -> Config:
+    @overload
+    def config(self, data: dict[str, Any]) -> Config: ...
+    @overload
+    def config(self, data: dict[str, Any], cached: configcache.Entry) -> Config | None: ...
+
+    def config(
+        self, data: dict[str, Any], cached: configcache.Entry | None = None
+    ) -> Config | None:
+        """The config ``data`` describes; with a ``cached`` entry its numbers are taken from
+        there (None when they were validated against other settings or targets)."""
         self.unknown_keys(data, TOP_KEYS, "")
         settings_table = self.table(data, "settings")
         settings = self.settings(settings_table)
         templates = self.templates(self.table(data, "templates"))
         targets = self.targets(self.array(data, "notify"))
-        numbers = self.numbers(self.array(data, "numbers"), settings, targets)
+        if cached is None:
+            numbers = self.numbers(self.array(data, "numbers"), settings, targets)
+        elif cached.context == configcache.context_key(
+            configcache.settings_defaults(settings), targets
+        ):
+            numbers = list(cached.numbers)
+        else:
+            return None
         self.file_mode_warning(data)
         return Config(
             path=self.path,
@@ -868,15 +939,12 @@ class _Validator:
         if raw is None:
             return None
         hint = "write it in international format with the country code, e.g. +44 7911 123456"
-        try:
-            parsed = phonenumbers.parse(raw, None)
-        except phonenumbers.NumberParseException:
+        e164 = _e164(raw)
+        if e164 is None:
             self.problem(f"{p}.number", f'"{raw}" is not a phone number', hint)
-            return None
-        if not phonenumbers.is_valid_number(parsed):
+        elif not e164:
             self.problem(f"{p}.number", f'"{raw}" is not a valid phone number', hint)
-            return None
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return e164 or None
 
     def cycle(self, e: Mapping[str, Any], p: str) -> Cycle | None:
         text = self.typed(e, "cycle", str, p)
@@ -986,6 +1054,22 @@ class _Validator:
             self.problem(_join(p, key), f"must be below {MAX_AMOUNT:,}", hint)
             return None
         return amount
+
+
+@lru_cache(maxsize=1 << 17)
+def _e164(raw: str) -> str | None:
+    """``raw`` in E.164, ``""`` when it parses but is no valid number, None when it does not
+    parse. Each text is parsed once per process (phonenumbers takes ~18 µs a number), and
+    phonenumbers is imported only when a number is validated (not on a cached load)."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return ""
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _number_defaults(settings: Settings) -> dict[str, Any]:

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .balances import Projection, money
 from .deadlines import Deadline, lost_on, stage_on
 from .display import table
 from .i18n import ENGLISH, N_, Translator, label
 from .model import Config
-from .report import Attention, BrokenNumber, StatusReport, TargetHealth
-from .store import HistoryEvent, SentReminder, TargetState, UnsentReminder
+
+if TYPE_CHECKING:  # the status and history views import them when used: upcoming and check
+    # start without the store and sqlite-utils
+    from .report import Attention, StatusReport, TargetHealth
+    from .store import HistoryEvent
 
 
 def local_stamp(text: str | None, config: Config, seconds: bool = False) -> str | None:
@@ -119,6 +122,8 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
 
 def history_json(e: HistoryEvent, config: Config) -> dict[str, Any]:
     """One history event as a JSON object; stored UTC stamps in the configured zone."""
+    from .store import SentReminder
+
     if isinstance(e, SentReminder):
         sent_at = local_stamp(e.sent_at, config, seconds=True)
         return {"when": sent_at, "event": "sent", **vars(e), "sent_at": sent_at}
@@ -134,6 +139,8 @@ HISTORY_KINDS = (N_("renewal"), N_("topup"), N_("renew"), N_("overdue"), N_("dig
 
 def history_row(e: HistoryEvent, config: Config, t: Translator = ENGLISH) -> list[str]:
     """One history event as a ``history`` table row: when, name, what."""
+    from .store import SentReminder
+
     if isinstance(e, SentReminder):
         if e.kind == "problem":
             what = t.gettext("alert that its deadlines cannot be worked out sent to {target}")
@@ -225,6 +232,9 @@ def status_text(report: StatusReport, config: Config, t: Translator = ENGLISH) -
 
 def attention_text(a: Attention, t: Translator = ENGLISH) -> str:
     """One thing that needs a person, as a short line (``needs attention``, JSON ``attention``)."""
+    from .report import BrokenNumber, TargetHealth
+    from .store import UnsentReminder
+
     if isinstance(a, UnsentReminder):
         text = (
             t.gettext("{name}: {kind} reminder for {deadline} due and not sent")
@@ -335,6 +345,8 @@ def _tables(report: StatusReport, config: Config, t: Translator) -> Iterator[str
 
 
 def _target_row(t: TargetHealth, config: Config) -> list[str]:
+    from .store import TargetState
+
     seen = t.seen or TargetState(t.name, None, None, None)
     return [
         t.name,
