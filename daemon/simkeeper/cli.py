@@ -39,14 +39,13 @@ from .logs import setup as setup_logging
 from .model import Config, Ledger, Number
 from .redact import Redactor, display_url
 from .views import (
-    action_text,
     days_text,
     deadline_json,
+    deadline_rows,
     history_json,
     history_row,
     json_array,
     local_stamp,
-    missed_text,
     runs_out_text,
     status_json,
     status_text,
@@ -257,18 +256,7 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     if not found:
         click.echo(t.gettext("Nothing due in the next {days} days.").format(days=days))
         return
-    rows = [
-        [
-            d.date.isoformat(),
-            days_text(d.days_left, t),
-            d.number.name,
-            d.number.number,
-            d.number.carrier,
-            d.number.cycle_text,
-            action_text(d, t),
-        ]
-        for d in found
-    ]
+    rows = deadline_rows(found, t)
     styles = [urgency_style(d.days_left) for d in found] if use_colour() else None
     headers = [
         t.gettext("DEADLINE"),
@@ -279,10 +267,10 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
         t.gettext("CYCLE"),
         t.gettext("ACTION"),
     ]
-    missed = [missed_text(d, t) for d in found]
-    if any(missed):  # the column only when some number has after_deadline stages
+    if any(row[-1] for row in rows):  # the column only when some number has after_deadline stages
         headers.append(t.gettext("STAGE / LOST"))
-        rows = [[*row, m] for row, m in zip(rows, missed, strict=True)]
+    else:
+        rows = [row[:-1] for row in rows]
     click.echo(table(headers, rows, styles))
 
 

@@ -7,7 +7,6 @@ through :func:`load`, so what ``check`` accepts is exactly what the daemon runs 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
@@ -16,7 +15,7 @@ from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,7 +31,6 @@ from .i18n import LANGUAGES
 from .model import Config, Number, Settings, Stage, Target, Tier
 from .paths import state_folder
 from .periods import NAMED_CYCLES, Cycle, PeriodError, parse_cycle, parse_days
-from .plans import builtin_plans
 from .redact import inline_secret, url_secrets
 from .schema import (
     CALENDAR_MODES,
@@ -51,9 +49,10 @@ from .schema import (
     Table,
 )
 from .secrets import Secrets, substitute
-from .templates import TemplateError, check_template
-from .tomllines import key_lines
 from .zones import system_timezone, zone_names
+
+if TYPE_CHECKING:
+    from .plans import Plan
 
 TomlTable = Mapping[str, Any]  # a TOML table as parsed
 Kind = type | tuple[type, ...]  # the type(s) a key's value may have
@@ -239,6 +238,8 @@ def _toml_hint(message: str) -> str:
 
 
 def _suggest(word: str, choices: list[str]) -> str | None:
+    import difflib
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"?' if close else None
 
@@ -270,6 +271,8 @@ class _Validator:
     def lines(self) -> dict[str, int]:
         """Key paths to line numbers, worked out only once a problem needs one."""
         if self._lines is None:
+            from .tomllines import key_lines
+
             self._lines = key_lines(self.text)
         return self._lines
 
@@ -674,6 +677,8 @@ class _Validator:
             if not isinstance(value, str):
                 self.problem(f"templates.{key}", _type_message(value, str))
                 continue
+            from .templates import TemplateError, check_template
+
             try:
                 check_template(key, value)
             except TemplateError as e:
@@ -786,7 +791,7 @@ class _Validator:
         self.unknown_keys(e, NUMBER_KEYS, p)
         own = set(e)
         plan = self.plan(e, p)
-        e = {**(builtin_plans()[plan].keys if plan else {}), **e}
+        e = {**(_builtin_plans()[plan].keys if plan else {}), **e}
         name = self.typed(e, "name", str, p)
         if not name or not name.strip():
             self.problem(
@@ -835,7 +840,7 @@ class _Validator:
         name: str | None = self.typed(e, "plan", str, p)
         if name is None:
             return None
-        plans = builtin_plans()
+        plans = _builtin_plans()
         if name not in plans:
             hint = _suggest(name, sorted(plans)) or "run 'simkeeper plans' to list them"
             self.problem(f"{p}.plan", f'unknown plan "{name}"', hint)
@@ -1054,6 +1059,13 @@ class _Validator:
             self.problem(_join(p, key), f"must be below {MAX_AMOUNT:,}", hint)
             return None
         return amount
+
+
+def _builtin_plans() -> dict[str, Plan]:
+    """The built-in plans, imported only when a config names one (or on a cache miss)."""
+    from .plans import builtin_plans
+
+    return builtin_plans()
 
 
 @lru_cache(maxsize=1 << 17)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import partial
 from typing import TypeVar
@@ -256,7 +256,11 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
     At risk: a rolling deadline already passed, or a fixed occurrence passed within
     :func:`overdue_span` that was reminded about and not renewed.
     """
-    today = local_today(number, now)
+    return _deadlines(number, local_today(number, now), days, ledger)
+
+
+def _deadlines(number: Number, today: date, days: int, ledger: Ledger) -> list[Deadline]:
+    """:func:`deadlines_for` with the number's ``today`` already worked out."""
     end = today + timedelta(days=days)
     found: list[Deadline] = []
     proj = projection(number, today, ledger)
@@ -267,8 +271,11 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
             found.append(Deadline(number, day, (day - today).days))
     else:
         start = today - timedelta(days=span)
-        for day in renew_deadlines(number, start, end, ledger):
-            paid = paid_from_balance(number, proj, day)
+        done = ledger.done
+        for day in occurrences(number, start, end):
+            if done and (number.number, day) in done:
+                continue  # as renew_deadlines() leaves it out
+            paid = paid_from_balance(number, proj, day) if proj else False
             if day >= today or (not paid and is_tracked_overdue(number, day, ledger)):
                 found.append(Deadline(number, day, (day - today).days, "renew", proj, paid))
     risk_from = today - timedelta(days=span)
@@ -288,11 +295,17 @@ def upcoming(
 
     With a ``failures`` list, a number whose deadlines cannot be worked out is recorded there
     and left out (see :func:`isolated`)."""
-    found = [
-        d
-        for n in numbers
-        for d in isolated(n, failures, partial(deadlines_for, n, now, days, ledger))
-    ]
+    todays: dict[tzinfo, date] = {}  # "today" per time zone, worked out once per zone
+
+    def deadlines_of(n: Number) -> list[Deadline]:
+        today = todays.get(n.timezone)
+        if today is None:
+            today = todays[n.timezone] = local_today(n, now)
+        return _deadlines(n, today, days, ledger)
+
+    found: list[Deadline] = []
+    for n in numbers:
+        found += isolated(n, failures, partial(deadlines_of, n))
     found.sort(key=lambda d: (d.date, d.number.name, d.kind))
     return found
 

@@ -74,7 +74,7 @@ def add_months(day: date, n: int) -> date:
     last = _MONTH_DAYS[month - 1]
     if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
         last = 29
-    return day.replace(year=year, month=month, day=min(day.day, last))
+    return date(year, month, min(day.day, last))
 
 
 class PeriodError(ValueError):
