@@ -573,7 +573,7 @@ class _Validator:
         if name is None:
             return default if default else system_timezone(self.env)
         try:
-            if name not in zone_names() and name != "UTC":
+            if name != "UTC" and name not in zone_names():
                 raise ZoneInfoNotFoundError(name)
             return ZoneInfo(name), name
         except (ZoneInfoNotFoundError, ValueError):

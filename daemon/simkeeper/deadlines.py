@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import partial
+from operator import attrgetter
 from typing import TypeVar
 
 from .balances import Projection, project
@@ -284,6 +285,9 @@ def _deadlines(number: Number, today: date, days: int, ledger: Ledger) -> list[D
     return found
 
 
+SOONEST = attrgetter("date", "number.name", "kind")  # the order deadlines are listed in
+
+
 def upcoming(
     numbers: Iterable[Number],
     now: datetime,
@@ -306,7 +310,7 @@ def upcoming(
     found: list[Deadline] = []
     for n in numbers:
         found += isolated(n, failures, partial(deadlines_of, n))
-    found.sort(key=lambda d: (d.date, d.number.name, d.kind))
+    found.sort(key=SOONEST)
     return found
 
 
