@@ -1,0 +1,279 @@
+"""The validated-config cache (``configcache.py``): used only for exactly the text, code and
+Python it was written for, never holding a secret, ignored when it is corrupt or foreign, and
+giving the same config, warnings and errors as a full load. Also the one-shot speed paths it
+goes with: plain month arithmetic, column-wise table padding, no cyclic GC during a command.
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import os
+import urllib.parse
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import ALL_SUBPROCESS, ok, sk, write_config
+from dateutil.relativedelta import relativedelta
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simkeeper import config as config_mod
+from simkeeper import configcache
+from simkeeper.display import table
+from simkeeper.errors import ConfigError
+from simkeeper.periods import add_months
+
+PASSWORD = "Pw-literal-7Qx!"
+TOKEN = "Tk-from-env-9Zr"
+CONFIG = f"""
+[settings]
+remind = ["7d"]
+
+[[notify]]
+name = "mail"
+url = "mailto://me:{PASSWORD}@127.0.0.1:9?to=me@example.com"
+
+[[notify]]
+name = "hook"
+url = "json://127.0.0.1:9/x?+X-Token=${{TOKEN}}"
+tags = ["ops"]
+
+[[numbers]]
+name = "giffgaff"
+number = "+44 7911 123456"
+cycle = "monthly"
+due = 2026-12-15
+notify = ["ops"]
+
+[[numbers]]
+name = "HK"
+number = "+852 6123 4567"
+cycle = "yearly"
+due = 2027-03-01
+
+[[numbers]]
+name = "rolling"
+number = "+44 7911 123457"
+plan = "giffgaff"
+last_renewed = 2026-06-01
+"""
+
+
+def calls() -> int:
+    """How many phone numbers were validated in this process so far."""
+    info = config_mod._e164.cache_info()
+    return info.hits + info.misses
+
+
+def load(path: Path, cache: Path, env: dict[str, str], **kw: object) -> config_mod.Config:
+    return config_mod.load(path, env={**env, "TOKEN": TOKEN}, cache=cache, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    return write_config(tmp_path / "config.toml", CONFIG), tmp_path / "cache"
+
+
+def test_a_second_load_of_the_same_text_takes_the_numbers_from_the_cache(files, env):
+    path, cache = files
+    first = load(path, cache, env)
+    assert list(cache.iterdir()), "the entry was written"
+    before = calls()
+    second = load(path, cache, env)
+    assert calls() == before, "no number was validated again"
+    assert second == first
+    assert second.targets == first.targets  # targets, with their secrets, built afresh
+    assert config_mod.load(path, env={**env, "TOKEN": TOKEN}) == first  # as without a cache
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["text", "version", "code", "settings from the environment"],
+)
+def test_any_change_makes_the_entry_stale(files, env, monkeypatch, change):
+    path, cache = files
+    text = CONFIG.replace('remind = ["7d"]\n', "")  # the zone comes from TZ: see below
+    path.write_text(text)
+    load(path, cache, env)
+    if change == "text":
+        path.write_text(text.replace('name = "HK"', 'name = "HK2"'))
+    elif change == "version":
+        monkeypatch.setattr(configcache, "__version__", "99.0")
+    elif change == "code":
+        monkeypatch.setattr(configcache, "_CODE", (*configcache._CODE, "service.py"))
+    else:
+        env = {**env, "TZ": "Asia/Tokyo"}  # no settings.timezone: the numbers' zone changes
+    before = calls()
+    again = load(path, cache, env)
+    assert calls() > before, "the numbers were validated again"
+    assert again == config_mod.load(path, env={**env, "TOKEN": TOKEN})
+    if change == "settings from the environment":
+        assert {n.timezone_name for n in again.numbers} == {"Asia/Tokyo"}
+
+
+def forms(secret: str) -> list[bytes]:
+    """``secret`` as any encoding or quoting could put it in a file."""
+    out = []
+    for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        out.append(secret.encode(codec))
+    raw = secret.encode()
+    out += [base64.b64encode(raw), base64.b32encode(raw), raw.hex().encode()]
+    out += [urllib.parse.quote(secret, safe="").encode(), repr(secret).encode()]
+    out += [secret[i : i + 6].encode() for i in range(len(secret) - 5)]  # and no piece of it
+    return out
+
+
+def test_the_cache_never_holds_a_secret(files, env):
+    path, cache = files
+    load(path, cache, env)
+    load(path, cache, env)  # a hit rewrites nothing, but check both ways
+    (entry,) = cache.iterdir()
+    data = entry.read_bytes()
+    for secret in (PASSWORD, TOKEN):
+        assert [f for f in forms(secret) if f in data] == []
+    assert b"giffgaff" in data  # it is the right file: the numbers are in it
+
+
+def test_a_corrupt_or_foreign_entry_is_ignored_and_replaced(files, env):
+    path, cache = files
+    good = load(path, cache, env)
+    (entry,) = cache.iterdir()
+    key = configcache.content_key(path.read_text())
+    for bad in (b"", b"garbage", key.encode() + b"\x80\x05not a pickle", entry.read_bytes()[:-9]):
+        entry.write_bytes(bad)
+        assert load(path, cache, env) == good
+        assert configcache.read(cache, path, key) is not None, "rewritten"
+    entry.chmod(0o666)  # someone else could have written it: never unpickled
+    assert configcache.read(cache, path, key) is None
+    assert load(path, cache, env) == good
+    if os.geteuid() == 0:
+        entry.chmod(0o600)
+        os.chown(entry, 12345, 12345)
+        assert configcache.read(cache, path, key) is None
+
+
+def test_a_header_inside_a_string_is_no_table(files, env):
+    path, cache = files
+    note = 'note = """a note with a line\n[settings]\nthat looks like a header"""\n'
+    path.write_text(CONFIG.replace("due = 2027-03-01\n", "due = 2027-03-01\n" + note))
+    first = load(path, cache, env)
+    assert "[settings]" in first.numbers[1].note
+    assert load(path, cache, env) == first == config_mod.load(path, env={**env, "TOKEN": TOKEN})
+
+
+def test_an_unwritable_cache_folder_changes_nothing(files, env):
+    path, cache = files
+    cache.write_text("a file where the folder should be")
+    assert load(path, cache, env) == config_mod.load(path, env={**env, "TOKEN": TOKEN})
+
+
+def test_errors_and_warnings_are_those_of_a_full_load(files, env):
+    path, cache = files
+    load(path, cache, env)  # written while the secret was there
+    with pytest.raises(ConfigError) as cached:
+        config_mod.load(path, env=env, cache=cache)  # TOKEN now missing
+    with pytest.raises(ConfigError) as full:
+        config_mod.load(path, env=env)
+    assert cached.value.lines() == full.value.lines()
+    path.chmod(0o644)  # a password inline and the file readable by others: a warning
+    assert len(load(path, cache, env).warnings) == 1
+    assert (
+        load(path, cache, env).warnings
+        == config_mod.load(path, env={**env, "TOKEN": TOKEN}).warnings
+    )
+
+
+def test_warnings_still_print_on_a_cache_hit(tmp_path, env):
+    path = write_config(tmp_path / "config.toml", CONFIG)
+    path.chmod(0o644)
+    env = {**env, "TOKEN": TOKEN}
+    outputs = [sk(path, env, "upcoming", "--now", "2026-12-01") for _ in range(2)]
+    assert list((Path(env["XDG_CACHE_HOME"]) / "simkeeper").iterdir())
+    assert outputs[0].stdout == outputs[1].stdout
+    assert outputs[0].stderr == outputs[1].stderr
+    assert "readable by others" in outputs[1].stderr
+
+
+def test_the_cache_folder_follows_systemd_and_xdg(tmp_path):
+    assert configcache.folder({"CACHE_DIRECTORY": "/var/cache/sk:/x"}) == Path("/var/cache/sk")
+    assert configcache.folder({"XDG_CACHE_HOME": "/c", "HOME": "/h"}) == Path("/c/simkeeper")
+    if os.geteuid() != 0:
+        assert configcache.folder({"HOME": "/h"}) == Path("/h/.cache/simkeeper")
+        assert configcache.folder({}) is None
+    else:
+        assert configcache.folder({"HOME": "/h"}) == Path("/var/cache/simkeeper")
+
+
+# -- the speed paths --------------------------------------------------------------------------
+
+
+@given(st.dates(), st.integers(min_value=-130_000, max_value=130_000))
+def test_add_months_is_relativedelta(day: date, n: int):
+    try:
+        expected: object = day + relativedelta(months=n)
+    except ValueError as e:
+        expected = str(e)
+    try:
+        got: object = add_months(day, n)
+    except ValueError as e:
+        got = str(e)
+    assert got == expected
+
+
+def reference_table(headers: list[str], rows: list[list[str]]) -> str:
+    """The table as 0.2 drew it, cell by cell."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    widths = [max([width(h), *(width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in rows)])
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["", "a", "abc ", "上海", "线路 7", "é", "x" * 12, " "]),
+            min_size=3,
+            max_size=3,
+        ),
+        max_size=6,
+    )
+)
+def test_table_pads_as_before(rows: list[list[str]]):
+    headers = ["NAME", "名字", "X"]
+    assert table(headers, rows) == reference_table(headers, rows)
+
+
+def test_one_shot_commands_run_without_the_cyclic_collector_and_restore_it(tmp_path, env):
+    from test_output_identity import mixed_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(mixed_config(600))
+    collections: list[str] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(phase)
+
+    gc.callbacks.append(count)
+    try:
+        assert gc.isenabled()
+        ok(path, env, "upcoming", "--now", "2026-12-01", "--days", "400")
+        during_upcoming = len(collections)
+        ok(path, env, "history")  # loads the same config, and keeps the collector
+        during_history = len(collections) - during_upcoming
+        assert gc.isenabled(), "enabled again after each command"
+    finally:
+        gc.callbacks.remove(count)
+    if not ALL_SUBPROCESS:  # in this process: the collections can be counted
+        assert during_upcoming < 5 < during_history, (during_upcoming, during_history)
