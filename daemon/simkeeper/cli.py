@@ -32,7 +32,7 @@ from .deadlines import (
     upcoming,
     yearly_cost,
 )
-from .display import table, urgency_style, use_colour
+from .display import table, table_lines, urgency_style, use_colour
 from .errors import SimkeeperError, UsageError
 from .i18n import Translator, translator
 from .logs import setup as setup_logging
@@ -270,8 +270,13 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     if any(row[-1] for row in rows):  # the column only when some number has after_deadline stages
         headers.append(t.gettext("STAGE / LOST"))
     else:
-        rows = [row[:-1] for row in rows]
-    click.echo(table(headers, rows, styles))
+        for row in rows:
+            row.pop()
+    del found  # written a slice at a time, the table needs a third of what it did at 100,000
+    lines = table_lines(headers, rows, styles)
+    del rows
+    for i in range(0, len(lines), 4096):
+        click.echo("\n".join(lines[i : i + 4096]))
 
 
 def _warn_broken(config: Config, broken: list[Failure]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -816,7 +817,7 @@ class _Validator:
             due=v["due"],
             rolling=rolling,
             last_renewed=v["last_renewed"],
-            carrier=v["carrier"],
+            carrier=sys.intern(v["carrier"]),  # one string per carrier, not per number
             note=v["note"],
             notify=tuple(notify),
             escalate=tuple(escalate),

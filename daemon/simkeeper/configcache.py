@@ -74,7 +74,8 @@ def content_key(text: str) -> str:
         except OSError:
             continue
         h.update(f"{name}:{st.st_mtime_ns}:{st.st_size}\0".encode())
-    h.update(text.encode("utf-8", "surrogatepass"))
+    for i in range(0, len(text), 1 << 20):  # a megabyte at a time: no copy of a big file
+        h.update(text[i : i + (1 << 20)].encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
@@ -132,6 +133,9 @@ def entry_path(cache: Path, config: Path) -> Path:
     return cache / f"config-{name[:32]}.pickle"
 
 
+CHUNK = 1000  # numbers per pickle: unpickling keeps every object of one pickle until its end
+
+
 def read(cache: Path, config: Path, key: str) -> Entry | None:
     """The entry for ``config`` if it was written for ``key`` by this user, else None."""
     try:
@@ -145,14 +149,24 @@ def read(cache: Path, config: Path, key: str) -> Entry | None:
                 return None  # someone else could have written it: never unpickled
             if f.read(len(key)) != key.encode():
                 return None
-            entry = pickle.load(f)
+            context, spans, chunks = pickle.load(f)
+            numbers: list[Number] = []
+            for _ in range(chunks):
+                numbers += pickle.load(f)
+            entry = Entry(key, context, spans, tuple(numbers))
     except Exception:  # a corrupt or truncated entry is a miss, whatever unpickling says
         return None
-    return entry if isinstance(entry, Entry) and entry.key == key else None
+    if not all(type(n) is Number for n in entry.numbers):
+        return None
+    return entry
 
 
 def write(cache: Path, config: Path, entry: Entry) -> None:
-    """Store ``entry`` for ``config`` atomically; a cache that cannot be written is skipped."""
+    """Store ``entry`` for ``config`` atomically; a cache that cannot be written is skipped.
+
+    The numbers go in pickles of :data:`CHUNK` each, so reading them back never holds more
+    than one chunk's worth of unpickling state (100,000 numbers in one pickle would keep
+    every number's attribute table twice until the end: 120 MB)."""
     import tempfile
 
     try:
@@ -160,10 +174,14 @@ def write(cache: Path, config: Path, entry: Entry) -> None:
         fd, tmp = tempfile.mkstemp(dir=cache, prefix=".config-", suffix=".tmp")
     except OSError:
         return
+    numbers = entry.numbers
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(entry.key.encode())
-            pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
+            chunks = range(0, len(numbers), CHUNK)
+            pickle.dump((entry.context, entry.spans, len(chunks)), f, pickle.HIGHEST_PROTOCOL)
+            for i in chunks:
+                pickle.dump(numbers[i : i + CHUNK], f, pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, entry_path(cache, config))
     except Exception:  # a full disk, a read-only folder, or a number that cannot be pickled
         Path(tmp).unlink(missing_ok=True)

@@ -56,7 +56,7 @@ def unique_failures(failures: Iterable[Failure]) -> list[Failure]:
     return list(seen.values())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: upcoming on 100,000 numbers makes 120,000
 class Deadline:
     """One date by which something must happen for a number.
 

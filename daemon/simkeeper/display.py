@@ -31,22 +31,44 @@ def table(
 ) -> str:
     """Left-aligned columns separated by two spaces; ``styles`` colours whole rows (only on a
     terminal: elsewhere they may be left out, see :func:`use_colour`)."""
-    columns = [_padded([h, *(r[i] for r in rows)]) for i, h in enumerate(headers)]
-    lines = [line.rstrip() for line in map("  ".join, zip(*columns, strict=True))]
+    return "\n".join(table_lines(headers, rows, styles))
+
+
+def table_lines(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    styles: Sequence[Style | None] | None = None,
+) -> list[str]:
+    """:func:`table` as a list of lines, for writing 100,000 rows a slice at a time.
+
+    Each column's width is found column by column (``len`` where the column is all ASCII),
+    and each line is one ``str.format`` call; cells of a column with wide characters are
+    padded one by one first."""
+    table = [headers, *rows]
+    widths, wide = [], []
+    for i in range(len(headers)):
+        column = [row[i] for row in table]
+        if "".join(column).isascii():  # one column of one-column characters
+            widths.append(max(map(len, column)))
+        else:
+            widths.append(max(map(_width, column)))
+            wide.append(i)
+    if wide:
+        table = [_pad_cells(row, wide, widths) for row in table]
+    template = "  ".join("{}" if i in wide else f"{{:<{w}}}" for i, w in enumerate(widths))
+    lines = [template.format(*row).rstrip() for row in table]
     if styles and use_colour():
         for i, style in enumerate(styles, start=1):
             if style:
                 lines[i] = click.style(lines[i], **style)
-    return "\n".join(lines)
+    return lines
 
 
-def _padded(column: list[str]) -> list[str]:
-    """A column's cells padded to its width, computed column-wise (100,000 rows are common)."""
-    if "".join(column).isascii():  # one column of one-column characters: str.ljust is exact
-        width = max(map(len, column))
-        return [cell.ljust(width) for cell in column]
-    width = max(map(_width, column))
-    return [_pad(cell, width) for cell in column]
+def _pad_cells(row: Sequence[str], wide: list[int], widths: list[int]) -> list[str]:
+    cells = list(row)
+    for i in wide:
+        cells[i] = _pad(cells[i], widths[i])
+    return cells
 
 
 def _width(text: str) -> int:
