@@ -302,7 +302,14 @@ def _check_writable(config: Config, state: Path) -> None:
     from .tomllines import key_lines
     from .writable import write_problem
 
-    try:
+    found = []
+    for key, path in [("settings.state", state), ("settings.calendar", config.settings.calendar)]:
+        problem = write_problem(path) if path else None
+        if problem:
+            found.append((key, problem))
+    if not found:
+        return
+    try:  # the lines only for a problem: finding them walks the whole file
         lines = key_lines(config.path.read_text(encoding="utf-8"))
     except OSError:
         lines = {}
@@ -310,14 +317,11 @@ def _check_writable(config: Config, state: Path) -> None:
         "fix the folder's owner or mode, or use a relative path: it is taken inside the "
         f"state folder {paths.state_folder()}"
     )
-    problems = []
-    for key, path in [("settings.state", state), ("settings.calendar", config.settings.calendar)]:
-        problem = write_problem(path) if path else None
-        if problem:
-            line = lines.get(key) or lines.get("settings")
-            problems.append(Problem(str(config.path), key, problem, line, hint))
-    if problems:
-        raise ConfigError(problems)
+    problems = [
+        Problem(str(config.path), key, problem, lines.get(key) or lines.get("settings"), hint)
+        for key, problem in found
+    ]
+    raise ConfigError(problems)
 
 
 @cli.command("send-due")
