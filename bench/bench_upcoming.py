@@ -133,6 +133,18 @@ def parse_times(path: Path) -> tuple[float, float]:
     return best(tomllib.loads), best(tomli.loads)
 
 
+def imports_apprise(sk: list[str], config: Path, env: dict[str, str]) -> bool:
+    """Whether ``upcoming`` imports Apprise (it never sends, so it should not)."""
+    code = (
+        "import sys; from simkeeper.cli import cli\n"
+        "try:\n    cli.main(sys.argv[1:], prog_name='simkeeper')\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write(str('apprise' in sys.modules))"
+    )
+    args = ["--config", str(config), "upcoming", "--now", NOW]
+    out = subprocess.run([sk[0], "-c", code, *args], capture_output=True, text=True, env=env)
+    return out.stderr.strip().endswith("True")
+
+
 def line(figure: str, measured: str, key: str | None = None) -> None:
     was, goal = ISSUE.get(key or figure, ("", ""))
     print(f"{figure:<34} {measured:<34} {was:<30} {goal}")
@@ -197,6 +209,7 @@ def main() -> None:
 
             compiled = Path(tomli.__file__).suffix == ".so"
             print(f"{'':<34} tomli {'compiled' if compiled else 'pure Python'}")
+        print(f"{'upcoming imports apprise':<34} {imports_apprise(sk, EXAMPLE, env)}")
         for command in (["check"], ["send-due", "--now", NOW]):
             wall, mem = median([*sk, "--config", str(EXAMPLE), *command], env)
             line(f"{command[0]} start-up (example)", f"{wall:.2f} s, {mem:.0f} MiB", "start-up")
