@@ -307,9 +307,11 @@ def upcoming(
             today = todays[n.timezone] = local_today(n, now)
         return _deadlines(n, today, days, ledger)
 
-    found: list[Deadline] = []
-    for n in numbers:
-        found += isolated(n, failures, partial(deadlines_of, n))
+    numbers = tuple(numbers)
+    try:  # all at once; only when a number fails, again one by one (the work is pure)
+        found = [d for n in numbers for d in deadlines_of(n)]
+    except Exception:
+        found = [d for n in numbers for d in isolated(n, failures, partial(deadlines_of, n))]
     found.sort(key=SOONEST)
     return found
 
