@@ -257,29 +257,27 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
     At risk: a rolling deadline already passed, or a fixed occurrence passed within
     :func:`overdue_span` that was reminded about and not renewed.
     """
-    return _deadlines(number, local_today(number, now), days, ledger)
+    today = local_today(number, now)
+    return _deadlines(number, today, today + timedelta(days=days), ledger)
 
 
-def _deadlines(number: Number, today: date, days: int, ledger: Ledger) -> list[Deadline]:
-    """:func:`deadlines_for` with the number's ``today`` already worked out."""
-    end = today + timedelta(days=days)
+def _deadlines(number: Number, today: date, end: date, ledger: Ledger) -> list[Deadline]:
+    """:func:`deadlines_for` with the number's ``today`` and ``end`` already worked out."""
     found: list[Deadline] = []
-    proj = projection(number, today, ledger)
-    span = overdue_span(number)
+    proj = None if number.balance is None else projection(number, today, ledger)
+    risk_from = today - timedelta(days=overdue_span(number))
     if number.rolling:
         day = rolling_deadline(number, ledger)
         if day and day <= end:
             found.append(Deadline(number, day, (day - today).days))
     else:
-        start = today - timedelta(days=span)
         done = ledger.done
-        for day in occurrences(number, start, end):
+        for day in occurrences(number, risk_from, end):
             if done and (number.number, day) in done:
                 continue  # as renew_deadlines() leaves it out
             paid = paid_from_balance(number, proj, day) if proj else False
             if day >= today or (not paid and is_tracked_overdue(number, day, ledger)):
                 found.append(Deadline(number, day, (day - today).days, "renew", proj, paid))
-    risk_from = today - timedelta(days=span)
     if proj and proj.runs_out and risk_from <= proj.runs_out <= end:
         found.append(Deadline(number, proj.runs_out, (proj.runs_out - today).days, "topup", proj))
     return found
@@ -299,13 +297,14 @@ def upcoming(
 
     With a ``failures`` list, a number whose deadlines cannot be worked out is recorded there
     and left out (see :func:`isolated`)."""
-    todays: dict[tzinfo, date] = {}  # "today" per time zone, worked out once per zone
+    todays: dict[tzinfo, tuple[date, date]] = {}  # today and end, once per time zone
 
     def deadlines_of(n: Number) -> list[Deadline]:
-        today = todays.get(n.timezone)
-        if today is None:
-            today = todays[n.timezone] = local_today(n, now)
-        return _deadlines(n, today, days, ledger)
+        span = todays.get(n.timezone)
+        if span is None:
+            today = local_today(n, now)
+            span = todays[n.timezone] = (today, today + timedelta(days=days))
+        return _deadlines(n, *span, ledger)
 
     numbers = tuple(numbers)
     try:  # all at once; only when a number fails, again one by one (the work is pure)
