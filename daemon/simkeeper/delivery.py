@@ -253,6 +253,9 @@ def deliver(
     return report
 
 
+Deliver = Callable[[Config, Store, datetime, Redactor, Callable[[], bool]], PassReport]
+
+
 def run_pass(
     config: Config,
     store: Store,
@@ -260,9 +263,11 @@ def run_pass(
     redact: Redactor,
     stop: Callable[[], bool] = lambda: False,
     source: str = "send-due",
+    send: Deliver | None = None,
 ) -> PassReport:
     """Record what is due, then deliver: the whole of ``simkeeper send-due``.
 
+    ``send`` is the deliver step (:func:`deliver` here; the daemon's runs in a worker process).
     Every pass, however it ends, is recorded in the store (for ``status``) and reported to the
     heartbeat URL if one is configured: ``ok``, ``failed`` (a target failed) or ``error``.
     """
@@ -273,7 +278,7 @@ def run_pass(
         recorded = record_due(config, store, now, broken, redact)
         if recorded:
             log.info("%d new reminder(s) due", recorded)
-        report = deliver(config, store, now, redact, stop)
+        report = (send or deliver)(config, store, now, redact, stop)
         report.recorded = recorded
         report.broken = broken
     except Exception as e:

@@ -8,6 +8,9 @@ DEBUG output prints URLs and tokens; everything said about a target goes through
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -49,8 +52,19 @@ def _apprise() -> ModuleType:
         from apprise.decorators import notify
 
         notify(on="console", name="Console (standard output)")(_console)  # type: ignore[no-untyped-call]
+        os.register_at_fork(after_in_child=_fresh_pools)
         _registered = True
     return apprise
+
+
+def _fresh_pools() -> None:
+    """In a forked child (the daemon's sending worker) Apprise's shared thread pools, made in
+    the parent, have no threads: drop them so the child makes its own."""
+    core = sys.modules.get("apprise.apprise")
+    for name in ("_shared_executor", "_coordinator_executor"):
+        if core is not None and hasattr(core, name):
+            setattr(core, name, None)
+            setattr(core, name + "_lock", threading.Lock())
 
 
 def _console(body: str, title: str, notify_type: str, *args: object, **kwargs: object) -> bool:
