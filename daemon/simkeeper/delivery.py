@@ -20,7 +20,6 @@ from . import heartbeat
 from .balances import Projection, money
 from .deadlines import Failure, local_today, projection, unique_failures, upcoming
 from .model import Config, Number
-from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
 from .store import Claimed, OutboxItem, Store, disk_full, process_token
@@ -219,6 +218,8 @@ def deliver(
     stop: Callable[[], bool] = lambda: False,
 ) -> PassReport:
     """Claim every delivery ready at ``now``, send one message per target, record outcomes."""
+    from .notifier import send_all  # here: the daemon runs this step in a worker process
+
     report = PassReport()
     store.ensure_reserve()  # no room to record an outcome: send nothing
     store.release_stale(now)
