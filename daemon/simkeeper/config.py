@@ -7,7 +7,6 @@ through :func:`load`, so what ``check`` accepts is exactly what the daemon runs 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
@@ -184,6 +183,8 @@ def _toml_hint(message: str) -> str:
 
 
 def _suggest(word: str, choices: list[str]) -> str | None:
+    import difflib  # here: only a mistyped key needs it
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"?' if close else None
 
