@@ -13,6 +13,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from conftest import SIMKEEPER, write_config
 from receivers import MAX_HANG, HTTPReceiver, wait_for
 from test_daemon import NotifySocket
@@ -192,3 +193,28 @@ def test_sigterm_while_the_worker_sends_finishes_the_send_and_exits_0(tmp_path, 
     assert len(http.requests) == 1
     assert states(db) == ["sent"]
     assert "sent 1 reminder(s) to hook" in log.read_text()
+
+
+def test_a_worker_past_its_time_limit_is_killed_and_reported_dead(tmp_path, monkeypatch):
+    """A send that hangs past every timeout would hold the daemon forever: the worker gets a
+    time limit (the claim's staleness), then SIGKILL. Here the limit is 0 and the job blocks."""
+    from simkeeper.redact import Redactor
+    from simkeeper.service import Service
+    from simkeeper.worker import Worker, WorkerDied
+
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    hold, never = os.pipe()
+
+    def job(stopping: object) -> dict[str, object]:
+        os.read(hold, 1)  # nobody writes: blocks until killed
+        return {}
+
+    try:
+        child = Worker(job, Redactor(), limit=0.0)
+        Service(tmp_path / "config.toml").wait_for(child)
+        with pytest.raises(WorkerDied, match=r"was killed by SIGKILL"):
+            child.reap()
+    finally:
+        os.close(hold)
+        os.close(never)

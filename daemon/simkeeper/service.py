@@ -17,6 +17,7 @@ import os
 import select
 import signal
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,9 +175,11 @@ class Service:
         while not child.done:
             if self.stopping:
                 child.terminate()
-            timeout = MAX_SLEEP
+            if child.overdue():
+                child.kill()
+            timeout = max(0.0, min(MAX_SLEEP, child.deadline - time.monotonic()))
             if self.sd.watchdog_interval:
-                timeout = self.sd.watchdog_interval / 2
+                timeout = min(timeout, self.sd.watchdog_interval / 2)
             ready, _, _ = select.select([child.fd, self._wake_r.fileno()], [], [], timeout)
             if self._wake_r.fileno() in ready:
                 with contextlib.suppress(BlockingIOError):

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -36,12 +38,15 @@ from .delivery import PassReport, deliver
 from .errors import DiskFullError
 from .model import Config, Target
 from .redact import Redactor
-from .store import Store, open_store
+from .store import STALE_CLAIM, Store, open_store
 from .templates import Message
 
 log = logging.getLogger("simkeeper.worker")
 Job = Callable[[Callable[[], bool]], dict[str, Any]]
 CHUNK = 65536
+# A worker still busy after this long is killed (a send hung past its timeout): its claims would
+# count as stale from then on anyway, and handing them back lets a later pass send them.
+TIME_LIMIT = STALE_CLAIM.total_seconds()
 
 
 class WorkerDied(Exception):
@@ -55,7 +60,7 @@ class Worker:
     it returns a JSON-able dict. An exception in the job comes back as ``{"error": text}``.
     """
 
-    def __init__(self, job: Job, redact: Redactor) -> None:
+    def __init__(self, job: Job, redact: Redactor, limit: float = TIME_LIMIT) -> None:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child always leaves through os._exit
@@ -67,6 +72,7 @@ class Worker:
         self.done = False
         self.status: int | None = None
         self.terminated = False
+        self.deadline = time.monotonic() + limit
         self._data = bytearray()
 
     def read(self) -> None:
@@ -84,6 +90,19 @@ class Worker:
             self.terminated = True
             with suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGTERM)
+
+    def overdue(self) -> bool:
+        """Whether the worker has run past its time limit."""
+        return time.monotonic() >= self.deadline
+
+    def kill(self) -> None:
+        """End a worker that hangs: SIGKILL (its claims are handed back once it is reaped)."""
+        log.error(
+            "the sending worker (pid %d) is still busy after its time limit: killed", self.pid
+        )
+        self.deadline = math.inf  # once: its end closes the pipe and wakes the daemon
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
 
     def reap(self) -> dict[str, Any]:
         """Wait for the child to end; its answer, or :class:`WorkerDied` saying how it ended."""
