@@ -6,7 +6,9 @@ until the next reminder or retry is due (at most a minute, so suspends and clock
 noticed, and at most half the watchdog interval), woken early by signals through a self-pipe.
 Every job is wrapped: one failure is logged, the daemon goes on. SIGHUP reloads the config (a
 broken one is rejected, the old one kept); SIGTERM and SIGINT finish the delivery in flight and
-exit 0.
+exit 0. Whatever needs Apprise (a pass's deliveries, the disk-full alert, checking notify URLs)
+runs in a forked worker (:mod:`simkeeper.worker`) that the loop waits on like a sleep, still
+serving signals and the watchdog: the idle daemon never loads Apprise.
 """
 
 from __future__ import annotations
