@@ -218,3 +218,30 @@ def test_a_worker_past_its_time_limit_is_killed_and_reported_dead(tmp_path, monk
     finally:
         os.close(hold)
         os.close(never)
+
+
+def test_the_daemon_reports_url_problems_with_the_other_config_problems(tmp_path, env):
+    """The URLs are checked in a worker, yet a config with other problems still gets every
+    problem said at once, as `check` says them."""
+    config = write_config(
+        tmp_path / "config.toml",
+        f"""
+[settings]
+timezone = "Nowhere/Land"
+state = "{tmp_path / "state.db"}"
+
+[[notify]]
+name = "x"
+url = "nosuch://host/path"
+""",
+    )
+    done = subprocess.run(
+        [SIMKEEPER, "--config", str(config), "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Nowhere/Land" in done.stderr
+    assert 'unknown notification scheme "nosuch://"' in done.stderr

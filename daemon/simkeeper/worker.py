@@ -35,7 +35,7 @@ from typing import Any
 
 from . import config as config_mod
 from .delivery import PassReport, deliver
-from .errors import DiskFullError
+from .errors import ConfigError, DiskFullError
 from .model import Config, Target
 from .redact import Redactor
 from .store import STALE_CLAIM, Store, open_store
@@ -279,7 +279,13 @@ def load_checked(path: Path, warn: Callable[[str], None], wait: Wait) -> Config:
     """Load the config as :func:`simkeeper.app.load` does, its notify URLs checked by Apprise
     in a worker. Loads a second time (with the answers) only when a URL has a problem."""
     seen = _Seen([])
-    config = config_mod.load(path, url_check=seen, require_secrets=True)
+    try:
+        config = config_mod.load(path, url_check=seen, require_secrets=True)
+    except ConfigError:  # say the URLs' problems too, with the others, as `check` does
+        problems = url_problems(seen.urls, Redactor(), wait)
+        if problems:  # raises again, with every problem
+            config_mod.load(path, url_check=problems.get, require_secrets=True)
+        raise
     problems = url_problems(seen.urls, Redactor(config.secrets), wait)
     if problems:
         config = config_mod.load(path, url_check=problems.get, require_secrets=True)
