@@ -366,7 +366,7 @@ def issue14_figures(runs: int, count: int) -> None:
         used = timed([sys.executable, "-c", CONFIG_PLUGINS], env, runs)
         readies = []
         rss_example = hwm_example = 0.0
-        for _ in range(max(1, runs // 2)):
+        for _ in range(runs):
             rss_example, hwm_example, ready = idle_rss(EXAMPLE, tmp)
             readies.append(ready)
         receiver = Receiver()
