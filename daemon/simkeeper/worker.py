@@ -63,7 +63,7 @@ class Worker:
     def __init__(self, job: Job, redact: Redactor, limit: float = TIME_LIMIT) -> None:
         read, write = os.pipe()
         pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child always leaves through os._exit
+        if pid == 0:
             os.close(read)
             _child(job, write, redact)
         os.close(write)
@@ -126,7 +126,7 @@ def how_it_ended(status: int) -> str:
     return f"exited with status {os.waitstatus_to_exitcode(status)} without an answer"
 
 
-def _child(job: Job, fd: int, redact: Redactor) -> None:  # pragma: no cover - child process
+def _child(job: Job, fd: int, redact: Redactor) -> None:
     """Run ``job`` in the child, write its answer to ``fd`` and end the process."""
     code = 1
     stop = [False]
@@ -200,7 +200,7 @@ def deliver_apart(
         return PassReport()
     path = store.path
 
-    def job(stopping: Callable[[], bool]) -> dict[str, Any]:  # pragma: no cover - child
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
         with _own_store(path) as own:
             report = deliver(config, own, now, redact, lambda: stopping() or stop())
         return {"sent": report.sent, "failed": report.failed}
@@ -217,7 +217,7 @@ def deliver_apart(
     )
 
 
-class _own_store:  # pragma: no cover - used in the child
+class _own_store:
     """The child's own connection to the state database (the daemon's is never touched)."""
 
     def __init__(self, path: Path) -> None:
@@ -239,7 +239,7 @@ def send_apart(
     """Send messages outside the daemon (the disk-full alert): each target's name and error
     (None when it arrived)."""
 
-    def job(stopping: Callable[[], bool]) -> dict[str, Any]:  # pragma: no cover - child
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
         from .notifier import send_all
 
         outcomes = send_all(jobs, timeout, redact)
@@ -256,7 +256,7 @@ def url_problems(urls: list[str], redact: Redactor, wait: Wait) -> dict[str, str
     if not urls:
         return {}
 
-    def job(stopping: Callable[[], bool]) -> dict[str, Any]:  # pragma: no cover - child
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
         from .notifier import url_problem
 
         found = {url: url_problem(url) for url in urls}
