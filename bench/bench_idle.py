@@ -21,22 +21,32 @@ context switches of its own), and the wait/sleep syscalls in its summary are cou
 Targets (issue 4): at most one wake-up per minute while idle besides watchdog pings, and under
 60 MiB resident.
 
+Then the figures of issue 14 (part 4), beside their 0.1 values and goals: the idle daemon's
+resident memory on ``config.example.toml`` and on 10,000 numbers with one json:// target (a
+local receiver that answers 200), read from /proc once the first pass has ended; and the
+start-up of ``check``, ``send-due`` (wall time of the whole command, medians) and ``run`` (until
+``READY=1``) on the example config. ``--figures-only`` prints only those.
+
     python bench/bench_idle.py [--seconds 180 | --quick] [--watchdog 30] [--strace-seconds 60]
+                               [--figures-only] [--runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -45,6 +55,11 @@ TICK = os.sysconf("SC_CLK_TCK")
 SAME_WAKE = 0.25  # datagrams closer than this come from one wake-up of the daemon
 WAKE_TARGET = 1.0  # per minute, besides watchdog pings
 RSS_TARGET = 60.0  # MiB
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+# Issue 14's table: (figure, 0.1, goal in the unit of the figure).
+RSS_EXAMPLE = ("daemon idle RSS, example config", "54.5 MiB", 30.0)
+RSS_10K = ("daemon idle RSS, 10k numbers + one target", "72.5 MiB", 40.0)
+STARTUP_01 = "0.30 s"  # `check`, `send-due`, `run` start-up on the example, 0.1
 SLEEP_CALLS = {"select", "pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait", "epoll_pwait2"}
 SLEEP_CALLS |= {"nanosleep", "clock_nanosleep"}
 WAIT_CALLS = SLEEP_CALLS | {"futex", "wait4", "waitid"}
@@ -214,6 +229,179 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "OVER"
 
 
+# -- issue 14: idle memory and start-up --------------------------------------------------------
+
+
+class Receiver:
+    """A local HTTP receiver answering 200 to everything (the json:// target)."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def make_big_config(folder: Path, count: int, port: int) -> Path:
+    """``count`` numbers on monthly, yearly, rolling and quarterly plans; one json:// target."""
+    plans = [
+        'cycle = "monthly"\ndue = 2026-12-{day:02d}',
+        'cycle = "yearly"\ndue = 2027-0{month}-{day:02d}',
+        'cycle = "every 180 days"\nrolling = true\nlast_renewed = 2026-0{month}-{day:02d}',
+        'cycle = "every 3 months"\ndue = 2026-11-{day:02d}\nremind = ["7d", "1d"]',
+    ]
+    parts = [
+        f'[settings]\ntimezone = "Europe/London"\nstate = "{folder / "big.db"}"\n\n'
+        f'[[notify]]\nname = "hook"\nurl = "json://127.0.0.1:{port}/x"\n'
+    ]
+    for i in range(count):
+        plan = plans[i % len(plans)].format(day=i % 28 + 1, month=i % 9 + 1)
+        parts.append(
+            f'[[numbers]]\nname = "line {i}"\nnumber = "+44 74{i // 1000000:02d} {i % 1000000:06d}"'
+            f'\ncarrier = "Carrier {i % 7}"\n{plan}\n'
+        )
+    path = folder / "big.toml"
+    path.write_text("\n".join(parts))
+    path.chmod(0o600)
+    return path
+
+
+def bench_env(tmp: str, notify: NotifySocket | None = None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "HOME": tmp,
+        "XDG_CONFIG_HOME": f"{tmp}/.config",
+        "XDG_STATE_HOME": f"{tmp}/.state",
+        "STATE_DIRECTORY": tmp,
+        "NO_COLOR": "1",
+    }
+    for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
+        env.pop(key, None)
+    if notify:
+        env["NOTIFY_SOCKET"] = notify.path
+    return env
+
+
+def idle_rss(config: Path, tmp: str, settle: float = 2.0) -> tuple[float, float, float]:
+    """VmRSS and VmHWM (MiB) of ``simkeeper run`` once its first pass has ended, and the
+    seconds from start to READY=1."""
+    notify = NotifySocket()
+    started = time.monotonic()
+    daemon = subprocess.Popen(
+        [str(SIMKEEPER), "--config", str(config), "run"],
+        env=bench_env(tmp, notify),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp,
+    )
+    try:
+        if not notify.wait_for("READY=1", 300):
+            raise SystemExit(f"no READY=1: {daemon.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        ready = time.monotonic() - started
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # the pass's own status: a datagram of STATUS alone
+            with notify.lock:
+                if any(len(f) == 1 and f[0].startswith("STATUS=") for _, f in notify.messages):
+                    break
+            time.sleep(0.05)
+        time.sleep(settle)
+        status = status_fields(daemon.pid)
+        return mib(status["VmRSS"]), mib(status["VmHWM"]), ready
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        notify.close()
+
+
+def timed(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Median wall and CPU (user + system) seconds of a whole command, after one unmeasured
+    run. CPU time is the steadier figure on a shared machine."""
+    walls, cpus = [], []
+    for i in range(runs + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        took = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if i:
+            walls.append(took)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+ALL_PLUGINS = (
+    "import apprise; from apprise.manager_plugins import NotificationManager;"
+    "NotificationManager().load_modules(); apprise.Apprise.instantiate('json://127.0.0.1/x')"
+)
+CONFIG_PLUGINS = "from simkeeper.notifier import url_problem; url_problem('json://127.0.0.1/x')"
+
+
+def issue14_figures(runs: int, count: int) -> None:
+    """Idle memory and start-up, beside 0.1 and the goals."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = bench_env(tmp)
+        example = [str(SIMKEEPER), "--config", str(EXAMPLE)]
+        check = timed([*example, "check"], env, runs)
+        send_due = timed([*example, "-q", "send-due"], env, runs)
+        bare = timed([sys.executable, "-c", "import apprise"], env, runs)
+        every = timed([sys.executable, "-c", ALL_PLUGINS], env, runs)
+        used = timed([sys.executable, "-c", CONFIG_PLUGINS], env, runs)
+        readies = []
+        rss_example = hwm_example = 0.0
+        for _ in range(runs):
+            rss_example, hwm_example, ready = idle_rss(EXAMPLE, tmp)
+            readies.append(ready)
+        receiver = Receiver()
+        try:
+            big = make_big_config(Path(tmp), count, receiver.port)
+            rss_big, hwm_big, ready_big = idle_rss(big, tmp)
+        finally:
+            receiver.close()
+    print(f"issue 14, part 4 (medians of {runs} runs; memory read from /proc after the first pass)")
+    print(f"{'figure':<52} {'0.1':>9} {'now':>10} {'goal':>11}")
+    for (name, before, goal), value, peak in (
+        (RSS_EXAMPLE, rss_example, hwm_example),
+        ((RSS_10K[0].replace("10k", f"{count:,}"), *RSS_10K[1:]), rss_big, hwm_big),
+    ):
+        print(
+            f"{name:<52} {before:>9} {value:>6.1f} MiB {'<= ' + format(goal, 'g') + ' MiB':>11}"
+            f"  {verdict(value <= goal)} (peak {peak:.1f} MiB)"
+        )
+    print(f"{'start-up (whole commands)':<52} {'0.1':>9} {'wall':>10} {'CPU':>9}")
+    for name, before, (took, cpu) in (
+        ("`check` on the example", STARTUP_01, check),
+        ("`send-due` on the example", STARTUP_01, send_due),
+        ("bare `python -c 'import apprise'`", "0.094 s", bare),
+        ("Apprise: every plugin loaded, one json:// URL", "", every),
+        ("Apprise: the config's plugins only (simkeeper)", "", used),
+    ):
+        print(f"{name:<52} {before:>9} {took:>8.3f} s {cpu:>7.3f} s")
+    print(
+        f"{'`run` on the example, start to READY=1':<52} {STARTUP_01:>9} "
+        f"{statistics.median(readies):>8.3f} s"
+    )
+    print(f"`run` on {count} numbers, start to READY=1: {ready_big:.2f} s")
+    print("goal: start-up loads only the Apprise schemes the config uses")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="idle window (180)")
@@ -224,7 +412,15 @@ def main() -> None:
     parser.add_argument(
         "--strace-seconds", type=float, help="strace window after the idle window (60; 0 = off)"
     )
+    parser.add_argument(
+        "--figures-only", action="store_true", help="only issue 14's memory and start-up figures"
+    )
+    parser.add_argument("--runs", type=int, default=5, help="runs per start-up figure (5)")
+    parser.add_argument("--numbers", type=int, default=10_000, help="the big config (10000)")
     opts = parser.parse_args()
+    if opts.figures_only:
+        issue14_figures(opts.runs, opts.numbers)
+        return
     seconds = 60.0 if opts.quick else opts.seconds
     strace_seconds = opts.strace_seconds
     if strace_seconds is None:
@@ -377,6 +573,8 @@ def main() -> None:
     problems = [line for line in log_text.splitlines() if "ERROR" in line or "Traceback" in line]
     if problems:
         print("daemon log errors:\n" + "\n".join(problems[-10:]))
+    print()
+    issue14_figures(opts.runs, opts.numbers)
 
 
 if __name__ == "__main__":

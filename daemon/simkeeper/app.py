@@ -23,7 +23,7 @@ from .model import EMPTY_LEDGER, Config, Ledger, Number
 from .redact import Redactor
 
 if TYPE_CHECKING:
-    from .delivery import PassReport
+    from .delivery import Deliver, PassReport
     from .report import StatusReport
     from .store import Entry, Store
 
@@ -155,11 +155,13 @@ def send_pass(
     *,
     stop: Callable[[], bool] = lambda: False,
     source: str = "send-due",
+    send: Deliver | None = None,
 ) -> PassReport:
-    """Record and deliver what is due at ``now`` (one pass)."""
+    """Record and deliver what is due at ``now`` (one pass); ``send`` replaces the deliver
+    step (the daemon's sends from a worker process)."""
     from .delivery import run_pass
 
-    return run_pass(config, store, now, redact, stop=stop, source=source)
+    return run_pass(config, store, now, redact, stop=stop, source=source, send=send)
 
 
 def refresh_calendar(

@@ -239,7 +239,7 @@ def _toml_hint(message: str) -> str:
 
 
 def _suggest(word: str, choices: list[str]) -> str | None:
-    import difflib
+    import difflib  # here: only a mistyped key needs it
 
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"?' if close else None

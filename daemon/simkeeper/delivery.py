@@ -20,7 +20,6 @@ from . import heartbeat
 from .balances import Projection, money
 from .deadlines import Failure, local_today, projection, unique_failures, upcoming
 from .model import Config, Number
-from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
 from .store import Claimed, OutboxItem, Store, disk_full, process_token
@@ -219,6 +218,8 @@ def deliver(
     stop: Callable[[], bool] = lambda: False,
 ) -> PassReport:
     """Claim every delivery ready at ``now``, send one message per target, record outcomes."""
+    from .notifier import send_all  # here: the daemon runs this step in a worker process
+
     report = PassReport()
     store.ensure_reserve()  # no room to record an outcome: send nothing
     store.release_stale(now)
@@ -253,6 +254,9 @@ def deliver(
     return report
 
 
+Deliver = Callable[[Config, Store, datetime, Redactor, Callable[[], bool]], PassReport]
+
+
 def run_pass(
     config: Config,
     store: Store,
@@ -260,9 +264,11 @@ def run_pass(
     redact: Redactor,
     stop: Callable[[], bool] = lambda: False,
     source: str = "send-due",
+    send: Deliver | None = None,
 ) -> PassReport:
     """Record what is due, then deliver: the whole of ``simkeeper send-due``.
 
+    ``send`` is the deliver step (:func:`deliver` here; the daemon's runs in a worker process).
     Every pass, however it ends, is recorded in the store (for ``status``) and reported to the
     heartbeat URL if one is configured: ``ok``, ``failed`` (a target failed) or ``error``.
     """
@@ -273,7 +279,7 @@ def run_pass(
         recorded = record_due(config, store, now, broken, redact)
         if recorded:
             log.info("%d new reminder(s) due", recorded)
-        report = deliver(config, store, now, redact, stop)
+        report = (send or deliver)(config, store, now, redact, stop)
         report.recorded = recorded
         report.broken = broken
     except Exception as e:

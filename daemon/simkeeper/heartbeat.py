@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit, urlunsplit
 
 from . import __version__
@@ -63,6 +61,9 @@ def ping(settings: Settings, ok: bool) -> threading.Thread | None:
 
 def fetch(url: str, timeout: float = TIMEOUT) -> bool:
     """GET ``url``; log (without its secret parts) and return whether it answered 2xx."""
+    import urllib.error  # here, not at the top: the idle daemon does without them (http, ssl)
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": f"simkeeper/{__version__}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

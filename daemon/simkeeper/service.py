@@ -6,7 +6,9 @@ until the next reminder or retry is due (at most a minute, so suspends and clock
 noticed, and at most half the watchdog interval), woken early by signals through a self-pipe.
 Every job is wrapped: one failure is logged, the daemon goes on. SIGHUP reloads the config (a
 broken one is rejected, the old one kept); SIGTERM and SIGINT finish the delivery in flight and
-exit 0.
+exit 0. Whatever needs Apprise (a pass's deliveries, the disk-full alert, checking notify URLs)
+runs in a forked worker (:mod:`simkeeper.worker`) that the loop waits on like a sleep, still
+serving signals and the watchdog: the idle daemon never loads Apprise.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ import os
 import select
 import signal
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import schedule
 
-from . import app
+from . import app, worker
 from .backup import state_lock
+from .delivery import PassReport
 from .errors import ConfigError, DiskFullError, SimkeeperError, format_bytes
 from .model import Config
-from .notifier import send_all
 from .redact import Redactor
 from .reloadack import Answer, answer_path, remove_answer, write_answer
 from .reminders import Reminder, next_digest_at, next_due_at
@@ -73,8 +76,8 @@ class Service:
     # -- start and stop -----------------------------------------------------------------------
 
     def load(self) -> Config:
-        """Load the config through the same path as ``simkeeper check``."""
-        return app.load(self.config_path, self.warn)
+        """Load the config as ``simkeeper check`` does; Apprise checks the URLs in a worker."""
+        return worker.load_checked(self.config_path, self.warn, self.wait_for)
 
     @staticmethod
     def warn(line: str) -> None:
@@ -168,6 +171,37 @@ class Service:
             with contextlib.suppress(BlockingIOError):
                 self._wake_r.recv(4096)
 
+    def wait_for(self, child: worker.Worker) -> None:
+        """Wait until a worker has answered, serving signals and the watchdog meanwhile: a
+        stop request is passed on to it (it finishes what it is sending)."""
+        while not child.done:
+            if self.stopping:
+                child.terminate()
+            if child.overdue():
+                child.kill()
+            timeout = max(0.0, min(MAX_SLEEP, child.deadline - time.monotonic()))
+            if self.sd.watchdog_interval:
+                timeout = min(timeout, self.sd.watchdog_interval / 2)
+            ready, _, _ = select.select([child.fd, self._wake_r.fileno()], [], [], timeout)
+            if self._wake_r.fileno() in ready:
+                with contextlib.suppress(BlockingIOError):
+                    self._wake_r.recv(4096)
+            if child.fd in ready:
+                child.read()
+            if self.sd.watchdog_interval:
+                self.sd.watchdog()
+
+    def deliver(
+        self,
+        config: Config,
+        store: Store,
+        now: datetime,
+        redact: Redactor,
+        stop: Callable[[], bool],
+    ) -> PassReport:
+        """The deliver step of the daemon's passes: in a worker, so Apprise never loads here."""
+        return worker.deliver_apart(config, store, now, redact, stop, self.wait_for)
+
     def guarded(self, job: Callable[[], object]) -> Callable[[], None]:
         """Wrap a job so an error is logged and the daemon goes on."""
 
@@ -199,9 +233,14 @@ class Service:
                 self.redact,
                 stop=lambda: self.stopping,
                 source="daemon",
+                send=self.deliver,
             )
         except DiskFullError as e:
             self.on_disk_full(e)
+            return
+        except worker.WorkerDied:  # logged, its claims handed back: they go out next minute
+            self.sd.status("the sending worker died: retrying on the next pass")
+            self.next_due = None
             return
         if self.disk_full_alerted:
             log.info("the state disk has room again; sending resumed")
@@ -221,9 +260,10 @@ class Service:
         texts = Texts(self.config.settings.language, self.config.templates)
         message = texts.disk_full(error.path, format_bytes(error.free))
         jobs = [(t, message) for t in self.config.targets]
-        for target, outcome in send_all(jobs, self.config.settings.send_timeout, self.redact):
-            if not outcome.ok:
-                log.warning("could not tell %s the disk is full: %s", target.name, outcome.error)
+        timeout = self.config.settings.send_timeout
+        for name, why in worker.send_apart(jobs, timeout, self.redact, self.wait_for):
+            if why is not None:
+                log.warning("could not tell %s the disk is full: %s", name, why)
 
     def plan_next(self, now: datetime) -> None:
         assert self.config and self.store

@@ -7,7 +7,6 @@ is one item rendered from the template of its kind (``renew``, ``overdue``, ``to
 
 from __future__ import annotations
 
-import html
 import string
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -216,6 +215,8 @@ class Message:
 
     def followed_by(self, other: Message) -> Message:
         """This message with ``other`` (its title as a heading) appended to the body."""
+        import html  # here and below: only messages that are sent need it (the idle daemon not)
+
         return Message(
             self.title,
             f"{self.body}\n\n{other.title}\n{other.body}",
@@ -225,11 +226,15 @@ class Message:
 
 def html_lines(lines: list[str]) -> str:
     """Plain text lines as an HTML paragraph, each escaped, separated by ``<br>``."""
+    import html
+
     return "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
 
 
 def html_list(lines: list[str]) -> str:
     """Plain text lines as an HTML bullet list, each escaped."""
+    import html
+
     return "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
 
 
