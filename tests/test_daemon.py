@@ -163,7 +163,8 @@ def test_sighup_rejects_a_broken_config_and_applies_a_good_one(tmp_path, env, no
             config.write_text(good_text.replace('timezone = "UTC"', 'timezone = "Nowhere/Land"'))
             daemon.proc.send_signal(signal.SIGHUP)
             assert wait_for(lambda: "reload rejected" in daemon.text(), 10), daemon.text()
-            assert "Nowhere/Land" in daemon.text()
+            # The problem lines follow the "rejected" line: wait for them too, not just read.
+            assert wait_for(lambda: "Nowhere/Land" in daemon.text(), 10), daemon.text()
             assert wait_for(lambda: notify.count("READY=1") >= 2, 5)
             assert notify.count("RELOADING=1") == 1
             assert daemon.proc.poll() is None
