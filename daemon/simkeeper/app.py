@@ -23,7 +23,7 @@ from .model import EMPTY_LEDGER, Config, Ledger, Number
 from .redact import Redactor
 
 if TYPE_CHECKING:
-    from .delivery import PassReport
+    from .delivery import PassReport, Recorder
     from .report import StatusReport
     from .store import Entry, Store
 
@@ -154,11 +154,13 @@ def send_pass(
     *,
     stop: Callable[[], bool] = lambda: False,
     source: str = "send-due",
+    recorder: Recorder | None = None,
 ) -> PassReport:
-    """Record and deliver what is due at ``now`` (one pass)."""
+    """Record and deliver what is due at ``now`` (one pass); ``recorder`` records what is due
+    instead of the full pass's :func:`~simkeeper.delivery.record_due`."""
     from .delivery import run_pass
 
-    return run_pass(config, store, now, redact, stop=stop, source=source)
+    return run_pass(config, store, now, redact, stop=stop, source=source, recorder=recorder)
 
 
 def refresh_calendar(

@@ -25,12 +25,13 @@ import schedule
 
 from . import app
 from .backup import state_lock
+from .duework import DueWork
 from .errors import ConfigError, DiskFullError, SimkeeperError, format_bytes
 from .model import Config
 from .notifier import send_all
 from .redact import Redactor
 from .reloadack import Answer, answer_path, remove_answer, write_answer
-from .reminders import Reminder, next_digest_at, next_due_at
+from .reminders import Reminder, next_digest_at
 from .sdnotify import Notifier
 from .store import Store, open_store
 from .templates import Texts
@@ -64,6 +65,10 @@ class Service:
         self.reload_requested = False
         self.calendar_key: tuple[object, ...] | None = None
         self.calendar_problem: str | None = None
+        self.calendar_dates: tuple[object, ...] | None = None  # what the feed was refreshed for
+        self.work = DueWork()  # the index: each pass looks only at the numbers due or changed
+        self.config_bytes: bytes | None = None
+        self.changes_pruned_on: object = None
         self.reloads = 0
         self.answers = answer_path(os.getpid())
         self.disk_full_alerted = False
@@ -76,6 +81,14 @@ class Service:
         """Load the config through the same path as ``simkeeper check``."""
         return app.load(self.config_path, self.warn)
 
+    def read_config_bytes(self) -> bytes | None:
+        """The config file's bytes (None when unreadable): a reload from the same bytes
+        leaves every number's index entry as it is."""
+        try:
+            return self.config_path.read_bytes()
+        except OSError:
+            return None
+
     @staticmethod
     def warn(line: str) -> None:
         """A config warning, logged."""
@@ -84,7 +97,9 @@ class Service:
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit status."""
         try:
+            self.config_bytes = self.read_config_bytes()
             self.config = self.load()
+            self.work.use(self.config)
             self.apply_secrets()
             path = app.state_path(self.config)
             # Held for the daemon's life: `simkeeper restore` refuses while any daemon holds it.
@@ -199,6 +214,7 @@ class Service:
                 self.redact,
                 stop=lambda: self.stopping,
                 source="daemon",
+                recorder=self.work.record,
             )
         except DiskFullError as e:
             self.on_disk_full(e)
@@ -208,6 +224,7 @@ class Service:
             self.disk_full_alerted = False
         self.plan_next(now)
         self.write_calendar(now)
+        self.prune_changes(now)
         self.sd.status(self.status_line())
 
     def on_disk_full(self, error: DiskFullError) -> None:
@@ -226,16 +243,25 @@ class Service:
                 log.warning("could not tell %s the disk is full: %s", target.name, outcome.error)
 
     def plan_next(self, now: datetime) -> None:
+        """When to wake: the next reminder of any number (from the index), retry or digest."""
         assert self.config and self.store
-        ledger = self.store.ledger()
         candidates = [self.store.next_retry_at(now), next_digest_at(self.config.settings, now)]
         # A number that cannot be worked out is reported by the pass; the others are planned.
-        nxt = next_due_at(self.config.numbers, self.config.settings, now, ledger, failures=[])
+        reminder = self.work.next_reminder()
+        nxt = (reminder.due_at, reminder) if reminder and reminder.due_at > now else None
         self.next_reminder = nxt
         if nxt:
             candidates.append(nxt[0])
         future = [c for c in candidates if c is not None]
         self.next_due = min(future) if future else None
+
+    def prune_changes(self, now: datetime) -> None:
+        """Once a day, forget the change log the index has read long ago."""
+        assert self.store
+        if self.work.seq is None or self.changes_pruned_on == now.date():
+            return
+        self.store.prune_changes(now, self.work.seq)
+        self.changes_pruned_on = now.date()
 
     def status_line(self) -> str:
         nxt = self.next_reminder
@@ -254,9 +280,15 @@ class Service:
         path = self.config.settings.calendar
         if not path:
             return
+        # The feed moves only with a change (config, ledger) or a new date somewhere.
+        dates = self.work.calendar_dates(now)
+        if not self.work.changed and dates == self.calendar_dates and not self.calendar_problem:
+            return
         self.calendar_key, problem = app.refresh_calendar(
             self.config, self.store, now, self.calendar_key
         )
+        self.work.changed = False
+        self.calendar_dates = dates
         if problem:
             if problem != self.calendar_problem:
                 log.error(
@@ -290,6 +322,7 @@ class Service:
     def take_new_config(self) -> Answer:
         """Load and apply the config; the answer for ``simkeeper reload``."""
         try:
+            raw = self.read_config_bytes()
             config = self.load()
         except ConfigError as e:
             log.error("reload rejected, still running on the previous config:")
@@ -299,6 +332,9 @@ class Service:
         if self.config and config.settings.state != self.config.settings.state:
             log.warning("settings.state changed: restart simkeeper to move the database")
         self.config = config
+        unchanged = raw is not None and raw == self.config_bytes == self.read_config_bytes()
+        self.work.use(config, unchanged_file=unchanged)
+        self.config_bytes = raw
         self.apply_secrets()
         self.calendar_key = None
         self.calendar_problem = None
