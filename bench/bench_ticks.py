@@ -29,11 +29,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_upcoming import make_config  # noqa: E402
+from bench_upcoming import make_config
 
-from simkeeper import app  # noqa: E402
-from simkeeper.service import Service  # noqa: E402
-from simkeeper.store import open_store  # noqa: E402
+from simkeeper import app
+from simkeeper.service import Service
+from simkeeper.store import open_store
 
 START = datetime(2026, 12, 1, 10, 0, 30, tzinfo=UTC)  # after remind_at: a catch-up first pass
 BEFORE = {  # issue 14's table, measured on 0.1 (whole processes)
@@ -114,9 +114,7 @@ def bench(size: int, ticks: int, tmp: Path) -> None:
     print(f"{'':>7}    max {max(per_tick) * 1000:.1f} ms; 0.1: {tick_then}; goal {GOAL_TICK}")
     print(f"{size:>7}  first pass CPU                {first:10.2f} s")
     print(f"{'':>7}    + config load {load:.2f} s; 0.1: {first_then}; goal {GOAL_FIRST}")
-    print(
-        f"{size:>7}  reload, unchanged config CPU  {reload:10.2f} s  (config load alone {load:.2f} s)"
-    )
+    print(f"{size:>7}  reload, unchanged config CPU  {reload:10.2f} s  (load alone {load:.2f} s)")
 
 
 def main() -> None:

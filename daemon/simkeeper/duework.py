@@ -147,15 +147,23 @@ class DueWork:
         return digest_entry(config, now, ledger or store.ledger(), failures)
 
     def _look_ahead(self, store: Store, now: datetime, seq: int) -> None:
-        """Work out again, without recording, the numbers whose ledger changed since the change
-        log was read (this pass's own reminders among them), so the next reminder is right;
-        the next pass looks at them in full."""
-        _, changed = store.changed_since(seq)
+        """Work out again the numbers whose ledger changed since the change log was read (this
+        pass's own reminders among them), so the next reminder is right. One with something
+        due at ``now`` is left for the next pass to record; for the others that pass would
+        record nothing, so they count as looked at."""
+        self.seq, changed = store.changed_since(seq)
         keys = sorted((k for k in changed if k in self.numbers), key=lambda k: self.numbers[k][0])
         if not keys:
             return
+        self.changed = True
         ledger = store.ledger_for(keys)
-        for key, got in self._work_out(keys, now, ledger, []).items():
+        broken: list[Failure] = []
+        found = self._work_out(keys, now, ledger, broken)
+        self.pending.update(f.number.number for f in broken)
+        due = {r.key: r.number.number for got in found.values() for r in got.due}
+        recorded = store.recorded(due) if due else set()
+        self.pending.update(n for k, n in due.items() if k not in recorded)
+        for key, got in found.items():
             self.index.put(key, self.numbers[key][0], got)
 
     # -- what the daemon asks -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import partial
+from functools import lru_cache, partial
 
 from .balances import Projection
 from .deadlines import (
@@ -53,6 +53,7 @@ class Reminder:
         return (self.number.number, self.deadline.isoformat(), self.kind, self.offset)
 
 
+@lru_cache(maxsize=8192)  # many numbers share a zone and a deadline day
 def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
     """The UTC instant of wall time ``at`` on ``day`` in ``zone``.
 
@@ -79,7 +80,7 @@ def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
 
 def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> Iterator[Reminder]:
     """Every reminder slot of the deadlines near ``today`` (past, current and the next one)."""
-    days, proj = _near(number, today, ledger)
+    days, proj, _ = _near(number, today, ledger)
     return _slots_of(number, settings, today, ledger, days, proj)
 
 
@@ -88,8 +89,11 @@ def _window_end(number: Number, today: date) -> date:
     return today + timedelta(days=max(number.remind, default=0) + 1)
 
 
-def _near(number: Number, today: date, ledger: Ledger) -> tuple[list[date], Projection | None]:
-    """The renew deadlines :func:`_slots` looks at around ``today``, and the balance projection."""
+def _near(
+    number: Number, today: date, ledger: Ledger
+) -> tuple[list[date], Projection | None, date | None]:
+    """The renew deadlines :func:`_slots` looks at around ``today``, the balance projection,
+    and the first fixed occurrence after the window (looked at unless marked done)."""
     start = today - timedelta(days=overdue_span(number) + 1)
     end = _window_end(number, today)
     if number.rolling:  # one deadline only
@@ -104,7 +108,7 @@ def _near(number: Number, today: date, ledger: Ledger) -> tuple[list[date], Proj
     following = next_occurrence_after(number, end)
     if following and (number.number, following) not in ledger.done:
         days.append(following)
-    return days, projection(number, today, ledger)
+    return days, projection(number, today, ledger), following
 
 
 def _slots_of(
@@ -293,7 +297,7 @@ class Outlook:
 def outlook(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> Outlook:
     """The number's :class:`Outlook` at ``now``: its slots are worked out once."""
     today = local_today(number, now)
-    days, proj = _near(number, today, ledger)
+    days, proj, following = _near(number, today, ledger)
     latest: dict[tuple[date, ReminderKind], Reminder] = {}
     ahead: Reminder | None = None
     wakes: list[datetime] = []
@@ -307,12 +311,17 @@ def outlook(number: Number, settings: Settings, now: datetime, ledger: Ledger) -
             ahead = slot
     if ahead is not None:
         wakes.append(ahead.due_at)
-    wakes += _horizons(number, today, ledger, days, proj)
+    wakes += _horizons(number, today, ledger, days, proj, following)
     return Outlook(tuple(latest.values()), ahead, min(wakes, default=None))
 
 
 def _horizons(
-    number: Number, today: date, ledger: Ledger, days: list[date], proj: Projection | None
+    number: Number,
+    today: date,
+    ledger: Ledger,
+    days: list[date],
+    proj: Projection | None,
+    following: date | None,
 ) -> Iterator[datetime]:
     """Local midnights after which :func:`_slots` may give slots it does not give ``today``."""
     zone = number.timezone
@@ -320,18 +329,21 @@ def _horizons(
         tracked = day > today and is_tracked_overdue(number, day, ledger)
         if tracked and not paid_from_balance(number, proj, day):
             yield local_instant(day, time(0), zone)
-    entering = _next_entering(number, today, ledger, days)
-    if entering is not None:  # the day it enters the window, before any of its slots is due
-        yield local_instant(
-            entering - timedelta(days=max(number.remind, default=0) + 1), time(0), zone
-        )
+    entering = _entering_after(number, today, ledger, following)
+    if entering is not None:  # the day the window reaches it
+        lead = max(number.remind, default=0)
+        yield local_instant(entering - timedelta(days=lead + 1), time(0), zone)
 
 
-def _next_entering(number: Number, today: date, ledger: Ledger, days: list[date]) -> date | None:
-    """The next renew deadline :func:`_near` does not yet look at but will on a later day."""
-    end = _window_end(number, today)
-    if number.rolling:
-        day = rolling_deadline(number, ledger)
-        return day if day is not None and day > end else None
-    following = next_occurrence_after(number, end)
-    return None if following is None else next_occurrence_after(number, following)
+def _entering_after(
+    number: Number, today: date, ledger: Ledger, following: date | None
+) -> date | None:
+    """The day whose arrival at the window's end brings in a deadline :func:`_near` does not
+    look at yet. Fixed plans: ``following`` (the first occurrence after the window) is looked
+    at already; once the window reaches it, the next one becomes ``following``. Rolling: the
+    one deadline, when it lies beyond the window.
+    """
+    if not number.rolling:
+        return following
+    day = rolling_deadline(number, ledger)
+    return day if day is not None and day > _window_end(number, today) else None
