@@ -83,6 +83,8 @@ def start(config: Path, clock: Clock) -> tuple[Service, float]:
     service = Service(config, clock=clock.now)
 
     def setup() -> None:
+        if hasattr(service, "read_config_bytes"):  # as run() does (the index's reload check)
+            service.config_bytes = service.read_config_bytes()
         service.config = service.load()
         service.apply_secrets()
         service.store = open_store(app.state_path(service.config))
