@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,12 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simkeeper import app
-from simkeeper.delivery import record_due
+from simkeeper.delivery import ProblemSlot, record_due
 from simkeeper.dueindex import DueIndex
 from simkeeper.duework import DueWork
 from simkeeper.errors import UsageError
 from simkeeper.model import Config
 from simkeeper.reminders import Outlook, next_due_at
+from simkeeper.service import Service
 from simkeeper.store import Store, open_store
 
 START = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)
@@ -207,10 +209,25 @@ def test_the_change_log_names_the_numbers_a_renewal_top_up_undo_or_reminder_touc
     assert store.changed_since(seq2)[1] == {"+1"}
     assert store.ledger_for(["+2"]).topups == {"+2": ((date(2026, 11, 1), Decimal(5)),)}
     assert store.ledger_for(["+1"]) == store.ledger_for([])
+    seq3 = store.last_change()
+    problem = ProblemSlot("+3", START, START + timedelta(days=1))
+    store.record([(problem, {"name": "three"}, [])], START)  # a broken number's alert
+    assert store.changed_since(seq3) == (seq3, set())  # moves no ledger: not logged
+    reminded = Slot(("+3", "2026-12-01", "renew", 1), START, START + timedelta(days=1))
+    store.record([(reminded, {"name": "three"}, ["hook"])], START)
+    assert store.changed_since(seq3)[1] == {"+3"}  # the deadline now counts as reminded
+    assert store.ledger_for(["+3"]).reminded == {("+3", date(2026, 12, 1))}
     last = store.last_change()
-    assert store.prune_changes(START + timedelta(days=30), last) == 3
+    assert store.prune_changes(START + timedelta(days=30), last) == 4
     assert store.changed_since(0) == (0, set())
     store.close()
+
+
+@dataclass(frozen=True)
+class Slot:
+    key: tuple[str, str, str, int]
+    due_at: datetime
+    expires_at: datetime
 
 
 def test_the_index_drops_stale_entries_and_orders_ties_by_config_position() -> None:
@@ -224,3 +241,41 @@ def test_the_index_drops_stale_entries_and_orders_ties_by_config_position() -> N
     assert index.pop_due(START) == ["b"]
     index.drop("a")
     assert index.next_wake() is None and len(index) == 0
+
+
+def test_the_daemon_rewrites_its_calendar_when_another_process_records_a_renewal(
+    tmp_path: Path,
+) -> None:
+    """The calendar feed is left alone on idle ticks and follows the change log: a renewal
+    recorded by ``simkeeper renewed`` (another store connection) moves it on the next tick."""
+    feed = tmp_path / "feed.ics"
+    text = config_text(
+        tmp_path / "s.db",
+        ("09:00", "1d", "5d", False),
+        [('cycle = "monthly"\ndue = 2026-12-10', "UTC", '["1d"]')],
+    ).replace("[settings]\n", f'[settings]\ncalendar = "{feed}"\ncalendar_days = 60\n')
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    at = [START]
+    service = Service(path, clock=lambda: at[0])
+    service.config_bytes = service.read_config_bytes()
+    service.config = service.load()
+    service.store = open_store(app.state_path(service.config))
+    try:
+        service.send_pass()
+        assert b"20261210" in feed.read_bytes()
+        written = feed.stat().st_mtime_ns
+        at[0] += timedelta(minutes=1)
+        service.send_pass()  # idle: nothing changed, the same day
+        assert feed.stat().st_mtime_ns == written
+        other = open_store(app.state_path(service.config))
+        assert other
+        app.record_renewal(other, service.config.numbers[0], START.date(), START, None)
+        other.close()
+        at[0] += timedelta(minutes=1)
+        service.send_pass()
+        assert b"20261210" not in feed.read_bytes() and b"20270110" in feed.read_bytes()
+        config, ledger = service.config, service.store.ledger()
+        assert service.next_reminder == next_due_at(config.numbers, config.settings, at[0], ledger)
+    finally:
+        service.store.close()

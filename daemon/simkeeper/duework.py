@@ -3,9 +3,9 @@
 The first pass works every number out once (:func:`~simkeeper.reminders.outlook`) and keeps
 when each next needs looking at in a :class:`~simkeeper.dueindex.DueIndex`. A later pass looks
 only at the numbers whose instant has come, those whose ledger changed (the store's change log:
-renewals, top-ups and undos from other processes, reminders recorded) and those a config reload
-changed; it records what is due for them, exactly as a full pass would, and works them out
-again. ``simkeeper send-due`` keeps the full pass (:func:`~simkeeper.delivery.record_due`).
+renewals, top-ups and undos from other processes, renew reminders recorded) and those a config
+reload changed; it records what is due for them, exactly as a full pass would, and works them
+out again. ``simkeeper send-due`` keeps the full pass (:func:`~simkeeper.delivery.record_due`).
 """
 
 from __future__ import annotations

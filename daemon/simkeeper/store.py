@@ -445,7 +445,8 @@ class Store:
                 if cur.rowcount != 1:
                     continue
                 created += 1
-                changed.add(reminder.key[0])
+                if reminder.key[2] == "renew":  # the ledger knows which deadlines were reminded
+                    changed.add(reminder.key[0])
                 conn.executemany(
                     "INSERT INTO deliveries (reminder_id, target, next_attempt_at, expires_at)"
                     " VALUES (?, ?, ?, ?)",
