@@ -12,12 +12,13 @@ exit 0.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import select
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +40,21 @@ from .templates import Texts
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
 PASS_EVERY = 60
+
+
+@contextlib.contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Cyclic garbage collection off while a batch of long-lived objects is built (a config,
+    the index of a first pass), which it would otherwise scan again and again; what exists
+    then is frozen out of later collections (reference counting still frees it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def utc_now() -> datetime:
@@ -98,7 +114,8 @@ class Service:
         """Run until SIGTERM/SIGINT; return the exit status."""
         try:
             self.config_bytes = self.read_config_bytes()
-            self.config = self.load()
+            with quiet_gc():
+                self.config = self.load()
             self.work.use(self.config)
             self.apply_secrets()
             path = app.state_path(self.config)
@@ -124,7 +141,8 @@ class Service:
         # sleep at half the watchdog interval. A job of its own drifts apart from the pass and
         # costs an extra wake-up (and a second ping) each time.
         self.sd.ready("started")
-        self.guarded(self.send_pass)()
+        with quiet_gc():  # the first pass builds the index of every number
+            self.guarded(self.send_pass)()
         try:
             self.loop(scheduler)
         finally:
@@ -323,7 +341,8 @@ class Service:
         """Load and apply the config; the answer for ``simkeeper reload``."""
         try:
             raw = self.read_config_bytes()
-            config = self.load()
+            with quiet_gc():
+                config = self.load()
         except ConfigError as e:
             log.error("reload rejected, still running on the previous config:")
             for line in e.lines():
