@@ -96,6 +96,8 @@ class DueWork:
             digest = self._digest(config, store, now, ledger if first else None, failures)
             if digest:
                 entries.append(digest)
+            renew = [r for r in due if r.kind == "renew"]
+            known = store.recorded(r.key for r in renew) if renew else set()
             recorded = record_entries(config, store, now, entries, failures, redact)
         except BaseException:
             self.pending.update(keys)  # looked at again on the next pass
@@ -105,8 +107,41 @@ class DueWork:
             self.changed = True
         for key, got in found.items():
             self.index.put(key, self.numbers[key][0], got)
-        self._look_ahead(store, now, seq)
+        reminded: dict[str, list[date]] = {}
+        for r in renew:
+            if r.key not in known:
+                reminded.setdefault(r.number.number, []).append(r.deadline)
+        if not self._own_changes(store, now, seq, reminded):
+            self._look_ahead(store, now, seq)
         return recorded
+
+    def _own_changes(
+        self, store: Store, now: datetime, seq: int, reminded: dict[str, list[date]]
+    ) -> bool:
+        """When the change log after ``seq`` holds only this pass's own renew reminders (one
+        row per number ``reminded``, none from another process), take them in without working
+        those numbers out again: a deadline now reminded about adds only its overdue alerts,
+        which begin on its day, so the number is looked at again then. False otherwise.
+        """
+        if not reminded:
+            return False
+        newest, changed = store.changed_since(seq)
+        if newest - seq != len(reminded) or changed != reminded.keys():
+            return False  # another process changed something too: the full look-ahead
+        self.seq = newest
+        self.changed = True
+        near = []
+        for key, days in reminded.items():
+            if key not in self.numbers:
+                continue
+            number = self.numbers[key][1]
+            day = min(days)
+            if day <= local_today(number, now):  # its alerts may already be near
+                near.append(key)
+            else:
+                self.index.wake_at(key, local_instant(day, time(0), number.timezone))
+        self._recompute(store, now, near)
+        return True
 
     def _to_look_at(self, now: datetime, changed: set[str], first: bool) -> list[str]:
         """The numbers this pass looks at, in config order."""
@@ -152,10 +187,16 @@ class DueWork:
         due at ``now`` is left for the next pass to record; for the others that pass would
         record nothing, so they count as looked at."""
         self.seq, changed = store.changed_since(seq)
+        if changed:
+            self.changed = True
+        self._recompute(store, now, changed)
+
+    def _recompute(self, store: Store, now: datetime, changed: Iterable[str]) -> None:
+        """Work these numbers out again with their ledger as it is now, without recording;
+        leave for the next pass those with something due not yet in the outbox."""
         keys = sorted((k for k in changed if k in self.numbers), key=lambda k: self.numbers[k][0])
         if not keys:
             return
-        self.changed = True
         ledger = store.ledger_for(keys)
         broken: list[Failure] = []
         found = self._work_out(keys, now, ledger, broken)

@@ -4,6 +4,8 @@ The ``schedule`` library is the tick: a send pass every minute, and a watchdog p
 tick. Due times themselves live in SQLite and the pure core, so between ticks the loop sleeps
 until the next reminder or retry is due (at most a minute, so suspends and clock jumps are
 noticed, and at most half the watchdog interval), woken early by signals through a self-pipe.
+A pass looks only at the numbers whose time has come or whose inputs changed (a reload, the
+store's change log): see :mod:`simkeeper.duework`; ``send-due`` keeps the full pass.
 Every job is wrapped: one failure is logged, the daemon goes on. SIGHUP reloads the config (a
 broken one is rejected, the old one kept); SIGTERM and SIGINT finish the delivery in flight and
 exit 0.
