@@ -21,7 +21,7 @@ class DueIndex:
         self._wake: list[tuple[datetime, str]] = []
         self._ahead: list[tuple[datetime, int, str]] = []
         self._wake_at: dict[str, datetime] = {}
-        self._next: dict[str, tuple[int, Reminder]] = {}
+        self._next: dict[str, Reminder] = {}  # the reminder each live ``_ahead`` entry names
 
     def __len__(self) -> int:
         return len(self._wake_at)
@@ -37,16 +37,15 @@ class DueIndex:
         held = self._next.get(key)
         if found.ahead is None:
             self._next.pop(key, None)
-        elif held is None or held[0] != position or held[1].due_at != found.ahead.due_at:
-            self._next[key] = (position, found.ahead)
+            return
+        self._next[key] = found.ahead
+        if held is None or held.due_at != found.ahead.due_at:
             heapq.heappush(self._ahead, (found.ahead.due_at, position, key))
-        else:
-            self._next[key] = (position, found.ahead)
 
     def reorder(self, positions: dict[str, int]) -> None:
         """The numbers' places in a reloaded config (only numbers still held are kept)."""
-        self._next = {k: (positions[k], r) for k, (_, r) in self._next.items() if k in positions}
-        self._ahead = [(r.due_at, p, k) for k, (p, r) in self._next.items()]
+        self._next = {k: r for k, r in self._next.items() if k in positions}
+        self._ahead = [(r.due_at, positions[k], k) for k, r in self._next.items()]
         heapq.heapify(self._ahead)
 
     def wake_at(self, key: str, at: datetime) -> None:
@@ -80,9 +79,9 @@ class DueIndex:
     def next_reminder(self) -> Reminder | None:
         """The earliest next reminder of any number (the first number's on a tie)."""
         while self._ahead:
-            at, position, key = self._ahead[0]
+            at, _, key = self._ahead[0]
             held = self._next.get(key)
-            if held and held[0] == position and held[1].due_at == at:
-                return held[1]
+            if held and held.due_at == at:
+                return held
             heapq.heappop(self._ahead)
         return None

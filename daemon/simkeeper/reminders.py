@@ -32,7 +32,7 @@ from .kinds import ReminderKind
 from .model import EMPTY_LEDGER, FINAL_WEEK, Ledger, Number, Settings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reminder:
     """One reminder slot: a number, a deadline, what kind, and how many days before it.
 
@@ -278,7 +278,7 @@ def next_digest_at(settings: Settings, now: datetime) -> datetime | None:
     return local_instant(local.date() + timedelta(days=7), settings.digest[1], settings.timezone)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outlook:
     """One number's reminders at ``now``, worked out once for the daemon's index.
 

@@ -20,6 +20,7 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,7 +281,11 @@ class Service:
         assert self.store
         if self.work.seq is None or self.changes_pruned_on == now.date():
             return
-        self.store.prune_changes(now, self.work.seq)
+        try:
+            self.store.prune_changes(now, self.work.seq)
+        except (SimkeeperError, sqlite3.Error) as e:  # tomorrow, then; reminders go on
+            log.warning("could not prune the change log: %s", e)
+            return
         self.changes_pruned_on = now.date()
 
     def status_line(self) -> str:
