@@ -13,7 +13,11 @@ waiting) and measures CPU with ``time.process_time()``:
 The configs come from bench/bench_upcoming.py's generator (monthly, yearly, rolling and
 quarterly plans, one console:// target, whose output goes to /dev/null).
 
-    python bench/bench_ticks.py [--sizes 10000,100000] [--ticks 20]
+With ``--process`` it also starts the real daemon on the largest config, with NOTIFY_SOCKET on
+a datagram socket of its own, and times it from start to the STATUS that ends its first pass
+(the real clock: what is due then depends on the day it runs).
+
+    python bench/bench_ticks.py [--sizes 10000,100000] [--ticks 20] [--process]
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -133,10 +141,45 @@ def bench(size: int, ticks: int, tmp: Path) -> None:
     print(f"{'':>7}    beyond loading the file again ({again:.2f} s): {reload - again:.2f} s")
 
 
+def whole_process(config: Path, state: Path) -> tuple[float, float]:
+    """``simkeeper run`` as a process: wall seconds from its start to the STATUS datagram that
+    ends its first pass, and its CPU seconds by then (utime + stime from /proc/PID/stat)."""
+    folder = Path(tempfile.mkdtemp(prefix="skt"))  # short: AF_UNIX paths are limited
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(folder / "notify"))
+    sock.settimeout(600)
+    env = {**os.environ, "NOTIFY_SOCKET": str(folder / "notify"), "STATE_DIRECTORY": str(state)}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "simkeeper"), "--config", str(config), "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            message = sock.recv(4096).decode()
+            if "STATUS=" in message and "READY=1" not in message:
+                break
+        wall = time.perf_counter() - started
+        with open(f"/proc/{proc.pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu_seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait()
+        sock.close()
+        shutil.rmtree(folder)
+    return wall, cpu_seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--ticks", type=int, default=20)
+    parser.add_argument(
+        "--process", action="store_true", help="also time a real `simkeeper run` to its first pass"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["STATE_DIRECTORY"] = tmp
@@ -146,6 +189,15 @@ def main() -> None:
             state.mkdir()
             os.environ["STATE_DIRECTORY"] = str(state)
             bench(size, args.ticks, Path(tmp))
+        if args.process:
+            size = max(int(s) for s in args.sizes.split(","))
+            state = Path(tmp) / "process"
+            state.mkdir()
+            wall, cpu_seconds = whole_process(Path(tmp) / f"c{size}.toml", state)
+            print(
+                f"{size:>7}  `simkeeper run`, start to the end of its first pass (real process,"
+                f" fresh state, at today's clock): {wall:.2f} s wall, {cpu_seconds:.2f} s CPU"
+            )
 
 
 if __name__ == "__main__":
