@@ -23,7 +23,7 @@ from .model import EMPTY_LEDGER, Config, Ledger, Number
 from .redact import Redactor
 
 if TYPE_CHECKING:
-    from .delivery import Deliver, PassReport
+    from .delivery import Deliver, PassReport, Recorder
     from .report import StatusReport
     from .store import Entry, Store
 
@@ -156,12 +156,16 @@ def send_pass(
     stop: Callable[[], bool] = lambda: False,
     source: str = "send-due",
     send: Deliver | None = None,
+    recorder: Recorder | None = None,
 ) -> PassReport:
-    """Record and deliver what is due at ``now`` (one pass); ``send`` replaces the deliver
-    step (the daemon's sends from a worker process)."""
+    """Record and deliver what is due at ``now`` (one pass). ``recorder`` records what is due
+    instead of the full pass's :func:`~simkeeper.delivery.record_due` (the daemon's index);
+    ``send`` replaces the deliver step (the daemon sends from a worker process)."""
     from .delivery import run_pass
 
-    return run_pass(config, store, now, redact, stop=stop, source=source, send=send)
+    return run_pass(
+        config, store, now, redact, stop=stop, source=source, send=send, recorder=recorder
+    )
 
 
 def refresh_calendar(

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from . import heartbeat
 from .balances import Projection, money
 from .deadlines import Failure, local_today, projection, unique_failures, upcoming
-from .model import Config, Number
+from .model import Config, Ledger, Number
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
 from .store import Claimed, OutboxItem, Store, disk_full, process_token
@@ -27,6 +27,8 @@ from .templates import Item, Message, Texts
 
 log = logging.getLogger("simkeeper.delivery")
 DIGEST_DAYS = 30
+# Records what is due at a pass: (config, store, now, failures, redact) -> how many were new.
+Recorder = Callable[[Config, Store, datetime, list[Failure], Redactor], int]
 
 
 @dataclass(frozen=True)
@@ -157,33 +159,67 @@ def record_due(
     """
     failures = [] if failures is None else failures
     ledger = store.ledger()
+    due = due_reminders(config.numbers, config.settings, now, ledger, failures)
+    entries = reminder_entries(config, due, now, ledger)
+    digest = digest_entry(config, now, ledger, failures)
+    if digest:
+        entries.append(digest)
+    return record_entries(config, store, now, entries, failures, redact)
+
+
+def record_entries(
+    config: Config,
+    store: Store,
+    now: datetime,
+    entries: list[OutboxItem],
+    failures: list[Failure],
+    redact: Redactor | None = None,
+) -> int:
+    """Write ``entries`` into the outbox, then alert each broken number of ``failures`` once;
+    how many entries were new."""
+    recorded = store.record(entries, now) if entries else 0
+    failures[:] = unique_failures(failures)
+    _record_problems(config, store, now, failures, redact or Redactor(config.secrets))
+    return recorded
+
+
+def reminder_entries(
+    config: Config, due: list[Reminder], now: datetime, ledger: Ledger
+) -> list[OutboxItem]:
+    """The outbox entries of due reminders: payload (with the balance of a top-up) and targets."""
     entries: list[OutboxItem] = []
-    for r in due_reminders(config.numbers, config.settings, now, ledger, failures):
+    for r in due:
         proj = None
         if r.kind == "topup":
             proj = projection(r.number, local_today(r.number, now), ledger)
         balance = _balance(proj)
         entries.append((r, payload(r.number, r.deadline, r.kind, balance), targets_for(config, r)))
+    return entries
+
+
+def digest_slot(config: Config, now: datetime) -> DigestSlot | None:
+    """The weekly digest due at ``now`` (within a day of its instant), if any."""
     digest_at = digest_due_at(config.settings, now)
     if digest_at and now - digest_at < timedelta(days=1) and config.targets:
-        # What needs doing: a charge the balance pays by itself is left out.
-        items = [
-            payload(d.number, d.date, d.reminder_kind, _balance(d.projection))
-            for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger, failures)
-            if not d.paid_from_balance
-        ]
-        slot = DigestSlot(digest_at, digest_at + timedelta(days=1))
-        entries.append(
-            (
-                slot,
-                {"kind": "digest", "name": "digest", "items": items},
-                [t.name for t in config.targets],
-            )
-        )
-    recorded = store.record(entries, now)
-    failures[:] = unique_failures(failures)
-    _record_problems(config, store, now, failures, redact or Redactor(config.secrets))
-    return recorded
+        return DigestSlot(digest_at, digest_at + timedelta(days=1))
+    return None
+
+
+def digest_entry(
+    config: Config, now: datetime, ledger: Ledger, failures: list[Failure]
+) -> OutboxItem | None:
+    """The weekly digest's outbox entry when one is due at ``now``."""
+    slot = digest_slot(config, now)
+    if slot is None:
+        return None
+    # What needs doing: a charge the balance pays by itself is left out.
+    items = [
+        payload(d.number, d.date, d.reminder_kind, _balance(d.projection))
+        for d in upcoming(config.numbers, now, DIGEST_DAYS, ledger, failures)
+        if not d.paid_from_balance
+    ]
+    data = {"kind": "digest", "name": "digest", "items": items}
+    return (slot, data, [t.name for t in config.targets])
 
 
 def _record_problems(
@@ -265,18 +301,21 @@ def run_pass(
     stop: Callable[[], bool] = lambda: False,
     source: str = "send-due",
     send: Deliver | None = None,
+    recorder: Recorder | None = None,
 ) -> PassReport:
     """Record what is due, then deliver: the whole of ``simkeeper send-due``.
 
     ``send`` is the deliver step (:func:`deliver` here; the daemon's runs in a worker process).
     Every pass, however it ends, is recorded in the store (for ``status``) and reported to the
     heartbeat URL if one is configured: ``ok``, ``failed`` (a target failed) or ``error``.
+    ``recorder`` records what is due instead of :func:`record_due` (the daemon's index looks
+    only at the numbers whose time has come).
     """
     started = time.monotonic()
     try:
         store.ensure_reserve()
         broken: list[Failure] = []
-        recorded = record_due(config, store, now, broken, redact)
+        recorded = (recorder or record_due)(config, store, now, broken, redact)
         if recorded:
             log.info("%d new reminder(s) due", recorded)
         report = (send or deliver)(config, store, now, redact, stop)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import partial
+from functools import lru_cache, partial
 
+from .balances import Projection
 from .deadlines import (
     Failure,
     is_tracked_overdue,
@@ -25,12 +26,13 @@ from .deadlines import (
     paid_from_balance,
     projection,
     renew_deadlines,
+    rolling_deadline,
 )
 from .kinds import ReminderKind
 from .model import EMPTY_LEDGER, FINAL_WEEK, Ledger, Number, Settings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reminder:
     """One reminder slot: a number, a deadline, what kind, and how many days before it.
 
@@ -51,6 +53,7 @@ class Reminder:
         return (self.number.number, self.deadline.isoformat(), self.kind, self.offset)
 
 
+@lru_cache(maxsize=8192)  # many numbers share a zone and a deadline day
 def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
     """The UTC instant of wall time ``at`` on ``day`` in ``zone``.
 
@@ -77,10 +80,22 @@ def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
 
 def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> Iterator[Reminder]:
     """Every reminder slot of the deadlines near ``today`` (past, current and the next one)."""
-    at, zone = settings.remind_at, number.timezone
-    max_lead = max(number.remind, default=0)
+    days, proj, _ = _near(number, today, ledger)
+    return _slots_of(number, settings, today, ledger, days, proj)
+
+
+def _window_end(number: Number, today: date) -> date:
+    """The last day of the renew deadlines :func:`_slots` looks at around ``today``."""
+    return today + timedelta(days=max(number.remind, default=0) + 1)
+
+
+def _near(
+    number: Number, today: date, ledger: Ledger
+) -> tuple[list[date], Projection | None, date | None]:
+    """The renew deadlines :func:`_slots` looks at around ``today``, the balance projection,
+    and the first fixed occurrence after the window (looked at unless marked done)."""
     start = today - timedelta(days=overdue_span(number) + 1)
-    end = today + timedelta(days=max_lead + 1)
+    end = _window_end(number, today)
     if number.rolling:  # one deadline only
         days = list(renew_deadlines(number, start, end, ledger))
     else:
@@ -93,7 +108,18 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
     following = next_occurrence_after(number, end)
     if following and (number.number, following) not in ledger.done:
         days.append(following)
-    proj = projection(number, today, ledger)
+    return days, projection(number, today, ledger), following
+
+
+def _slots_of(
+    number: Number,
+    settings: Settings,
+    today: date,
+    ledger: Ledger,
+    days: list[date],
+    proj: Projection | None,
+) -> Iterator[Reminder]:
+    at, zone = settings.remind_at, number.timezone
     for day in days:
         if paid_from_balance(number, proj, day):
             continue
@@ -250,3 +276,74 @@ def next_digest_at(settings: Settings, now: datetime) -> datetime | None:
         return None
     local = last.astimezone(settings.timezone)
     return local_instant(local.date() + timedelta(days=7), settings.digest[1], settings.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """One number's reminders at ``now``, worked out once for the daemon's index.
+
+    ``due`` is what :func:`due_reminders` gives for the number alone, ``ahead`` its earliest
+    slot after ``now`` (what :func:`next_due_at` gives for it alone), and ``wake`` the earliest
+    instant after which that may change while the config and the ledger stay as they are: the
+    next slot becoming due, a due slot expiring, a deadline entering the window the slots are
+    taken from, or a tracked deadline's day beginning (its overdue alerts start). None: never.
+    """
+
+    due: tuple[Reminder, ...]
+    ahead: Reminder | None
+    wake: datetime | None
+
+
+def outlook(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> Outlook:
+    """The number's :class:`Outlook` at ``now``: its slots are worked out once."""
+    today = local_today(number, now)
+    days, proj, following = _near(number, today, ledger)
+    latest: dict[tuple[date, ReminderKind], Reminder] = {}
+    ahead: Reminder | None = None
+    wakes: list[datetime] = []
+    for slot in _slots_of(number, settings, today, ledger, days, proj):
+        if slot.due_at <= now < slot.expires_at:
+            key = (slot.deadline, slot.kind)
+            if key not in latest or slot.due_at > latest[key].due_at:
+                latest[key] = slot
+            wakes.append(slot.expires_at)
+        elif now < slot.due_at < slot.expires_at and (ahead is None or slot.due_at < ahead.due_at):
+            ahead = slot
+    if ahead is not None:
+        wakes.append(ahead.due_at)
+    wakes += _horizons(number, today, ledger, days, proj, following)
+    return Outlook(tuple(latest.values()), ahead, min(wakes, default=None))
+
+
+def _horizons(
+    number: Number,
+    today: date,
+    ledger: Ledger,
+    days: list[date],
+    proj: Projection | None,
+    following: date | None,
+) -> Iterator[datetime]:
+    """Local midnights after which :func:`_slots` may give slots it does not give ``today``."""
+    zone = number.timezone
+    for day in days:  # a tracked deadline still ahead: its overdue alerts begin on its day
+        tracked = day > today and is_tracked_overdue(number, day, ledger)
+        if tracked and not paid_from_balance(number, proj, day):
+            yield local_instant(day, time(0), zone)
+    entering = _entering_after(number, today, ledger, following)
+    if entering is not None:  # the day the window reaches it
+        lead = max(number.remind, default=0)
+        yield local_instant(entering - timedelta(days=lead + 1), time(0), zone)
+
+
+def _entering_after(
+    number: Number, today: date, ledger: Ledger, following: date | None
+) -> date | None:
+    """The day whose arrival at the window's end brings in a deadline :func:`_near` does not
+    look at yet. Fixed plans: ``following`` (the first occurrence after the window) is looked
+    at already; once the window reaches it, the next one becomes ``following``. Rolling: the
+    one deadline, when it lies beyond the window.
+    """
+    if not number.rolling:
+        return following
+    day = rolling_deadline(number, ledger)
+    return day if day is not None and day > _window_end(number, today) else None

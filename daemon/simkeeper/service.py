@@ -4,6 +4,8 @@ The ``schedule`` library is the tick: a send pass every minute, and a watchdog p
 tick. Due times themselves live in SQLite and the pure core, so between ticks the loop sleeps
 until the next reminder or retry is due (at most a minute, so suspends and clock jumps are
 noticed, and at most half the watchdog interval), woken early by signals through a self-pipe.
+A pass looks only at the numbers whose time has come or whose inputs changed (a reload, the
+store's change log): see :mod:`simkeeper.duework`; ``send-due`` keeps the full pass.
 Every job is wrapped: one failure is logged, the daemon goes on. SIGHUP reloads the config (a
 broken one is rejected, the old one kept); SIGTERM and SIGINT finish the delivery in flight and
 exit 0. Whatever needs Apprise (a pass's deliveries, the disk-full alert, checking notify URLs)
@@ -14,13 +16,15 @@ serving signals and the watchdog: the idle daemon never loads Apprise.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import select
 import signal
 import socket
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,11 +33,12 @@ import schedule
 from . import app, worker
 from .backup import state_lock
 from .delivery import PassReport
+from .duework import DueWork
 from .errors import ConfigError, DiskFullError, SimkeeperError, format_bytes
 from .model import Config
 from .redact import Redactor
 from .reloadack import Answer, answer_path, remove_answer, write_answer
-from .reminders import Reminder, next_digest_at, next_due_at
+from .reminders import Reminder, next_digest_at
 from .sdnotify import Notifier
 from .store import Store, open_store
 from .templates import Texts
@@ -41,6 +46,21 @@ from .templates import Texts
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
 PASS_EVERY = 60
+
+
+@contextlib.contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Cyclic garbage collection off while a batch of long-lived objects is built (a config,
+    the index of a first pass), which it would otherwise scan again and again; what exists
+    then is frozen out of later collections (reference counting still frees it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def utc_now() -> datetime:
@@ -67,6 +87,10 @@ class Service:
         self.reload_requested = False
         self.calendar_key: tuple[object, ...] | None = None
         self.calendar_problem: str | None = None
+        self.calendar_dates: tuple[object, ...] | None = None  # what the feed was refreshed for
+        self.work = DueWork()  # the index: each pass looks only at the numbers due or changed
+        self.config_bytes: bytes | None = None
+        self.changes_pruned_on: object = None
         self.reloads = 0
         self.answers = answer_path(os.getpid())
         self.disk_full_alerted = False
@@ -79,6 +103,14 @@ class Service:
         """Load the config as ``simkeeper check`` does; Apprise checks the URLs in a worker."""
         return worker.load_checked(self.config_path, self.warn, self.wait_for)
 
+    def read_config_bytes(self) -> bytes | None:
+        """The config file's bytes (None when unreadable): a reload from the same bytes
+        leaves every number's index entry as it is."""
+        try:
+            return self.config_path.read_bytes()
+        except OSError:
+            return None
+
     @staticmethod
     def warn(line: str) -> None:
         """A config warning, logged."""
@@ -87,7 +119,10 @@ class Service:
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit status."""
         try:
-            self.config = self.load()
+            self.config_bytes = self.read_config_bytes()
+            with quiet_gc():
+                self.config = self.load()
+            self.work.use(self.config)
             self.apply_secrets()
             path = app.state_path(self.config)
             # Held for the daemon's life: `simkeeper restore` refuses while any daemon holds it.
@@ -112,7 +147,8 @@ class Service:
         # sleep at half the watchdog interval. A job of its own drifts apart from the pass and
         # costs an extra wake-up (and a second ping) each time.
         self.sd.ready("started")
-        self.guarded(self.send_pass)()
+        with quiet_gc():  # the first pass builds the index of every number
+            self.guarded(self.send_pass)()
         try:
             self.loop(scheduler)
         finally:
@@ -234,6 +270,7 @@ class Service:
                 stop=lambda: self.stopping,
                 source="daemon",
                 send=self.deliver,
+                recorder=self.work.record,
             )
         except DiskFullError as e:
             self.on_disk_full(e)
@@ -247,6 +284,7 @@ class Service:
             self.disk_full_alerted = False
         self.plan_next(now)
         self.write_calendar(now)
+        self.prune_changes(now)
         self.sd.status(self.status_line())
 
     def on_disk_full(self, error: DiskFullError) -> None:
@@ -266,16 +304,29 @@ class Service:
                 log.warning("could not tell %s the disk is full: %s", name, why)
 
     def plan_next(self, now: datetime) -> None:
+        """When to wake: the next reminder of any number (from the index), retry or digest."""
         assert self.config and self.store
-        ledger = self.store.ledger()
         candidates = [self.store.next_retry_at(now), next_digest_at(self.config.settings, now)]
         # A number that cannot be worked out is reported by the pass; the others are planned.
-        nxt = next_due_at(self.config.numbers, self.config.settings, now, ledger, failures=[])
+        reminder = self.work.next_reminder()
+        nxt = (reminder.due_at, reminder) if reminder and reminder.due_at > now else None
         self.next_reminder = nxt
         if nxt:
             candidates.append(nxt[0])
         future = [c for c in candidates if c is not None]
         self.next_due = min(future) if future else None
+
+    def prune_changes(self, now: datetime) -> None:
+        """Once a day, forget the change log the index has read long ago."""
+        assert self.store
+        if self.work.seq is None or self.changes_pruned_on == now.date():
+            return
+        try:
+            self.store.prune_changes(now, self.work.seq)
+        except (SimkeeperError, sqlite3.Error) as e:  # tomorrow, then; reminders go on
+            log.warning("could not prune the change log: %s", e)
+            return
+        self.changes_pruned_on = now.date()
 
     def status_line(self) -> str:
         nxt = self.next_reminder
@@ -294,9 +345,15 @@ class Service:
         path = self.config.settings.calendar
         if not path:
             return
+        # The feed moves only with a change (config, ledger) or a new date somewhere.
+        dates = self.work.calendar_dates(now)
+        if not self.work.changed and dates == self.calendar_dates and not self.calendar_problem:
+            return
         self.calendar_key, problem = app.refresh_calendar(
             self.config, self.store, now, self.calendar_key
         )
+        self.work.changed = False
+        self.calendar_dates = dates
         if problem:
             if problem != self.calendar_problem:
                 log.error(
@@ -330,7 +387,9 @@ class Service:
     def take_new_config(self) -> Answer:
         """Load and apply the config; the answer for ``simkeeper reload``."""
         try:
-            config = self.load()
+            raw = self.read_config_bytes()
+            with quiet_gc():
+                config = self.load()
         except ConfigError as e:
             log.error("reload rejected, still running on the previous config:")
             for line in e.lines():
@@ -339,6 +398,9 @@ class Service:
         if self.config and config.settings.state != self.config.settings.state:
             log.warning("settings.state changed: restart simkeeper to move the database")
         self.config = config
+        unchanged = raw is not None and raw == self.config_bytes == self.read_config_bytes()
+        self.work.use(config, unchanged_file=unchanged)
+        self.config_bytes = raw
         self.apply_secrets()
         self.calendar_key = None
         self.calendar_problem = None

@@ -130,7 +130,23 @@ def m003_passes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m004_changes(db: sqlite_utils.Database) -> None:
+    # Which numbers' ledger changed, in order: the daemon reads the rows after the last one it
+    # saw on each tick and works those numbers out again (renewals and top-ups come from other
+    # processes). Written in the same transaction as the change itself.
+    db.execute(
+        """
+        CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            number TEXT NOT NULL,
+            at TEXT NOT NULL
+        )"""
+    )
+
+
 KEEP_PASSES = 200  # the passes table keeps only the latest ones
+KEEP_CHANGES = timedelta(days=7)  # the change log is only read by a running daemon
 
 
 def stamp(moment: datetime) -> str:
@@ -410,6 +426,7 @@ class Store:
         number, deadline, kind and offset) is left alone, so recording twice is harmless.
         """
         created = 0
+        changed: set[str] = set()
         conn = self.db.conn
         with self.transaction():
             for reminder, payload, targets in items:
@@ -428,11 +445,14 @@ class Store:
                 if cur.rowcount != 1:
                     continue
                 created += 1
+                if reminder.key[2] == "renew":  # the ledger knows which deadlines were reminded
+                    changed.add(reminder.key[0])
                 conn.executemany(
                     "INSERT INTO deliveries (reminder_id, target, next_attempt_at, expires_at)"
                     " VALUES (?, ?, ?, ?)",
                     [(cur.lastrowid, t, stamp(now), stamp(reminder.expires_at)) for t in targets],
                 )
+            self._note_changes(sorted(changed - {""}), now)
         return created
 
     # -- claiming and settling deliveries -----------------------------------------------------
@@ -585,6 +605,7 @@ class Store:
                     stamp(now),
                 ),
             )
+            self._note_changes([number], now)
         return cur.lastrowid or 0
 
     def entries(self, number: str, kind: EntryKind | None = None) -> list[Entry]:
@@ -605,7 +626,76 @@ class Store:
             )
             if row:
                 self.db.conn.execute("DELETE FROM history WHERE id = ?", (row["id"],))
+                self._note_changes([number], parse_stamp(row["recorded_at"]))
         return Entry(**row) if row else None
+
+    # -- the change log ------------------------------------------------------------------------
+
+    def _note_changes(self, numbers: Iterable[str], now: datetime) -> None:
+        """Log that these numbers' ledger changed (inside the caller's transaction)."""
+        self.db.conn.executemany(
+            "INSERT INTO changes (number, at) VALUES (?, ?)", [(n, stamp(now)) for n in numbers]
+        )
+
+    def last_change(self) -> int:
+        """The sequence number of the newest change logged (0 when none)."""
+        row = self.db.execute("SELECT MAX(seq) FROM changes").fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def changed_since(self, seq: int) -> tuple[int, set[str]]:
+        """The numbers whose ledger changed after change ``seq``, and the newest seq seen."""
+        rows = self.db.execute(
+            "SELECT seq, number FROM changes WHERE seq > ? ORDER BY seq", (seq,)
+        ).fetchall()
+        return (rows[-1][0] if rows else seq), {n for _, n in rows}
+
+    def prune_changes(self, now: datetime, seen: int) -> int:
+        """Forget changes up to ``seen`` (already read) logged over :data:`KEEP_CHANGES` before
+        ``now``."""
+        with self.transaction():
+            return self.db.conn.execute(
+                "DELETE FROM changes WHERE seq <= ? AND at < ?", (seen, stamp(now - KEEP_CHANGES))
+            ).rowcount
+
+    def ledger_for(self, numbers: Iterable[str]) -> Ledger:
+        """:meth:`ledger` for just these numbers (what the pure core needs to work them out)."""
+        wanted = sorted(set(numbers))
+        renewed: dict[str, date] = {}
+        done: set[tuple[str, date]] = set()
+        reminded: set[tuple[str, date]] = set()
+        topups: dict[str, list[tuple[date, Decimal]]] = {}
+        renewals: dict[str, list[tuple[date, Decimal | None]]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for n, kind, d, a, c in self.db.execute(
+                "SELECT number, kind, date, amount, covers FROM history"
+                f" WHERE number IN ({marks}) ORDER BY date, id",
+                chunk,
+            ):
+                day = date.fromisoformat(d)
+                if kind == "renewal":
+                    renewed[n] = max(renewed.get(n, day), day)
+                    renewals.setdefault(n, []).append((day, None if a is None else Decimal(a)))
+                elif kind == "topup":
+                    topups.setdefault(n, []).append((day, Decimal(a)))
+                if c is not None:
+                    done.add((n, date.fromisoformat(c)))
+            reminded.update(
+                (n, date.fromisoformat(d))
+                for n, d in self.db.execute(
+                    "SELECT DISTINCT number, deadline FROM reminders"
+                    f" WHERE kind = 'renew' AND number IN ({marks})",
+                    chunk,
+                )
+            )
+        return Ledger(
+            renewed,
+            frozenset(done),
+            frozenset(reminded),
+            {n: tuple(v) for n, v in topups.items()},
+            {n: tuple(v) for n, v in renewals.items()},
+        )
 
     def ledger(self) -> Ledger:
         """Everything the pure core needs to know about renewals, top-ups and reminders."""
