@@ -184,7 +184,7 @@ class Application:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        request = parse_request(environ)
+        request = parse_request(environ, self.site.root)
         response = self.respond(request)
         headers = [
             ("Content-Type", response.content_type),
@@ -208,10 +208,15 @@ class Application:
             return self.site.error(request, 500)
 
 
-def parse_request(environ: Mapping[str, Any]) -> Request:
-    """The request of a WSGI ``environ``, with a small form body read when there is one."""
+def parse_request(environ: Mapping[str, Any], root: str = "") -> Request:
+    """The request of a WSGI ``environ``, with a small form body read when there is one.
+
+    A path under ``root`` (the path of ``base_url``, for a proxy that passes it on) is taken
+    without it, so ``/sims/r/TOKEN`` and ``/r/TOKEN`` are the same page."""
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
     path = str(environ.get("PATH_INFO", "/")) or "/"
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root) :] or "/"
     query = dict(parse_qsl(str(environ.get("QUERY_STRING", ""))))
     headers = {
         k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")

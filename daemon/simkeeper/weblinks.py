@@ -114,6 +114,23 @@ def verify(key: bytes, token: str, now: datetime) -> Claim:
     return claim
 
 
+def action_links(
+    base_url: str, key: bytes, number: str, deadline: date, stages: tuple[int, ...] = ()
+) -> tuple[tuple[Action, str], ...]:
+    """The "I renewed it" and "remind me tomorrow" links of a reminder, as (action, URL)."""
+    expires = expiry(deadline, stages)
+    return tuple(
+        (action, f"{base_url}/r/{sign(key, Claim(number, deadline, action, expires))}")
+        for action in ACTIONS
+    )
+
+
+def page_url(base_url: str, key: bytes, page: Page) -> str:
+    """The address of the status page or the calendar feed, with its token."""
+    path = "/" if page == "status" else "/calendar.ics"
+    return f"{base_url}{path}?token={page_token(key, page)}"
+
+
 def page_token(key: bytes, page: Page) -> str:
     """The token of the status page or the calendar feed."""
     return _b64(_mac(key, f"page:{page}".encode()))
