@@ -270,3 +270,49 @@ def test_a_rolling_deadline_counts_as_done_once_a_renewal_moved_it() -> None:
 def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     weblinks.load_key(tmp_path / "c.toml", tmp_path, env={})
     assert sorted(os.listdir(tmp_path)) == ["web.key"]
+
+
+# -- the WSGI application in this process -----------------------------------------------------
+
+
+def test_every_answer_has_the_headers_errors_and_failures_included(tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from simkeeper import config as config_mod
+    from simkeeper.web import SECURITY_HEADERS, Application, Response, Site, style_sheet
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[settings]\ntimezone = "UTC"\nstate = "{tmp_path / "s.db"}"\n'
+        '[web]\nlisten = "127.0.0.1:8787"\n'
+    )
+    loaded = config_mod.load(path, require_secrets=False)
+
+    def broken(site: Site, request: object) -> Response:
+        raise RuntimeError("a bug")
+
+    site = Site(loaded, KEY, lambda: NOW)
+    application = Application(site, {"/broken": broken, "/style.css": style_sheet})
+    answers: dict[str, tuple[str, dict[str, str], bytes]] = {}
+    for method, where in [("GET", "/broken"), ("GET", "/missing"), ("POST", "/style.css")]:
+        got: dict[str, object] = {}
+
+        def start(status: str, headers: list[tuple[str, str]], got: dict = got) -> None:
+            got["status"], got["headers"] = status, dict(headers)
+
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": where,
+            "CONTENT_LENGTH": "3",
+            "wsgi.input": BytesIO(b"a=1"),
+        }
+        body = b"".join(application(environ, start))
+        answers[where] = (str(got["status"]), got["headers"], body)  # type: ignore[assignment]
+    assert answers["/broken"][0] == "500 Internal Server Error"
+    assert b"a bug" not in answers["/broken"][2]
+    assert answers["/missing"][0] == "404 Not Found"
+    assert answers["/style.css"][0] == "405 Method Not Allowed"
+    for status, headers, _ in answers.values():
+        for name, value in SECURITY_HEADERS:
+            assert headers[name] == value, status
+        assert headers["Cache-Control"] == "no-store"

@@ -35,8 +35,8 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Cache-Control", "no-store"),
 )
+DEFAULT_CACHE = ("Cache-Control", "no-store")  # unless the response says otherwise
 MAX_FORM_BYTES = 4096  # a form here holds one hidden field at most
 HTML = "text/html; charset=utf-8"
 
@@ -186,10 +186,12 @@ class Application:
     ) -> Iterable[bytes]:
         request = parse_request(environ, self.site.root)
         response = self.respond(request)
+        own = {name.lower() for name, _ in response.headers}
         headers = [
             ("Content-Type", response.content_type),
             ("Content-Length", str(len(response.body))),
             *SECURITY_HEADERS,
+            *([] if "cache-control" in own else [DEFAULT_CACHE]),
             *response.headers,
         ]
         status = f"{response.status} {HTTPStatus(response.status).phrase}"

@@ -112,7 +112,11 @@ def calendar_feed(site: Site, request: Request) -> Response:
     language = config.settings.language
     body = render_calendar(found, day, config.settings.remind_at, translator(language))
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = (("ETag", etag), ("Last-Modified", format_datetime(modified, usegmt=True)))
+    headers = (
+        ("ETag", etag),
+        ("Last-Modified", format_datetime(modified, usegmt=True)),
+        ("Cache-Control", "private, no-cache"),  # kept, and asked again each time
+    )
     if _not_modified(request, etag, modified):
         return Response(304, b"", ICS, headers)
     return Response(200, body, ICS, headers)
@@ -154,8 +158,7 @@ def action_page(site: Site, request: Request) -> Response:
     t = site.translator(request)
     if request.method == "POST":
         return _act(site, request, claim, number, now, t)
-    with app.open_state(site.config) as store:
-        done = app.deadline_done(number, claim.deadline, store.ledger())
+    done = app.deadline_done(number, claim.deadline, app.read_ledger(site.config))  # read-only
     return site.page(
         request,
         "action.html",
