@@ -279,6 +279,7 @@ def test_every_answer_has_the_headers_errors_and_failures_included(tmp_path: Pat
     from io import BytesIO
 
     from simkeeper import config as config_mod
+    from simkeeper.errors import StateError
     from simkeeper.web import SECURITY_HEADERS, Application, Response, Site, style_sheet
 
     path = tmp_path / "config.toml"
@@ -291,10 +292,16 @@ def test_every_answer_has_the_headers_errors_and_failures_included(tmp_path: Pat
     def broken(site: Site, request: object) -> Response:
         raise RuntimeError("a bug")
 
+    def no_state(site: Site, request: object) -> Response:
+        raise StateError("cannot write /var/lib/simkeeper/simkeeper.db")
+
     site = Site(loaded, KEY, lambda: NOW)
-    application = Application(site, {"/broken": broken, "/style.css": style_sheet})
+    application = Application(
+        site, {"/broken": broken, "/style.css": style_sheet, "/state": no_state}
+    )
     answers: dict[str, tuple[str, dict[str, str], bytes]] = {}
-    for method, where in [("GET", "/broken"), ("GET", "/missing"), ("POST", "/style.css")]:
+    tries = [("GET", "/broken"), ("GET", "/missing"), ("POST", "/style.css"), ("GET", "/state")]
+    for method, where in tries:
         got: dict[str, object] = {}
 
         def start(status: str, headers: list[tuple[str, str]], got: dict = got) -> None:
@@ -312,6 +319,8 @@ def test_every_answer_has_the_headers_errors_and_failures_included(tmp_path: Pat
     assert b"a bug" not in answers["/broken"][2]
     assert answers["/missing"][0] == "404 Not Found"
     assert answers["/style.css"][0] == "405 Method Not Allowed"
+    assert answers["/state"][0] == "503 Service Unavailable"
+    assert b"/var/lib" not in answers["/state"][2]
     for status, headers, _ in answers.values():
         for name, value in SECURITY_HEADERS:
             assert headers[name] == value, status

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jinja2
 
+from .errors import SimkeeperError
 from .i18n import LANGUAGES, Translator, translator
 from .model import Config
 from .ratelimit import Limiter
@@ -205,6 +206,9 @@ class Application:
             return self.site.error(request, 404)
         try:
             return handler(self.site, request)
+        except SimkeeperError as e:  # the state cannot be read or written: say why in the log
+            log.error("%s %s: %s", request.method, request.path, e)
+            return self.site.error(request, 503)
         except Exception:
             log.exception("the web face failed on %s %s", request.method, request.path)
             return self.site.error(request, 500)
