@@ -452,3 +452,15 @@ def test_a_link_for_a_number_no_longer_configured_is_404(
         r = request(port, f"/r/{gone}")
         assert r.status == 404
         assert_headers(r.headers)
+
+
+def test_a_key_that_cannot_be_read_costs_the_links_not_the_reminder(
+    tmp_path: Path, env: dict[str, str], smtp_server
+) -> None:
+    config = make_config(tmp_path, free_port(), smtp_server.url())
+    (tmp_path / "web.key").write_text("damaged\n")
+    result = run(["--config", str(config), "send-due", "--now", NOW], env)
+    assert result.returncode == 0 and "sent: mail" in result.stdout
+    assert "without their web links" in result.stderr and "does not hold a key" in result.stderr
+    [mail] = smtp_server.mails
+    assert "UK backup" in mail.body and "/r/" not in mail.body
