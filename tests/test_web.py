@@ -464,3 +464,20 @@ def test_a_key_that_cannot_be_read_costs_the_links_not_the_reminder(
     assert "without their web links" in result.stderr and "does not hold a key" in result.stderr
     [mail] = smtp_server.mails
     assert "UK backup" in mail.body and "/r/" not in mail.body
+
+
+def test_a_renewal_the_command_would_refuse_is_refused_by_the_link_too(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    port = free_port()
+    config = make_config(tmp_path, port)
+    ok(config, env, "renewed", "UK backup", "--now", NOW)  # 2026-12-15 done today
+    with web_process(config, env, port, NOW):
+        later = Claim(
+            "+447911123456", date(2027, 1, 15), "renewed", datetime(2027, 3, 1, tzinfo=UTC)
+        )
+        r = request(port, f"/r/{sign(key_of(tmp_path), later)}", "POST", b"")
+        assert r.status == 409
+        assert_headers(r.headers)
+        assert "Nothing was recorded" in r.text and "already recorded" in r.text
+    assert renewals(tmp_path / "state.db") == [("2026-12-12", "2026-12-15")]
