@@ -73,6 +73,7 @@ events = st.lists(
         st.tuples(st.just("renew"), st.integers(0, 3)),
         st.tuples(st.just("topup"), st.integers(0, 3)),
         st.tuples(st.just("undo"), st.integers(0, 3)),
+        st.tuples(st.just("snooze"), st.integers(0, 3)),
         st.tuples(st.just("reload"), st.integers(0, 2)),
     ),
     min_size=1,
@@ -114,7 +115,8 @@ def outbox(store: Store) -> list[tuple]:
 
 
 def act(store: Store, config: Config, event: tuple[str, int], now: datetime) -> None:
-    """A renewal, top-up or undo, as ``simkeeper renewed/topup/undo`` records it."""
+    """A renewal, top-up or undo, as ``simkeeper renewed/topup/undo`` records it, or a "remind
+    me tomorrow" on the deadline last reminded about, as the web face records it."""
     kind, i = event
     number = config.numbers[i % len(config.numbers)]
     today = now.date()
@@ -123,6 +125,15 @@ def act(store: Store, config: Config, event: tuple[str, int], now: datetime) -> 
             app.record_renewal(store, number, today, now, Decimal(3))
     elif kind == "topup":
         app.record_topup(store, number, today, now, Decimal(5))
+    elif kind == "snooze":
+        row = store.db.execute(
+            "SELECT deadline FROM reminders WHERE number = ? AND kind IN ('renew', 'overdue')"
+            " ORDER BY id DESC LIMIT 1",
+            [number.number],
+        ).fetchone()
+        if row:
+            until = app.snooze_until(config, number, now)
+            store.snooze(number.number, date.fromisoformat(row[0]), until, now)
     else:
         store.remove_last_entry(number.number)
 
@@ -279,3 +290,32 @@ def test_the_daemon_rewrites_its_calendar_when_another_process_records_a_renewal
         assert service.next_reminder == next_due_at(config.numbers, config.settings, at[0], ledger)
     finally:
         service.store.close()
+
+
+def test_a_snooze_from_another_process_holds_the_daemons_next_reminder(tmp_path: Path) -> None:
+    """ "Remind me tomorrow" pressed before today's reminder time holds today's reminder: the
+    daemon's index learns it from the change log and sends nothing until tomorrow's."""
+    text = config_text(
+        tmp_path / "s.db",
+        ("09:00", "1d", "0d", False),
+        [('cycle = "monthly"\ndue = 2026-12-10', "UTC", '["3d", "2d", "1d"]')],
+    )
+    config = load(tmp_path, "c.toml", text)
+    store, web = open_store(tmp_path / "s.db"), open_store(tmp_path / "s.db")
+    assert store and web
+    work = DueWork()
+    work.use(config)
+    at = datetime(2026, 12, 7, 9, 1, tzinfo=UTC)
+    assert work.record(config, store, at, []) == 1  # the "3 days left" reminder
+    number = config.numbers[0]
+    pressed = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
+    until = app.snooze_until(config, number, pressed)
+    assert until == datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
+    assert web.snooze(number.number, date(2026, 12, 10), until, pressed)
+    assert work.record(config, store, datetime(2026, 12, 8, 9, 1, tzinfo=UTC), []) == 0
+    assert record_due(config, store, datetime(2026, 12, 8, 9, 1, tzinfo=UTC), []) == 0
+    assert work.record(config, store, until + timedelta(minutes=1), []) == 1
+    offsets = [row[3] for row in outbox(store) if len(row) > 4]
+    assert offsets == [3, 1]
+    store.close()
+    web.close()

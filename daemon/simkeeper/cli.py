@@ -396,9 +396,31 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(status_json(report, config))
     else:
-        for line in status_text(report, config, translator(config.settings.language)):
+        t = translator(config.settings.language)
+        for line in status_text(report, config, t):
+            click.echo(line)
+        for line in _web_lines(config, t):
             click.echo(line)
     sys.exit(0 if report.ok else 1)
+
+
+def _web_lines(config: Config, t: Translator) -> list[str]:
+    """The web face's status page and calendar feed addresses, when ``[web]`` is set (none
+    when this user cannot read or make the link key)."""
+    if config.web is None:
+        return []
+    from .weblinks import load_key, page_url
+
+    try:
+        key = load_key(config.path, app.state_path(config).parent)
+    except OSError as e:
+        return [t.gettext("web face: the link key cannot be read ({error})").format(error=e)]
+    base = config.web.base_url
+    return [
+        "",
+        t.gettext("status page: {url}").format(url=page_url(base, key, "status")),
+        t.gettext("calendar feed: {url}").format(url=page_url(base, key, "calendar")),
+    ]
 
 
 @cli.command()
@@ -412,6 +434,28 @@ def run(obj: Context) -> None:
     from .service import Service
 
     sys.exit(Service(obj.config_path, obj.verbosity).run())
+
+
+@cli.command()
+@NOW_OPTION
+@click.pass_obj
+def web(obj: Context, now: str | None) -> None:
+    """Serve the web face in the foreground on the [web] table's listen address: the signed
+    links in reminders, the status page and the calendar feed. SIGTERM stops it.
+
+    --now fixes the clock at that time (for tests)."""
+    from .webserve import serve
+
+    config = obj.load(validate_urls=False)
+    if config.web is None:
+        t = translator(config.settings.language)
+        raise UsageError(
+            t.gettext("{path} has no [web] table: add one to use the web face").format(
+                path=config.path
+            )
+        )
+    fixed = parse_now(now, config) if now else None
+    serve(config, (lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
 
 
 @cli.command("reload")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, tzinfo
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -113,6 +113,19 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Web:
+    """The ``[web]`` table: where ``simkeeper web`` listens and the address people use."""
+
+    host: str
+    port: int
+    base_url: str  # no trailing slash
+
+    def url(self, path: str) -> str:
+        """The public address of ``path`` (which starts with ``/``)."""
+        return self.base_url + path
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded, validated config file."""
 
@@ -122,6 +135,7 @@ class Config:
     targets: tuple[Target, ...] = ()
     templates: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    web: Web | None = None  # no [web] table: no web face
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -149,6 +163,8 @@ class Ledger:
     topups: dict[str, tuple[tuple[date, Decimal], ...]] = field(default_factory=dict)
     # every recorded renewal (and top-up) of a number, oldest first, with its amount if given
     renewals: dict[str, tuple[tuple[date, Decimal | None], ...]] = field(default_factory=dict)
+    # "remind me tomorrow" from the web face: (number, deadline) -> until when (UTC)
+    snoozed: dict[tuple[str, date], datetime] = field(default_factory=dict)
 
     @cached_property
     def reminded_by_number(self) -> dict[str, tuple[date, ...]]:

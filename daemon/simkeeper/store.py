@@ -145,6 +145,21 @@ def m004_changes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m005_web_snoozes(db: sqlite_utils.Database) -> None:
+    # "Remind me tomorrow" from the web face: a deadline's reminders held until ``until``.
+    db.execute(
+        """
+        CREATE TABLE snoozes (
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            until TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (number, deadline)
+        )"""
+    )
+
+
 KEEP_PASSES = 200  # the passes table keeps only the latest ones
 KEEP_CHANGES = timedelta(days=7)  # the change log is only read by a running daemon
 
@@ -695,6 +710,7 @@ class Store:
             frozenset(reminded),
             {n: tuple(v) for n, v in topups.items()},
             {n: tuple(v) for n, v in renewals.items()},
+            snoozed=self._snoozes(wanted),
         )
 
     def ledger(self) -> Ledger:
@@ -728,7 +744,60 @@ class Store:
             reminded,
             {n: tuple(v) for n, v in topups.items()},
             self._renewals(),
+            snoozed=self._snoozes(),
         )
+
+    def _snoozes(self, numbers: list[str] | None = None) -> dict[tuple[str, date], datetime]:
+        """Every "remind me tomorrow" (of ``numbers`` only, when given): (number, deadline) ->
+        until when (none in a database opened read-only before its migration added the
+        table)."""
+        sql = "SELECT number, deadline, until FROM snoozes"
+        try:
+            if numbers is None:
+                rows = self.db.execute(sql).fetchall()
+            else:
+                rows = []
+                for i in range(0, len(numbers), 500):
+                    chunk = numbers[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows += self.db.execute(f"{sql} WHERE number IN ({marks})", chunk).fetchall()
+        except sqlite3.OperationalError:
+            return {}
+        return {(n, date.fromisoformat(d)): parse_stamp(u) for n, d, u in rows}
+
+    def last_modified(self) -> datetime | None:
+        """When the user last recorded something (a renewal, a top-up, a snooze), if ever:
+        what the web face's calendar feed sends as Last-Modified, with the day it shows."""
+        found = [
+            parse_stamp(row[0])
+            for row in self.db.execute(
+                "SELECT MAX(recorded_at) FROM history UNION ALL SELECT MAX(recorded_at) FROM "
+                "snoozes UNION ALL SELECT MAX(created_at) FROM reminders"
+            )
+            if row[0]
+        ]
+        return max(found, default=None)
+
+    def snooze(self, number: str, deadline: date, until: datetime, now: datetime) -> bool:
+        """Hold ``deadline``'s reminders of ``number`` until ``until`` (one goes out then).
+        False, and nothing written, when it is already held until then or later."""
+        with self.transaction():
+            row = next(
+                self.db.execute(
+                    "SELECT until FROM snoozes WHERE number = ? AND deadline = ?",
+                    (number, deadline.isoformat()),
+                ),
+                None,
+            )
+            if row and parse_stamp(row[0]) >= until:
+                return False
+            self.db.execute(
+                "INSERT OR REPLACE INTO snoozes (number, deadline, until, recorded_at) "
+                "VALUES (?, ?, ?, ?)",
+                (number, deadline.isoformat(), stamp(until), stamp(now)),
+            )
+            self._note_changes([number], now)
+            return True
 
     def _renewals(self) -> dict[str, tuple[tuple[date, Decimal | None], ...]]:
         """Every recorded renewal per number, oldest first, with its amount when given."""
