@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_upcoming import make_config
+from bench_upcoming import make_files
 
 from simkeeper import app
 from simkeeper.service import Service
@@ -118,7 +118,7 @@ def median(values: list[float]) -> float:
 
 def bench(size: int, ticks: int, tmp: Path) -> None:
     config = tmp / f"c{size}.toml"
-    make_config(config, size)
+    make_files(config, tmp / f"c{size}.rem", size)  # the remind file is not used here
     clock = Clock(START)
     service, load = start(config, clock)
     with quiet_gc():  # as run() does around its first pass
