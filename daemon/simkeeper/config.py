@@ -321,6 +321,7 @@ class _Validator:
             calendar_days=v["calendar_days"],
             calendar_mode=v["calendar_mode"],
             send_timeout=float(v["send_timeout"]),
+            retention=v["retention"],
         )
 
     # -- the schema walk ----------------------------------------------------------------------

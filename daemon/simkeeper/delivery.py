@@ -23,6 +23,7 @@ from .model import Config, Number
 from .notifier import send_all
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
+from .retention import compact_if_due
 from .store import Claimed, OutboxItem, Store, disk_full, process_token
 from .templates import Item, Message, Texts
 
@@ -274,6 +275,7 @@ def run_pass(
         if recorded:
             log.info("%d new reminder(s) due", recorded)
         report = deliver(config, store, now, redact, stop)
+        compact_if_due(config, store, now)
         report.recorded = recorded
         report.broken = broken
     except Exception as e:
