@@ -9,13 +9,22 @@ through Apprise to a json receiver on 127.0.0.1.
 
 from __future__ import annotations
 
+import os
+import random
+import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import ok, sk, write_config
+from conftest import ok, query, sk, unmeasured, write_config
 
 from simkeeper import app
 from simkeeper.delivery import deliver, record_due, run_pass
@@ -208,6 +217,22 @@ def test_compaction_is_one_transaction(tmp_path, http_receiver):
         assert store.db.execute("SELECT COUNT(*) FROM settled").fetchone()[0] > 50
 
 
+def test_a_failed_compaction_does_not_fail_the_pass(tmp_path, http_receiver, caplog):
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(1, date(2026, 12, 20)))
+    with open_store(tmp_path / "state.db") as store:
+        store.db.execute(
+            "CREATE TEMP TRIGGER boom BEFORE INSERT ON compactions BEGIN"
+            " SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+        report = run_pass(config, store, at(START + timedelta(days=5)), Redactor(config.secrets))
+        assert report.sent == ["hook"] and store.last_pass().outcome == "ok"
+        assert store.last_compaction() is None
+        assert "not compacted (database or disk is full)" in caplog.text
+        store.db.execute("DROP TRIGGER boom")
+        run_pass(config, store, at(START + timedelta(days=5), 10), Redactor(config.secrets))
+        assert store.last_compaction() == at(START + timedelta(days=5), 10)
+
+
 TABLES = ("reminders", "deliveries", "settled", "reminded", "tallies", "history", "compactions")
 
 
@@ -246,3 +271,89 @@ def test_settled_slots_are_folded_only_when_no_pass_can_make_them_due(tmp_path, 
         assert store.db.execute("SELECT COUNT(*) FROM settled").fetchone()[0] == 0
         store.compact(at(date(2026, 12, 21)) + FOLD_AFTER, timedelta(days=30), START)
         assert store.db.execute("SELECT COUNT(*) FROM settled").fetchone()[0] == 1
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An outbox slot made up for filling a database fast."""
+
+    key: tuple[str, str, str, int]
+    due_at: datetime
+    expires_at: datetime
+
+
+COMPACT_CHILD = """
+import sys
+from datetime import date, datetime, timedelta
+from simkeeper.store import open_store
+store = open_store(sys.argv[1])
+print("ready", flush=True)
+store.compact(datetime.fromisoformat(sys.argv[2]), timedelta(days=3650), date(2000, 1, 1))
+store.shrink()
+store.close()
+"""
+
+
+def everything(db: Path) -> tuple[set[tuple], set[tuple], str]:
+    """Every outbox key (live or folded), every sent delivery, and the integrity check."""
+    with open_store(db) as store:
+        keys = set(store.db.execute("SELECT number, deadline, kind, offset FROM reminders"))
+        keys |= set(store.db.execute("SELECT number, deadline, kind, offset FROM settled"))
+        sent = {
+            (e.number, e.deadline, e.kind, e.offset, e.target, e.sent_at)
+            for e in store.history(limit=10**6)
+            if isinstance(e, SentReminder)
+        }
+        check = store.db.execute("PRAGMA integrity_check").fetchone()[0]
+    return keys, sent, check
+
+
+def test_sigkill_mid_compaction_loses_nothing(tmp_path, env):
+    rng = random.Random(SEED)
+    pristine = tmp_path / "pristine.db"
+    conn = sqlite3.connect(pristine)
+    conn.execute("CREATE TABLE filler (x TEXT)")  # made before 0.3: compaction VACUUMs it too
+    conn.close()
+    now = at(START)
+    with open_store(pristine) as store:
+        items = [
+            (Slot((f"+4474{i:08d}", "2026-10-01", "overdue", -k), now, now), {"name": "x"}, ["a"])
+            for i in range(400)
+            for k in range(1, 31)
+        ]
+        store.record(items, now - timedelta(days=60))
+        store.db.execute("UPDATE deliveries SET state = 'sent', sent_at = '2026-10-02T09:00:00'")
+    expected = everything(pristine)
+    assert len(expected[0]) == 12000 and expected[2] == "ok"
+    db = tmp_path / "state.db"
+    outcomes = Counter()
+    for _ in range(KILL_ROUNDS):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        shutil.copy(pristine, db)
+        child = subprocess.Popen(
+            [sys.executable, "-c", COMPACT_CHILD, str(db), (now + timedelta(days=30)).isoformat()],
+            env=unmeasured(env),  # a SIGKILLed process never writes its coverage data
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout and child.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0, 0.4))
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGKILL)
+            child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+        assert everything(db) == expected
+        folded = query(db, "SELECT COUNT(*) FROM settled")[0][0]
+        assert folded in (0, 12000)  # all or nothing
+        outcomes[(child.returncode, folded)] += 1
+    # Kills landed before, during and after the compaction.
+    assert any(code == -signal.SIGKILL for code, _ in outcomes), outcomes
+
+
+SEED = 20261125
+KILL_ROUNDS = 8

@@ -9,9 +9,11 @@ the filesystem. Renewals and top-ups are never removed.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import datetime, timedelta
 
 from .deadlines import overdue_span
+from .errors import DiskFullError
 from .model import Config
 from .store import COMPACT_EVERY, Compaction, Store
 
@@ -20,7 +22,8 @@ log = logging.getLogger("simkeeper.retention")
 
 def compact_if_due(config: Config, store: Store, now: datetime) -> Compaction | None:
     """Compact the store at ``now`` unless that was done less than a day before (or after:
-    a ``--now`` in the past); None when it was not due."""
+    a ``--now`` in the past); None when it was not due, or failed (a full disk: the pass
+    still counts as done, and the next one tries again)."""
     last = store.last_compaction()
     if last is not None and abs(now - last) < COMPACT_EVERY:
         return None
@@ -29,7 +32,11 @@ def compact_if_due(config: Config, store: Store, now: datetime) -> Compaction | 
     # with a date up to the retention window back: keep that much, and two days more.
     span = max((overdue_span(n) for n in config.numbers), default=0)
     since = (now - retention - timedelta(days=span + 2)).date()
-    done = store.compact(now, retention, since)
+    try:
+        done = store.compact(now, retention, since)
+    except (DiskFullError, sqlite3.Error) as e:  # rolled back; reminders go on regardless
+        log.warning("state database not compacted (%s); the next pass tries again", e)
+        return None
     if done.folded or done.dropped or done.forgotten:
         log.info(
             "state compacted: %d outbox entries folded, %d past the retention window dropped",
