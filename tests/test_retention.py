@@ -357,3 +357,13 @@ def test_sigkill_mid_compaction_loses_nothing(tmp_path, env):
 
 SEED = 20261125
 KILL_ROUNDS = 8
+
+
+def test_a_daemon_asked_to_stop_leaves_compaction_to_the_next_pass(tmp_path, http_receiver):
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(2))
+    with open_store(tmp_path / "state.db") as store:
+        redact = Redactor(config.secrets)
+        run_pass(config, store, at(START), redact, stop=lambda: True)
+        assert store.last_compaction() is None
+        run_pass(config, store, at(START), redact)
+        assert store.last_compaction() == at(START)

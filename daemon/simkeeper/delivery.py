@@ -275,7 +275,8 @@ def run_pass(
         if recorded:
             log.info("%d new reminder(s) due", recorded)
         report = deliver(config, store, now, redact, stop)
-        compact_if_due(config, store, now)
+        if not stop():  # a daemon asked to stop leaves it to the next pass
+            compact_if_due(config, store, now)
         report.recorded = recorded
         report.broken = broken
     except Exception as e:
