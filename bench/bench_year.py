@@ -253,7 +253,10 @@ def main() -> None:
                 if picks and db.exists():
                     record_renewals(config, day, picks)
                 add_daemon_passes(db, day, opts.daemon_passes)
+                before = receiver.messages
                 walls.append(send_due(config, day, env))
+                if receiver.messages - before != 1:
+                    print(f"  {day}: {receiver.messages - before} messages", file=sys.stderr)
                 inner.append(pass_seconds(db))
                 recorded.append(recorded_at(db, day))
                 if k % 30 == 29:
