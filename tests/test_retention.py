@@ -265,12 +265,13 @@ def test_an_older_database_switches_to_incremental_vacuum_once(tmp_path, http_re
 def test_settled_slots_are_folded_only_when_no_pass_can_make_them_due(tmp_path, http_receiver):
     config = make_config(tmp_path, http_receiver.json_url(), numbers(1, date(2026, 12, 20)))
     with open_store(tmp_path / "state.db") as store:
-        passes(config, store, START, 12)  # the 14d reminder (Dec 6) is sent, then the 3d one
+        passes(config, store, START, 17)  # the 14d reminder (Dec 6) is sent, then the 3d one
         store.compact(at(date(2026, 12, 21)), timedelta(days=30), START)
         # The 14d and 3d slots expire at the end of Dec 20, the deadline day: still live.
         assert store.db.execute("SELECT COUNT(*) FROM settled").fetchone()[0] == 0
         store.compact(at(date(2026, 12, 21)) + FOLD_AFTER, timedelta(days=30), START)
-        assert store.db.execute("SELECT COUNT(*) FROM settled").fetchone()[0] == 1
+        # The 14d one is folded; the newest row (the 3d one) stays, so its id is never reused.
+        assert store.db.execute("SELECT offset FROM settled").fetchall() == [(14,)]
 
 
 @dataclass(frozen=True)
@@ -325,6 +326,7 @@ def test_sigkill_mid_compaction_loses_nothing(tmp_path, env):
         store.db.execute("UPDATE deliveries SET state = 'sent', sent_at = '2026-10-02T09:00:00'")
     expected = everything(pristine)
     assert len(expected[0]) == 12000 and expected[2] == "ok"
+    folded_all = 12000 - 1  # the newest row stays (its id is never handed out again)
     db = tmp_path / "state.db"
     outcomes = Counter()
     for _ in range(KILL_ROUNDS):
@@ -349,7 +351,7 @@ def test_sigkill_mid_compaction_loses_nothing(tmp_path, env):
                 child.communicate()
         assert everything(db) == expected
         folded = query(db, "SELECT COUNT(*) FROM settled")[0][0]
-        assert folded in (0, 12000)  # all or nothing
+        assert folded in (0, folded_all)  # all or nothing
         outcomes[(child.returncode, folded)] += 1
     # Kills landed before, during and after the compaction.
     assert any(code == -signal.SIGKILL for code, _ in outcomes), outcomes
@@ -367,3 +369,14 @@ def test_a_daemon_asked_to_stop_leaves_compaction_to_the_next_pass(tmp_path, htt
         assert store.last_compaction() is None
         run_pass(config, store, at(START), redact)
         assert store.last_compaction() == at(START)
+
+
+def test_folded_rows_keep_ids_no_new_row_gets(tmp_path, http_receiver):
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(3))
+    with open_store(tmp_path / "state.db") as store:
+        passes(config, store, START, 45)
+        folded = [r[0] for r in store.db.execute("SELECT id FROM settled")]
+        live = [r[0] for r in store.db.execute("SELECT id FROM deliveries")]
+        assert folded and live and max(folded) < min(live)
+        ids = [e.id for e in store.history(limit=10**6) if isinstance(e, SentReminder)]
+        assert len(ids) == len(set(ids)) == len(folded) + len(live)

@@ -861,7 +861,10 @@ class Store:
                 for row in conn.execute(
                     "SELECT r.id FROM reminders r WHERE r.kind != 'problem' AND r.expires_at <= ?"
                     " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.reminder_id = r.id"
-                    " AND d.state IN ('pending', 'sending', 'failed'))",
+                    " AND d.state IN ('pending', 'sending', 'failed'))"
+                    # The newest row stays, so that SQLite never hands out its id (nor its
+                    # deliveries') again: folded rows keep theirs, in history and its JSON.
+                    " AND r.id < (SELECT MAX(id) FROM reminders)",
                     (stamp(now - FOLD_AFTER),),
                 )
             ]
