@@ -952,6 +952,7 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        new = os.fstat(fd).st_size == 0
         os.close(fd)
     except OSError as e:
         if is_disk_full(e, path):
@@ -960,8 +961,8 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
     try:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
-        # A new file starts in incremental auto-vacuum mode (later it takes a VACUUM to switch).
-        conn.execute(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
+        if new:  # incremental auto-vacuum (later it takes a VACUUM; on an old file it writes)
+            conn.execute(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
         db = sqlite_utils.Database(conn)
         db.enable_wal()
         conn.execute("PRAGMA foreign_keys = ON")
