@@ -164,7 +164,11 @@ def test_topup_reminder_only_when_the_balance_will_not_cover_a_charge_soon(
         "14 days left. Top up before then." in first
     )
     db = tmp_path / "state.db"
-    reminders = "SELECT deadline, kind, offset FROM reminders ORDER BY id"
+    reminders = (  # live, or folded by compaction (settled), in record order
+        "SELECT deadline, kind, offset FROM (SELECT d.id, r.deadline, r.kind, r.offset"
+        " FROM reminders r JOIN deliveries d ON d.reminder_id = r.id"
+        " UNION ALL SELECT id, deadline, kind, offset FROM settled) ORDER BY id"
+    )
     assert query(db, reminders) == [("2027-01-03", "renew", 14), ("2027-01-03", "topup", 14)]
 
     # Topped up: 6.00 pays Jan 3 and Feb 3, so neither is reminded about or overdue.

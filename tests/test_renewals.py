@@ -51,6 +51,13 @@ due = 2026-12-10
 timezone = "Pacific/Honolulu"
 """
 
+# The outbox as recorded: live rows, and those compaction folded (``settled``), in record order.
+OUTBOX = (
+    "SELECT deadline, kind, offset FROM (SELECT d.id, r.deadline, r.kind, r.offset"
+    " FROM reminders r JOIN deliveries d ON d.reminder_id = r.id"
+    " UNION ALL SELECT id, deadline, kind, offset FROM settled) ORDER BY id"
+)
+
 
 def make_config(
     tmp_path: Path, targets: list[tuple[str, str, list[str]]], numbers: str, extra: str = ""
@@ -162,9 +169,7 @@ def test_renewing_a_fixed_schedule_stops_that_occurrence_only(tmp_path, env, htt
         assert send_due(path, env, later) == "nothing to send", later
     assert len(http_receiver.requests) == 1
     db = tmp_path / "state.db"
-    assert query(db, "SELECT deadline, kind, offset FROM reminders ORDER BY id") == [
-        ("2026-12-15", "renew", 14)
-    ]
+    assert query(db, OUTBOX) == [("2026-12-15", "renew", 14)]
 
     # The next occurrence goes on as usual: 14 days, then 3 days before 2027-01-15.
     assert send_due(path, env, "2027-01-01T09:00") == "sent: hook"
@@ -172,7 +177,7 @@ def test_renewing_a_fixed_schedule_stops_that_occurrence_only(tmp_path, env, htt
     second, third = http_receiver.messages[1:]
     assert "renew by 2027-01-15 (Fri)" in second and "14 days left" in second
     assert "renew by 2027-01-15 (Fri)" in third and "3 days left" in third
-    assert query(db, "SELECT deadline, kind, offset FROM reminders ORDER BY id") == [
+    assert query(db, OUTBOX) == [
         ("2026-12-15", "renew", 14),
         ("2027-01-15", "renew", 14),
         ("2027-01-15", "renew", 3),
@@ -375,8 +380,9 @@ def test_overdue_alerts_go_daily_to_escalation_targets_until_overdue_for(
     assert deadlines(path, env, "2026-12-20T10:00", "US line", 40) == [("2027-01-15", 26, False)]
     rows = query(
         tmp_path / "state.db",
-        "SELECT r.kind, r.offset, d.target, d.state FROM reminders r"
-        " JOIN deliveries d ON d.reminder_id = r.id ORDER BY r.id, d.target",
+        "SELECT kind, offset, target, state FROM (SELECT d.id, r.kind, r.offset, d.target,"
+        " d.state FROM reminders r JOIN deliveries d ON d.reminder_id = r.id UNION ALL SELECT"
+        " id, kind, offset, target, IIF(sent, 'sent', 'expired') FROM settled) ORDER BY id",
     )
     assert rows == [
         ("renew", 1, "hook", "sent"),

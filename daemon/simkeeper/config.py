@@ -418,6 +418,7 @@ class _Validator:
             calendar_days=v["calendar_days"],
             calendar_mode=v["calendar_mode"],
             send_timeout=float(v["send_timeout"]),
+            retention=v["retention"],
         )
 
     # -- web ----------------------------------------------------------------------------------

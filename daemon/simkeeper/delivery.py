@@ -22,6 +22,7 @@ from .deadlines import Failure, local_today, projection, unique_failures, upcomi
 from .model import Config, Ledger, Number
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
+from .retention import compact_if_due
 from .store import Claimed, OutboxItem, Store, disk_full, process_token
 from .templates import Item, Message, Texts
 
@@ -364,6 +365,8 @@ def run_pass(
         if recorded:
             log.info("%d new reminder(s) due", recorded)
         report = (send or deliver)(config, store, now, redact, stop)
+        if not stop():  # a daemon asked to stop leaves it to the next pass
+            compact_if_due(config, store, now)
         report.recorded = recorded
         report.broken = broken
     except Exception as e:

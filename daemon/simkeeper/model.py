@@ -35,6 +35,7 @@ class Settings:
     send_timeout: float = _S["send_timeout"]
     heartbeat: str | None = None  # a URL fetched after each pass
     heartbeat_fail: str = _S["heartbeat_fail"]  # after a failed pass: a path suffix, a URL or ""
+    retention: int = _S["retention"]  # days settled deliveries are kept (compacted)
 
 
 @dataclass(frozen=True)

@@ -236,6 +236,20 @@ SETTINGS = Table(
             example='"/fail"',
             note="after a failed pass: a path suffix, a URL, or nothing",
         ),
+        Key(
+            "retention",
+            "days",
+            "How long sent (or given up) reminders stay in `history` and in the state "
+            "database: older ones are compacted once a day, so the file stays small. What "
+            "later reminders depend on is kept; renewals and top-ups are never removed.",
+            default=90,
+            shown_default='`"90d"`',
+            low=7,
+            high=MAX_SPAN_DAYS,
+            unit="days",
+            example='"90d"',
+            note="how long sent reminders are kept in the state database",
+        ),
     ),
 )
 

@@ -41,6 +41,7 @@ BACKOFF = (60, 300, 1800, 7200)  # seconds: 1 min, 5 min, 30 min, then every 2 h
 STALE_CLAIM = timedelta(minutes=15)  # a claim older than this is released even if its pid lives
 RESERVE_BYTES = 1 << 20  # room kept free for settling a pass: ~250 WAL frames of 4 KiB pages
 _SQLITE_FULL = 13
+AUTO_VACUUM_INCREMENTAL = 2  # PRAGMA auto_vacuum: 0 none, 1 full, 2 incremental
 _SQLITE_IOERR = 10
 
 migrations = Migrations("simkeeper")
@@ -160,8 +161,41 @@ def m005_web_snoozes(db: sqlite_utils.Database) -> None:
     )
 
 
-KEEP_PASSES = 200  # the passes table keeps only the latest ones
+@migrations()
+def m006_retention(db: sqlite_utils.Database) -> None:
+    """The compact form settled outbox entries are folded into (see :meth:`Store.compact`)."""
+    db.execute(
+        """
+        CREATE TABLE settled (
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            offset INTEGER NOT NULL,
+            target TEXT NOT NULL,
+            id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            at TEXT NOT NULL,
+            until TEXT NOT NULL,
+            sent INTEGER NOT NULL,
+            PRIMARY KEY (number, deadline, kind, offset, target)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """
+        CREATE TABLE reminded (
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            PRIMARY KEY (number, deadline)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE TABLE tallies (state TEXT PRIMARY KEY, count INTEGER NOT NULL)")
+    db.execute("CREATE TABLE compactions (id INTEGER PRIMARY KEY CHECK (id = 1), ran_at TEXT)")
+
+
 KEEP_CHANGES = timedelta(days=7)  # the change log is only read by a running daemon
+KEEP_PASSES = 200  # the passes table keeps only the latest ones
+FOLD_AFTER = timedelta(days=2)  # a settled entry this long past its expiry is folded
+COMPACT_EVERY = timedelta(days=1)  # compaction runs at most this often
 
 
 def stamp(moment: datetime) -> str:
@@ -347,6 +381,16 @@ class OpenDelivery:
 
 
 @dataclass(frozen=True)
+class Compaction:
+    """What :meth:`Store.compact` did: outbox entries folded, folded rows past the retention
+    window dropped, ``reminded`` deadlines forgotten."""
+
+    folded: int
+    dropped: int
+    forgotten: int
+
+
+@dataclass(frozen=True)
 class TargetState:
     """A target's last success and last error (UTC stamps), as remembered for ``status``."""
 
@@ -363,6 +407,7 @@ class Store:
         self.db = db
         self.path = path
         self.reserve_used = False  # the reserve was given up to record a pass's outcomes
+        self._compacted: bool | None = None
 
     @property
     def reserve_path(self) -> Path:
@@ -445,6 +490,8 @@ class Store:
         conn = self.db.conn
         with self.transaction():
             for reminder, payload, targets in items:
+                if self._folded(reminder.key):
+                    continue  # sent (or given up) and compacted: it stays done
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO reminders (number, deadline, kind, offset, name, due_at,"
                     " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -700,8 +747,13 @@ class Store:
                 (n, date.fromisoformat(d))
                 for n, d in self.db.execute(
                     "SELECT DISTINCT number, deadline FROM reminders"
-                    f" WHERE kind = 'renew' AND number IN ({marks})",
-                    chunk,
+                    f" WHERE kind = 'renew' AND number IN ({marks})"
+                    + (
+                        f" UNION SELECT number, deadline FROM reminded WHERE number IN ({marks})"
+                        if self.compacted
+                        else ""
+                    ),
+                    chunk * 2 if self.compacted else chunk,
                 )
             )
         return Ledger(
@@ -731,6 +783,7 @@ class Store:
             (n, date.fromisoformat(d))
             for n, d in self.db.execute(
                 "SELECT DISTINCT number, deadline FROM reminders WHERE kind = 'renew'"
+                + (" UNION SELECT number, deadline FROM reminded" if self.compacted else "")
             )
         )
         topups: dict[str, list[tuple[date, Decimal]]] = {}
@@ -824,6 +877,13 @@ class Store:
             args,
         ):
             events.append(SentReminder(**r))
+        if self.compacted:
+            for r in self.db.query(
+                "SELECT id, number, name, deadline, kind, offset, target, at AS sent_at"
+                f" FROM settled r WHERE sent = 1 {sent_where}",
+                args,
+            ):
+                events.append(SentReminder(**r))
         events.sort(key=_newest_first, reverse=True)
         return events[:limit]
 
@@ -859,7 +919,8 @@ class Store:
         return PassRecord(**rows[0]) if rows else None
 
     def recorded(self, keys: Iterable[tuple[str, str, str, int]]) -> set[tuple[str, str, str, int]]:
-        """Which reminder keys (number, deadline, kind, offset) are in the outbox."""
+        """Which reminder keys (number, deadline, kind, offset) are in the outbox, those folded
+        into their compact form (see :meth:`compact`) included."""
         found = set()
         for key in keys:
             row = self.db.execute(
@@ -867,7 +928,7 @@ class Store:
                 " AND offset = ?",
                 key,
             ).fetchone()
-            if row:
+            if row or (self.compacted and self._folded(key)):
                 found.add(key)
         return found
 
@@ -911,8 +972,131 @@ class Store:
         return {r["name"]: TargetState(**r) for r in self.db.query("SELECT * FROM targets")}
 
     def counts(self) -> dict[str, int]:
-        """Deliveries per state."""
-        return dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
+        """Deliveries per state, those compacted (see :meth:`compact`) included."""
+        found = dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
+        if self.compacted:
+            for state, count in self.db.execute(
+                "SELECT CASE WHEN sent THEN 'sent' ELSE 'expired' END, COUNT(*) FROM settled"
+                " WHERE target != '' GROUP BY 1 UNION ALL SELECT state, count FROM tallies"
+            ):
+                found[state] = found.get(state, 0) + count
+        return found
+
+    # -- compaction ---------------------------------------------------------------------------
+
+    @property
+    def compacted(self) -> bool:
+        """Whether the database has the compact tables (a read-only one may predate them)."""
+        if self._compacted is None:
+            self._compacted = "settled" in self.db.table_names()
+        return self._compacted
+
+    def _folded(self, key: tuple[str, str, str, int]) -> bool:
+        """Whether the outbox entry ``key`` was settled and folded into its compact form."""
+        row = self.db.conn.execute(
+            "SELECT 1 FROM settled WHERE number = ? AND deadline = ? AND kind = ? AND offset = ?"
+            " LIMIT 1",
+            key,
+        ).fetchone()
+        return row is not None
+
+    def last_compaction(self) -> datetime | None:
+        """When :meth:`compact` last ran (None: never)."""
+        row = self.db.execute("SELECT ran_at FROM compactions WHERE id = 1").fetchone()
+        return parse_stamp(row[0]) if row and row[0] else None
+
+    def compact(self, now: datetime, retention: timedelta, reminded_since: date) -> Compaction:
+        """Keep the database small, in one transaction (a crash leaves it as it was).
+
+        An outbox entry settled (every delivery sent or given up) and :data:`FOLD_AFTER` past
+        its expiry, when no pass can make it due again, is folded into one ``settled`` row per
+        target: its key (so it is never recorded again), name, target and when it was sent,
+        for ``history``; a renew reminder's deadline also goes into ``reminded`` (the ledger's
+        "reminded about", which overdue alerts need). Folded rows whose slot expired more
+        than ``retention`` before ``now`` are dropped (no pass at a later ``now`` can make
+        them due), counted in ``tallies`` (``status`` counts every delivery ever), and
+        ``reminded`` deadlines before ``reminded_since``, past any overdue window, go too.
+        Problem alerts (one per number, ever) are never folded. Renewals and top-ups are
+        never removed.
+        """
+        conn = self.db.conn
+        with self.transaction():
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT r.id FROM reminders r WHERE r.kind != 'problem' AND r.expires_at <= ?"
+                    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.reminder_id = r.id"
+                    " AND d.state IN ('pending', 'sending', 'failed'))"
+                    # The newest row stays, so that SQLite never hands out its id (nor its
+                    # deliveries') again: folded rows keep theirs, in history and its JSON.
+                    " AND r.id < (SELECT MAX(id) FROM reminders)",
+                    (stamp(now - FOLD_AFTER),),
+                )
+            ]
+            for start in range(0, len(ids), 500):
+                self._fold(ids[start : start + 500])
+            cutoff = stamp(now - retention)
+            dropped = dict(
+                conn.execute(
+                    "SELECT CASE WHEN sent THEN 'sent' ELSE 'expired' END, COUNT(*) FROM settled"
+                    " WHERE until < ? AND target != '' GROUP BY 1",
+                    (cutoff,),
+                ).fetchall()
+            )
+            conn.executemany(
+                "INSERT INTO tallies (state, count) VALUES (?, ?)"
+                " ON CONFLICT(state) DO UPDATE SET count = count + excluded.count",
+                dropped.items(),
+            )
+            gone = conn.execute("DELETE FROM settled WHERE until < ?", (cutoff,)).rowcount
+            forgotten = conn.execute(
+                "DELETE FROM reminded WHERE deadline < ?", (reminded_since.isoformat(),)
+            ).rowcount
+            conn.execute(
+                "INSERT INTO compactions (id, ran_at) VALUES (1, ?)"
+                " ON CONFLICT(id) DO UPDATE SET ran_at = excluded.ran_at",
+                (stamp(now),),
+            )
+        return Compaction(len(ids), gone, forgotten)
+
+    def _fold(self, ids: list[int]) -> None:
+        """Fold the outbox entries ``ids`` (inside :meth:`compact`'s transaction)."""
+        marks = ",".join("?" * len(ids))
+        conn = self.db.conn
+        conn.execute(
+            "INSERT OR IGNORE INTO settled (number, deadline, kind, offset, target, id, name, at,"
+            " until, sent) SELECT r.number, r.deadline, r.kind, r.offset, COALESCE(d.target, ''),"
+            " COALESCE(d.id, 0), r.name, COALESCE(d.sent_at, r.expires_at), r.expires_at,"
+            " COALESCE(d.state = 'sent', 0) FROM reminders r"
+            f" LEFT JOIN deliveries d ON d.reminder_id = r.id WHERE r.id IN ({marks})",
+            ids,
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO reminded (number, deadline) SELECT number, deadline"
+            f" FROM reminders WHERE kind = 'renew' AND id IN ({marks})",
+            ids,
+        )
+        conn.execute(f"DELETE FROM deliveries WHERE reminder_id IN ({marks})", ids)
+        conn.execute(f"DELETE FROM reminders WHERE id IN ({marks})", ids)
+
+    def shrink(self) -> bool:
+        """Give the pages compaction freed back to the filesystem; False when it could not.
+
+        A database made by this version is in incremental auto-vacuum mode, so that is cheap;
+        an older one is switched to it once with a VACUUM (after compaction, so it copies only
+        what is left). Both are atomic: a crash leaves the file as it was.
+        """
+        try:
+            if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == AUTO_VACUUM_INCREMENTAL:
+                # sqlite3's execute() steps a statement once: one page. A script runs it out.
+                self.db.conn.executescript("PRAGMA incremental_vacuum;")
+            else:
+                self.db.execute(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
+                self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error:
+            return False
+        return True
 
 
 def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> Store | None:
@@ -933,6 +1117,7 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        new = os.fstat(fd).st_size == 0
         os.close(fd)
     except OSError as e:
         if is_disk_full(e, path):
@@ -941,6 +1126,8 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
     try:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
+        if new:  # incremental auto-vacuum (later it takes a VACUUM; on an old file it writes)
+            conn.execute(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
         db = sqlite_utils.Database(conn)
         db.enable_wal()
         conn.execute("PRAGMA foreign_keys = ON")
