@@ -107,7 +107,7 @@ def test_the_validator_knows_exactly_the_schema_keys():
     assert schema.SETTINGS.names == config_mod.SETTINGS_KEYS
     assert schema.NUMBERS.names == config_mod.NUMBER_KEYS
     assert schema.NOTIFY.names == config_mod.NOTIFY_KEYS
-    assert config_mod.TOP_KEYS == ["settings", "numbers", "notify", "templates"]
+    assert config_mod.TOP_KEYS == ["settings", "numbers", "notify", "templates", "web"]
     assert schema.TEMPLATES.names == list(templates_mod.TEMPLATE_KEYS)
 
 

@@ -407,6 +407,28 @@ def run(obj: Context) -> None:
     sys.exit(Service(obj.config_path, obj.verbosity).run())
 
 
+@cli.command()
+@NOW_OPTION
+@click.pass_obj
+def web(obj: Context, now: str | None) -> None:
+    """Serve the web face in the foreground on the [web] table's listen address: the signed
+    links in reminders, the status page and the calendar feed. SIGTERM stops it.
+
+    --now fixes the clock at that time (for tests)."""
+    from .webserve import serve
+
+    config = obj.load(validate_urls=False)
+    if config.web is None:
+        t = translator(config.settings.language)
+        raise UsageError(
+            t.gettext("{path} has no [web] table: add one to use the web face").format(
+                path=config.path
+            )
+        )
+    fixed = parse_now(now, config) if now else None
+    serve(config, (lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
+
+
 @cli.command("reload")
 @click.argument("pid", type=int)
 @click.option(

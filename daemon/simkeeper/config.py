@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - tomli is a dependency; tomllib is the 
 from .currencies import CODES as CURRENCY_CODES
 from .errors import ConfigError, Problem
 from .i18n import LANGUAGES
-from .model import Config, Number, Settings, Stage, Target, Tier
+from .model import Config, Number, Settings, Stage, Target, Tier, Web
 from .paths import state_folder
 from .periods import NAMED_CYCLES, Cycle, PeriodError, parse_cycle, parse_days
 from .plans import builtin_plans
@@ -47,6 +47,7 @@ from .schema import (
     SETTINGS,
     TABLES,
     TEMPLATES,
+    WEB,
     Key,
     Table,
 )
@@ -183,6 +184,25 @@ def _toml_hint(message: str) -> str:
     return "see https://toml.io for the syntax; strings need double quotes"
 
 
+def split_listen(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:8787"`` -> ("127.0.0.1", 8787); ``"[::1]:8787"`` -> ("::1", 8787).
+
+    Raises ValueError for anything else (no port, a port out of range, an empty host)."""
+    host, sep, port = value.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(value)
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(value)
+    return host, int(port)
+
+
+def _host_port(host: str, port: int) -> str:
+    """A host and port as written in a URL (IPv6 in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _suggest(word: str, choices: list[str]) -> str | None:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"?' if close else None
@@ -274,6 +294,7 @@ class _Validator:
         templates = self.templates(self.table(data, "templates"))
         targets = self.targets(self.array(data, "notify"))
         numbers = self.numbers(self.array(data, "numbers"), settings, targets)
+        web = self.web(self.table(data, "web")) if "web" in data else None
         self.file_mode_warning(data)
         return Config(
             path=self.path,
@@ -282,6 +303,7 @@ class _Validator:
             targets=tuple(targets),
             templates=templates,
             warnings=tuple(self.warnings),
+            web=web,
         )
 
     def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -322,6 +344,45 @@ class _Validator:
             calendar_mode=v["calendar_mode"],
             send_timeout=float(v["send_timeout"]),
         )
+
+    # -- web ----------------------------------------------------------------------------------
+
+    def web(self, table: dict[str, Any]) -> Web:
+        """The ``[web]`` table: where ``simkeeper web`` listens, and its public address."""
+        self.unknown_keys(table, WEB.names, "web")
+        v = self.walk(table, WEB, "web", {})
+        host, port = v["listen"] if isinstance(v["listen"], tuple) else split_listen(v["listen"])
+        base = v["base_url"] or f"http://{_host_port(host, port)}"
+        return Web(host=host, port=port, base_url=base.rstrip("/"))
+
+    def read_listen(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as (host, port), else None (and a problem)."""
+        value = self.typed(table, key.name, str, p)
+        if value is None:
+            return None
+        try:
+            return split_listen(value)
+        except ValueError:
+            self.problem(
+                _join(p, key.name),
+                f'"{value}" is not an address and port',
+                'e.g. "127.0.0.1:8787" or "[::1]:8787"',
+            )
+            return None
+
+    def read_base_url(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        value = self.typed(table, key.name, str, p)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            self.problem(
+                _join(p, key.name),
+                "must be an http:// or https:// URL without a query",
+                "e.g. https://sims.example.com or https://example.com/sims",
+            )
+            return None
+        return value
 
     # -- the schema walk ----------------------------------------------------------------------
 
@@ -464,6 +525,8 @@ class _Validator:
         "web_url": read_web_url,
         "currency": read_currency,
         "renewal_rule": read_renewal_rule,
+        "listen": read_listen,
+        "base_url": read_base_url,
     }
 
     def http_url(self, table: Mapping[str, Any], key: str, prefix: str) -> str | None:

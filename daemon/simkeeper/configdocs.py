@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
-from .schema import NOTIFY, NUMBERS, SETTINGS, TABLES, Key, Table
+from .schema import NOTIFY, NUMBERS, SETTINGS, TABLES, WEB, Key, Table
 
 COMMENT_COLUMN = 36  # where the comments of the example's [settings] lines start
 
@@ -95,9 +96,20 @@ def example_settings() -> str:
     return "\n".join(["[settings]", *(example_line(k) for k in ordered)]) + "\n"
 
 
+def example_web() -> str:
+    """The example's ``[web]`` table, commented out: the web face is off unless configured."""
+    lines = [
+        "# The web face (`simkeeper web`): one-tap links in reminders, a status page, a",
+        "# calendar feed. Off without this table.",
+        "# [web]",
+    ]
+    lines += [example_line(replace(k, active=False)) for k in WEB.keys]
+    return "\n".join(lines) + "\n"
+
+
 def example_config() -> str:
     """``config.example.toml`` as it is committed and packaged."""
-    return f"{EXAMPLE_HEAD}\n{example_settings()}\n{EXAMPLE_TAIL}"
+    return f"{EXAMPLE_HEAD}\n{example_settings()}\n{example_web()}\n{EXAMPLE_TAIL}"
 
 
 def _cell(text: str) -> str:
@@ -106,7 +118,7 @@ def _cell(text: str) -> str:
 
 def _column(table: Table) -> tuple[str, Callable[[Key], str]] | None:
     """The README table's middle column for ``table``, if it has one: its title and cells."""
-    if table is SETTINGS:
+    if table in (SETTINGS, WEB):
         return "default", lambda k: k.shown_default
     if table in (NUMBERS, NOTIFY):
         return "required", lambda k: k.required

@@ -113,6 +113,19 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Web:
+    """The ``[web]`` table: where ``simkeeper web`` listens and the address people use."""
+
+    host: str
+    port: int
+    base_url: str  # no trailing slash
+
+    def url(self, path: str) -> str:
+        """The public address of ``path`` (which starts with ``/``)."""
+        return self.base_url + path
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded, validated config file."""
 
@@ -122,6 +135,7 @@ class Config:
     targets: tuple[Target, ...] = ()
     templates: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    web: Web | None = None  # no [web] table: no web face
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -524,4 +524,33 @@ TEMPLATES = Table(
     ),
 )
 
-TABLES = (SETTINGS, NUMBERS, NOTIFY, TEMPLATES)
+DEFAULT_LISTEN = "127.0.0.1:8787"
+
+WEB = Table(
+    "web",
+    False,
+    (
+        Key(
+            "listen",
+            "listen",
+            "Address and port `simkeeper web` listens on (`HOST:PORT`, `[::1]:PORT` for IPv6). "
+            "Without a `[web]` table there is no web face.",
+            default=DEFAULT_LISTEN,
+            shown_default=f'`"{DEFAULT_LISTEN}"`',
+            example=f'"{DEFAULT_LISTEN}"',
+            note="where simkeeper web listens (behind a reverse proxy)",
+            active=True,
+        ),
+        Key(
+            "base_url",
+            "base_url",
+            "The address people reach the web face by (behind their reverse proxy): the links "
+            "in reminders and the URLs `status` prints start with it.",
+            shown_default='`"http://"` + `listen`',
+            example='"https://sims.example.com"',
+            note="the address people reach it by",
+        ),
+    ),
+)
+
+TABLES = (SETTINGS, NUMBERS, NOTIFY, TEMPLATES, WEB)
