@@ -61,6 +61,7 @@ bench: $(BIN)/simkeeper
 	$(BIN)/python bench/bench_upcoming.py
 	$(BIN)/python bench/bench_delivery.py
 	$(BIN)/python bench/bench_idle.py
+	$(BIN)/python bench/bench_web.py
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .ruff_cache build *.egg-info .coverage .coverage.*

@@ -390,3 +390,22 @@ def test_init_system_writes_the_web_units_beside(tmp_path, env):
         service.read_text()
     )
     assert "sudo systemctl enable --now simkeeper-web.socket" in result.stdout
+
+
+def test_the_installed_wheel_renders_the_web_pages_in_both_languages(wheel, venv):
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    for page in ("base.html", "action.html", "status.html", "error.html", "style.css"):
+        assert f"simkeeper/pages/{page}" in names, names
+    code = (
+        "from simkeeper.web import _environment; from simkeeper.i18n import translator\n"
+        "for lang in ('en', 'zh-CN'):\n"
+        "    page = _environment(translator(lang)).get_template('error.html')\n"
+        "    print(page.render(lang=lang, root='', code=404, reason='Not Found', message='<x>'))"
+    )
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert "There is no such page." in result.stdout, result.stderr
+    assert "没有这个页面。" in result.stdout and "&lt;x&gt;" in result.stdout

@@ -107,14 +107,14 @@ def world(tmp_path: Path, env: dict[str, str]):
 
 
 def run_daemon(
-    args: list[str], env: dict[str, str], work: Path, started: str = "started"
+    args: list[str], env: dict[str, str], work: Path, ready: str = "started"
 ) -> tuple[int, str]:
-    """Start ``run`` (or ``web``), wait until it says it ``started``, stop it with SIGTERM."""
+    """Start ``run`` (or ``web``), wait until it says it is ``ready``, stop it with SIGTERM."""
     log = work / "daemon.log"
     with open(log, "w") as stderr:
         proc = subprocess.Popen(args, env=env, stderr=stderr, stdout=subprocess.DEVNULL, cwd=work)
         try:
-            wait_for(lambda: proc.poll() is not None or started in log.read_text(), 30)
+            wait_for(lambda: proc.poll() is not None or ready in log.read_text(), 30)
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -129,13 +129,13 @@ def test_every_readme_command_runs_as_written(world, line, words):
     if "run" in args[1:] and _subcommand(args[1:])[1].name == "run":
         code, text = run_daemon(args, env, work)
         assert "simkeeper started" in text, text
-    elif _subcommand(args[1:])[1].name == "web":  # the example's [web], on a free port
+    elif _subcommand(args[1:])[1].name == "web":  # the example's [web] table, switched on
         text = config.read_text(encoding="utf-8")
-        listen = f'listen = "127.0.0.1:{free_port()}"'
-        text = text.replace('# [web]\n# listen = "127.0.0.1:8787"', f"[web]\n{listen}", 1)
+        listen = '# [web]\n# listen = "127.0.0.1:8787"'
         assert listen in text
-        config.write_text(text, encoding="utf-8")
+        config.write_text(text.replace(listen, f'[web]\nlisten = "127.0.0.1:{free_port()}"'))
         code, text = run_daemon(args, env, work, "serving the web face")
+        assert "serving the web face" in text, text
     else:
         if "restore" in args:  # restoring needs a backup, as on the machine moved to
             made = subprocess.run(

@@ -70,27 +70,30 @@ def _listening(port: int) -> bool:
 def web_process(
     config: Path, env: dict[str, str], port: int, now: str | None = None
 ) -> Iterator[subprocess.Popen[str]]:
-    """``simkeeper web`` running on ``port`` until the block ends (SIGTERM, then waited for)."""
+    """``simkeeper web`` running on ``port`` until the block ends (SIGTERM, then waited for).
+
+    Its output goes to ``web.log`` beside the config (appended to, one run after another)."""
     args = [SIMKEEPER, "--config", str(config), "web"] + (["--now", now] if now else [])
-    proc = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    with open(config.parent / "web.log", "a") as log:
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=log, text=True)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not _listening(port):
             if proc.poll() is not None or time.monotonic() > deadline:
-                _out, err = proc.communicate(timeout=10)
-                raise AssertionError(f"simkeeper web did not start: {proc.returncode} {err}")
+                raise AssertionError(
+                    f"simkeeper web did not start: {proc.poll()} "
+                    + (config.parent / "web.log").read_text()
+                )
             time.sleep(0.05)
         yield proc
     finally:
         if proc.poll() is None:
             proc.terminate()
         try:
-            proc.communicate(timeout=15)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.communicate(timeout=5)
+            proc.wait(timeout=5)
 
 
 __all__ = ["free_port", "path_of", "request", "web_config", "web_process"]

@@ -283,6 +283,69 @@ def record_renewal(
     return Recorded(covers, store.ledger())
 
 
+# -- the web face's signed links --------------------------------------------------------------
+
+
+def deadline_done(number: Number, deadline: date, ledger: Ledger) -> bool:
+    """Whether ``deadline`` of ``number`` is already renewed: a fixed occurrence marked done, or
+    a rolling deadline that a recorded renewal has moved past."""
+    from .deadlines import rolling_deadline
+
+    if not number.rolling:
+        return (number.number, deadline) in ledger.done
+    current = rolling_deadline(number, ledger)
+    return current is not None and current > deadline and number.number in ledger.renewed_on
+
+
+def renew_by_link(config: Config, number: Number, deadline: date, now: datetime) -> Recorded | None:
+    """ "I renewed it" from a reminder's link: a renewal today, recorded exactly as
+    ``simkeeper renewed NAME`` records it (and its refusals), the calendar feed refreshed.
+    None, and nothing written, when ``deadline`` is already renewed."""
+    from .deadlines import local_today
+
+    with open_state(config) as store:
+        if deadline_done(number, deadline, store.ledger()):
+            return None
+        done = record_renewal(store, number, local_today(number, now), now, None)
+        refresh_calendar(config, store, now)
+        return done
+
+
+def snooze_until(config: Config, number: Number, now: datetime) -> datetime:
+    """When "remind me tomorrow" sends its reminder: tomorrow at ``remind_at`` in the number's
+    zone (UTC)."""
+    from .deadlines import local_today
+    from .reminders import local_instant
+
+    tomorrow = local_today(number, now) + timedelta(days=1)
+    return local_instant(tomorrow, config.settings.remind_at, number.timezone)
+
+
+@dataclass(frozen=True)
+class Snoozed:
+    """A "remind me tomorrow": until when, and whether this request held it (False: it was
+    already held that long, or the deadline is already renewed: see ``renewed``)."""
+
+    until: datetime
+    new: bool
+    renewed: bool = False
+
+
+def snooze_by_link(config: Config, number: Number, deadline: date, now: datetime) -> Snoozed:
+    """ "Remind me tomorrow" from a reminder's link: hold the deadline's reminders until
+    tomorrow's reminder time, when one goes out."""
+    until = snooze_until(config, number, now)
+    with open_state(config) as store:
+        if deadline_done(number, deadline, store.ledger()):
+            return Snoozed(until, False, renewed=True)
+        return Snoozed(until, store.snooze(number.number, deadline, until, now))
+
+
+def number_by_e164(config: Config, e164: str) -> Number | None:
+    """The configured number with this E.164 number, if it is still in the config."""
+    return next((n for n in config.numbers if n.number == e164), None)
+
+
 def record_topup(store: Store, number: Number, on: date, now: datetime, amount: Decimal) -> Ledger:
     """Record a top-up of ``amount`` on ``number``; the ledger after it."""
     store.add_history(number.number, number.name, "topup", on, now, amount, number.currency)

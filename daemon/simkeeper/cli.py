@@ -389,9 +389,31 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(status_json(report, config))
     else:
-        for line in status_text(report, config, translator(config.settings.language)):
+        t = translator(config.settings.language)
+        for line in status_text(report, config, t):
+            click.echo(line)
+        for line in _web_lines(config, t):
             click.echo(line)
     sys.exit(0 if report.ok else 1)
+
+
+def _web_lines(config: Config, t: Translator) -> list[str]:
+    """The web face's status page and calendar feed addresses, when ``[web]`` is set (none
+    when this user cannot read or make the link key)."""
+    if config.web is None:
+        return []
+    from .weblinks import load_key, page_url
+
+    try:
+        key = load_key(config.path, app.state_path(config).parent)
+    except OSError as e:
+        return [t.gettext("web face: the link key cannot be read ({error})").format(error=e)]
+    base = config.web.base_url
+    return [
+        "",
+        t.gettext("status page: {url}").format(url=page_url(base, key, "status")),
+        t.gettext("calendar feed: {url}").format(url=page_url(base, key, "calendar")),
+    ]
 
 
 @cli.command()

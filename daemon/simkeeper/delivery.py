@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -118,10 +118,35 @@ def item_from(data: dict[str, Any], now: datetime) -> Item:
     )
 
 
-def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
-    """One message for one target from every delivery claimed for it."""
+Links = Callable[[dict[str, Any]], tuple[tuple[str, str], ...]]
+"""The web face's signed links of a stored reminder payload, as (action, URL)."""
+
+ACTION_KINDS = ("renew", "overdue")  # the reminders that carry the web face's links
+
+
+def web_links(config: Config, store: Store) -> Links | None:
+    """The link maker when ``[web]`` is set (its key read, or made, beside the database)."""
+    if config.web is None:
+        return None
+    from .weblinks import action_links, load_key
+
+    key = load_key(config.path, store.path.parent)
+    base = config.web.base_url
+
+    def links(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        stages = tuple(int(after) for after, _ in data.get("stages", ()))
+        return action_links(base, key, data["number"], date.fromisoformat(data["deadline"]), stages)
+
+    return links
+
+
+def render(
+    texts: Texts, claimed: list[Claimed], now: datetime, links: Links | None = None
+) -> Message:
+    """One message for one target from every delivery claimed for it; renewal reminders and
+    overdue alerts carry the web face's links when ``links`` is given."""
     problems = [c.payload for c in claimed if c.kind == "problem"]
-    message = _render(texts, [c for c in claimed if c.kind != "problem"], now)
+    message = _render(texts, [c for c in claimed if c.kind != "problem"], now, links)
     if not problems and message is not None:
         return message
     lines = [texts.problem(p["name"], p["number"], p.get("error", "")) for p in problems]
@@ -130,9 +155,15 @@ def render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message:
     return Message(message.title, "\n\n".join([message.body, *lines]))
 
 
-def _render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message | None:
+def _render(
+    texts: Texts, claimed: list[Claimed], now: datetime, links: Links | None = None
+) -> Message | None:
     digests = [c for c in claimed if c.kind == "digest"]
-    reminders = [item_from(c.payload, now) for c in claimed if c.kind != "digest"]
+    reminders = [
+        _with_links(item_from(c.payload, now), c.payload, links)
+        for c in claimed
+        if c.kind != "digest"
+    ]
     if not claimed:
         return None
     if reminders:
@@ -142,6 +173,12 @@ def _render(texts: Texts, claimed: list[Claimed], now: datetime) -> Message | No
             message = message.followed_by(extra)
         return message
     return texts.digest([item_from(p, now) for p in digests[-1].payload["items"]])
+
+
+def _with_links(item: Item, data: dict[str, Any], links: Links | None) -> Item:
+    if links is None or item.kind not in ACTION_KINDS:
+        return item
+    return replace(item, actions=links(data))
 
 
 def record_due(
@@ -226,6 +263,7 @@ def deliver(
     token = process_token()
     targets = {t.name: t for t in config.targets}
     texts = Texts(config.settings.language, config.templates)
+    links = web_links(config, store)
     batches: dict[str, list[Claimed]] = {}
     for name in store.due_targets(now):
         if stop():
@@ -236,7 +274,9 @@ def deliver(
         claimed = store.claim(name, now, token)
         if claimed:
             batches[name] = claimed
-    jobs = [(targets[name], render(texts, claimed, now)) for name, claimed in batches.items()]
+    jobs = [
+        (targets[name], render(texts, claimed, now, links)) for name, claimed in batches.items()
+    ]
     for target, outcome in send_all(jobs, config.settings.send_timeout, redact):
         store.settle(batches[target.name], token, now, outcome.error)
         count = len(batches[target.name])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, tzinfo
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -163,6 +163,8 @@ class Ledger:
     topups: dict[str, tuple[tuple[date, Decimal], ...]] = field(default_factory=dict)
     # every recorded renewal (and top-up) of a number, oldest first, with its amount if given
     renewals: dict[str, tuple[tuple[date, Decimal | None], ...]] = field(default_factory=dict)
+    # "remind me tomorrow" from the web face: (number, deadline) -> until when (UTC)
+    snoozed: dict[tuple[str, date], datetime] = field(default_factory=dict)
 
     @cached_property
     def reminded_by_number(self) -> dict[str, tuple[date, ...]]:

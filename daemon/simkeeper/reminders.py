@@ -100,8 +100,32 @@ def _slots(number: Number, settings: Settings, today: date, ledger: Ledger) -> I
         yield from _before(number, day, "renew", at, zone)
         if day <= today and is_tracked_overdue(number, day, ledger):
             yield from _overdue(number, day, at, zone, today)
+        yield from _snoozed(number, day, ledger)
     if proj and proj.runs_out and proj.runs_out >= today:
         yield from _before(number, proj.runs_out, "topup", at, zone)
+
+
+def _snoozed(number: Number, day: date, ledger: Ledger) -> Iterator[Reminder]:
+    """The one reminder a "remind me tomorrow" asked for: at the time it holds the deadline's
+    reminders until, a renew reminder (an overdue alert once the deadline has passed)."""
+    until = ledger.snoozed.get((number.number, day))
+    if until is None:
+        return
+    zone = number.timezone
+    local = until.astimezone(zone).date()
+    if local <= day:
+        expires = local_instant(day + timedelta(days=1), time(0), zone)
+        yield Reminder(number, day, "renew", (day - local).days, until, expires)
+    elif is_tracked_overdue(number, day, ledger):
+        end = local_instant(day + timedelta(days=overdue_span(number) + 1), time(0), zone)
+        expires = min(local_instant(local + timedelta(days=1), time(0), zone), end)
+        yield Reminder(number, day, "overdue", -(local - day).days, until, expires)
+
+
+def _held(slot: Reminder, ledger: Ledger, now: datetime) -> bool:
+    """Whether a "remind me tomorrow" holds this renew reminder or overdue alert at ``now``."""
+    until = ledger.snoozed.get((slot.number.number, slot.deadline))
+    return until is not None and now < until and slot.kind != "topup"
 
 
 def _tracked_before(number: Number, start: date, end: date, ledger: Ledger) -> Iterator[date]:
@@ -202,7 +226,7 @@ def _due_for(number: Number, settings: Settings, now: datetime, ledger: Ledger) 
     today = local_today(number, now)
     latest: dict[tuple[date, ReminderKind], Reminder] = {}
     for slot in _slots(number, settings, today, ledger):
-        if slot.due_at <= now < slot.expires_at:
+        if slot.due_at <= now < slot.expires_at and not _held(slot, ledger, now):
             key = (slot.deadline, slot.kind)
             if key not in latest or slot.due_at > latest[key].due_at:
                 latest[key] = slot

@@ -130,6 +130,20 @@ def m003_passes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m004_web_snoozes(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE snoozes (
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            until TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (number, deadline)
+        )"""
+    )
+
+
 KEEP_PASSES = 200  # the passes table keeps only the latest ones
 
 
@@ -638,7 +652,50 @@ class Store:
             reminded,
             {n: tuple(v) for n, v in topups.items()},
             self._renewals(),
+            snoozed=self._snoozes(),
         )
+
+    def _snoozes(self) -> dict[tuple[str, date], datetime]:
+        """Every "remind me tomorrow": (number, deadline) -> until when (none in a database
+        opened read-only before its migration added the table)."""
+        try:
+            rows = self.db.execute("SELECT number, deadline, until FROM snoozes").fetchall()
+        except sqlite3.OperationalError:
+            return {}
+        return {(n, date.fromisoformat(d)): parse_stamp(u) for n, d, u in rows}
+
+    def last_change(self) -> datetime | None:
+        """When the user last recorded something (a renewal, a top-up, a snooze), if ever:
+        what the web face's calendar feed sends as Last-Modified, with the day it shows."""
+        found = [
+            parse_stamp(row[0])
+            for row in self.db.execute(
+                "SELECT MAX(recorded_at) FROM history UNION ALL SELECT MAX(recorded_at) FROM "
+                "snoozes UNION ALL SELECT MAX(created_at) FROM reminders"
+            )
+            if row[0]
+        ]
+        return max(found, default=None)
+
+    def snooze(self, number: str, deadline: date, until: datetime, now: datetime) -> bool:
+        """Hold ``deadline``'s reminders of ``number`` until ``until`` (one goes out then).
+        False, and nothing written, when it is already held until then or later."""
+        with self.transaction():
+            row = next(
+                self.db.execute(
+                    "SELECT until FROM snoozes WHERE number = ? AND deadline = ?",
+                    (number, deadline.isoformat()),
+                ),
+                None,
+            )
+            if row and parse_stamp(row[0]) >= until:
+                return False
+            self.db.execute(
+                "INSERT OR REPLACE INTO snoozes (number, deadline, until, recorded_at) "
+                "VALUES (?, ?, ?, ?)",
+                (number, deadline.isoformat(), stamp(until), stamp(now)),
+            )
+            return True
 
     def _renewals(self) -> dict[str, tuple[tuple[date, Decimal | None], ...]]:
         """Every recorded renewal per number, oldest first, with its amount when given."""

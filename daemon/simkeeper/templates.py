@@ -101,6 +101,8 @@ ALERTS: dict[str, str] = {
         "({free} free). Reminders are paused until space is freed."
     ),
 }
+# The two signed links under a renewal reminder or overdue alert when [web] is set.
+ACTION_TEXTS: dict[str, str] = {"renewed": N_("I renewed it"), "snooze": N_("Remind me tomorrow")}
 _WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
@@ -172,6 +174,7 @@ class Item:
     currency: str = ""
     stages: tuple[tuple[int, str], ...] = ()  # (days after the deadline, state), in order
     renew_url: str = ""
+    actions: tuple[tuple[str, str], ...] = ()  # (action, signed URL) of the web face
 
     @property
     def today(self) -> date:
@@ -316,9 +319,33 @@ class Texts:
         title_key = "overdue_title" if overdue else "title"
         title = self.templates[title_key].format_map(self._counted(items, shown))
         lines = [self.item(i) for i in items]
-        if len(lines) == 1:
-            return Message(title, lines[0], html_lines(lines))
-        return Message(title, "\n".join(f"• {line}" for line in lines), html_list(lines))
+        if not any(i.actions for i in items):
+            if len(lines) == 1:
+                return Message(title, lines[0], html_lines(lines))
+            return Message(title, "\n".join(f"• {line}" for line in lines), html_list(lines))
+        return self._with_actions(title, items, lines)
+
+    def _with_actions(self, title: str, items: list[Item], lines: list[str]) -> Message:
+        """The message with each item's web links: a line each, ``label: URL``, in both parts
+        (every text and URL escaped in the HTML part)."""
+        plain: list[str] = []
+        parts: list[str] = []
+        bullet = "• " if len(items) > 1 else ""
+        for item, line in zip(items, lines, strict=True):
+            plain.append(bullet + line)
+            links = [(self.t.gettext(ACTION_TEXTS[a]), url) for a, url in item.actions]
+            plain += [f"  {label}: {url}" for label, url in links]
+            # The URL is shown as well: a mail's text part is made from this HTML part.
+            anchors = "".join(
+                f'<br>{html.escape(label)}: <a href="{html.escape(url)}">{html.escape(url)}</a>'
+                for label, url in links
+            )
+            parts.append(html.escape(line) + anchors)
+        if len(items) == 1:
+            body_html = f"<p>{parts[0]}</p>"
+        else:
+            body_html = "<ul>" + "".join(f"<li>{p}</li>" for p in parts) + "</ul>"
+        return Message(title, "\n".join(plain), body_html)
 
     def digest(self, items: list[Item]) -> Message:
         """The weekly digest: every deadline in the next 30 days."""

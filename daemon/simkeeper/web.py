@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jinja2
 
+from .errors import SimkeeperError
 from .i18n import LANGUAGES, Translator, translator
 from .model import Config
 from .ratelimit import Limiter
@@ -35,8 +36,8 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Cache-Control", "no-store"),
 )
+DEFAULT_CACHE = ("Cache-Control", "no-store")  # unless the response says otherwise
 MAX_FORM_BYTES = 4096  # a form here holds one hidden field at most
 HTML = "text/html; charset=utf-8"
 
@@ -186,12 +187,14 @@ class Application:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        request = parse_request(environ)
+        request = parse_request(environ, self.site.root)
         response = self.respond(request)
+        own = {name.lower() for name, _ in response.headers}
         headers = [
             ("Content-Type", response.content_type),
             ("Content-Length", str(len(response.body))),
             *SECURITY_HEADERS,
+            *([] if "cache-control" in own else [DEFAULT_CACHE]),
             *response.headers,
         ]
         status = f"{response.status} {HTTPStatus(response.status).phrase}"
@@ -205,15 +208,23 @@ class Application:
             return self.site.error(request, 404)
         try:
             return handler(self.site, request)
+        except SimkeeperError as e:  # the state cannot be read or written: say why in the log
+            log.error("%s %s: %s", request.method, request.path, e)
+            return self.site.error(request, 503)
         except Exception:
             log.exception("the web face failed on %s %s", request.method, request.path)
             return self.site.error(request, 500)
 
 
-def parse_request(environ: Mapping[str, Any]) -> Request:
-    """The request of a WSGI ``environ``, with a small form body read when there is one."""
+def parse_request(environ: Mapping[str, Any], root: str = "") -> Request:
+    """The request of a WSGI ``environ``, with a small form body read when there is one.
+
+    A path under ``root`` (the path of ``base_url``, for a proxy that passes it on) is taken
+    without it, so ``/sims/r/TOKEN`` and ``/r/TOKEN`` are the same page."""
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
     path = str(environ.get("PATH_INFO", "/")) or "/"
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root) :] or "/"
     query = dict(parse_qsl(str(environ.get("QUERY_STRING", ""))))
     headers = {
         k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")

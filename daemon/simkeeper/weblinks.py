@@ -95,7 +95,9 @@ def verify(key: bytes, token: str, now: datetime) -> Claim:
         given = _unb64(mac)
     except (binascii.Error, ValueError):
         raise BadToken("malformed") from None
-    if not dot or not hmac.compare_digest(given, _mac(key, b"action:" + fields)):
+    if not dot or _b64(fields) != encoded or _b64(given) != mac:
+        raise BadToken("not in canonical form")  # one token per claim: no altered spelling
+    if not hmac.compare_digest(given, _mac(key, b"action:" + fields)):
         raise BadToken("bad signature")
     try:
         number, deadline, action, expires = fields.decode("utf-8").split(_SEP)
@@ -112,6 +114,23 @@ def verify(key: bytes, token: str, now: datetime) -> Claim:
     if now >= claim.expires:
         raise BadToken("expired")
     return claim
+
+
+def action_links(
+    base_url: str, key: bytes, number: str, deadline: date, stages: tuple[int, ...] = ()
+) -> tuple[tuple[Action, str], ...]:
+    """The "I renewed it" and "remind me tomorrow" links of a reminder, as (action, URL)."""
+    expires = expiry(deadline, stages)
+    return tuple(
+        (action, f"{base_url}/r/{sign(key, Claim(number, deadline, action, expires))}")
+        for action in ACTIONS
+    )
+
+
+def page_url(base_url: str, key: bytes, page: Page) -> str:
+    """The address of the status page or the calendar feed, with its token."""
+    path = "/" if page == "status" else "/calendar.ics"
+    return f"{base_url}{path}?token={page_token(key, page)}"
 
 
 def page_token(key: bytes, page: Page) -> str:
@@ -141,7 +160,7 @@ def _key_file(path: Path) -> bytes:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as f:
