@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,15 +30,21 @@ from simkeeper.weblinks import page_token
 
 pytest_plugins = ["receivers"]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+# Where the browser and its driver are ($SIMKEEPER_CHROMIUM and $SIMKEEPER_CHROMEDRIVER
+# override them: the test of the missing-browser rule points them nowhere).
+CHROMIUM = os.environ.get("SIMKEEPER_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = (
+    os.environ.get("SIMKEEPER_CHROMEDRIVER")
+    or shutil.which("chromedriver")
+    or "/usr/bin/chromedriver"
+)
 NOW = "2026-12-12T09:00"  # Berlin: the 3-day reminder of the 15th falls now
 TIMEOUT = 30  # seconds, for every page load and every wait
 
 
 def _browser_missing() -> str | None:
     for path in (CHROMIUM, CHROMEDRIVER):
-        if not (os.access(path, os.X_OK) or shutil.which(Path(path).name)):
+        if not os.access(path, os.X_OK):
             return f"{path} is missing: apt-get install -y chromium chromium-driver"
     try:
         import selenium  # noqa: F401
@@ -62,7 +69,7 @@ def browser_factory(tmp_path: Path) -> Iterator:
 
     def make(language: str = "en"):
         options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which("chromium") or CHROMIUM
+        options.binary_location = CHROMIUM
         for arg in (
             "--headless=new",
             "--no-sandbox",  # CI runs as root
@@ -74,7 +81,7 @@ def browser_factory(tmp_path: Path) -> Iterator:
         ):
             options.add_argument(arg)
         options.add_experimental_option("prefs", {"intl.accept_languages": language})
-        service = Service(shutil.which("chromedriver") or CHROMEDRIVER)
+        service = Service(CHROMEDRIVER)
         driver = webdriver.Chrome(service=service, options=options)
         driver.set_page_load_timeout(TIMEOUT)
         driver.set_script_timeout(TIMEOUT)
@@ -125,6 +132,48 @@ def history(config: Path, env: dict[str, str]) -> list[dict]:
     return json.loads(result.stdout)
 
 
+def test_chromium_opens_the_renewal_link_of_a_received_message_and_presses_the_button(
+    tmp_path, env, browser_factory
+):
+    port = free_port()
+    with HTTPReceiver() as hook:
+        config = make_config(tmp_path, port, hook.json_url())
+        assert ok(config, env, "send-due", "--now", NOW).strip() == "sent: hook"
+        [received] = hook.requests
+    message = received.json()["message"]
+    [link] = re.findall(rf"I renewed it: (http://127\.0\.0\.1:{port}/r/[\w\-.]+)", message)
+    assert history(config, env)[0]["event"] != "renewal"
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    with web_process(config, env, port, NOW):
+        driver = browser_factory("en")
+        driver.get(link)
+        assert "UK backup" in driver.title
+        page = driver.find_element("tag name", "body").text
+        assert "Deadline: 2026-12-15" in page
+        button = driver.find_element("css selector", "form button[type=submit]")
+        assert button.text == "I renewed it"
+        assert history(config, env)[0]["event"] != "renewal"  # opening it changed nothing
+        button.click()
+        WebDriverWait(driver, TIMEOUT).until(
+            lambda d: not d.find_elements("css selector", "form button")
+        )
+        answer = driver.find_element("tag name", "body").text
+        assert "UK backup renewed on 2026-12-12" in answer, answer
+        driver.save_screenshot(str(tmp_path / "renewed.png"))
+    [renewal] = [e for e in history(config, env) if e["event"] == "renewal"]
+    assert (renewal["name"], renewal["covers"]) == ("UK backup", "2026-12-15")
+    shown = subprocess.run(
+        [SIMKEEPER, "--config", str(config), "history"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    [line] = [x for x in shown.stdout.splitlines() if "renewal" in x]
+    assert "UK backup" in line and "2026-12-15" in line, shown.stdout
+
+
 def test_chromium_zh_cn_status_page_and_screenshot(tmp_path, env, browser_factory):
     port = free_port()
     with HTTPReceiver() as hook:
@@ -143,3 +192,25 @@ def test_chromium_zh_cn_status_page_and_screenshot(tmp_path, env, browser_factor
         assert driver.save_screenshot(str(shot))
     data = shot.read_bytes()
     assert len(data) > 1000 and data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_missing_browser_fails_in_ci_and_is_skipped_with_its_reason_elsewhere(tmp_path, env):
+    """The rule of the browser_factory fixture, run in a pytest of its own with the browser
+    pointed nowhere."""
+    nowhere = {**env, "SIMKEEPER_CHROMIUM": str(tmp_path / "no-chromium")}
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    args += [f"{__file__}::test_chromium_zh_cn_status_page_and_screenshot", "-rsf"]
+    here = Path(__file__).parent
+
+    def outcome(ci: str | None) -> subprocess.CompletedProcess[str]:
+        e = {k: v for k, v in nowhere.items() if k != "CI"} | ({"CI": ci} if ci else {})
+        return subprocess.run(
+            args, env=e, cwd=here.parent, capture_output=True, text=True, timeout=120
+        )
+
+    ci = outcome("true")
+    assert ci.returncode == 1 and "1 error" in ci.stdout, ci.stdout + ci.stderr  # not skipped
+    assert "CI=true and the browser test cannot run" in ci.stdout
+    local = outcome(None)
+    assert local.returncode == 0 and "1 skipped" in local.stdout, local.stdout + local.stderr
+    assert f"{tmp_path / 'no-chromium'} is missing: apt-get install -y chromium" in local.stdout
