@@ -197,3 +197,18 @@ def test_the_daemon_never_imports_the_web_libraries(tmp_path, env):
     assert "simkeeper.service" in imported and "simkeeper.delivery" in imported
     for module in ("waitress", "jinja2", "simkeeper.web", "simkeeper.webserve"):
         assert not re.search(rf"\| +{re.escape(module)}(\.|$)", imported, re.M), module
+
+
+def test_behind_a_local_proxy_each_client_is_limited_alone(tmp_path, env):
+    """The proxy on 127.0.0.1 forwards every client: the limit on bad tokens counts the
+    address in its X-Forwarded-For, so one client sending forged links is refused (429) and
+    another, through the same proxy, is not."""
+    port = free_port()
+    config = make_config(tmp_path, port, "json://127.0.0.1:9/x")
+    attacker = {"X-Forwarded-For": "203.0.113.9"}
+    with web_process(config, env, port, NOW):
+        statuses = [request(port, f"/r/bad{i}.token", headers=attacker).status for i in range(10)]
+        assert statuses == [403] * 10
+        assert request(port, "/r/bad.token", headers=attacker).status == 429
+        other = request(port, "/r/bad.token", headers={"X-Forwarded-For": "198.51.100.7"})
+        assert other.status == 403

@@ -29,6 +29,7 @@ from .weblinks import load_key
 
 log = logging.getLogger("simkeeper.web")
 THREADS = 4
+TRUSTED_PROXY = "127.0.0.1"  # a reverse proxy on this machine (README: "Running the web face")
 
 
 def make_site(config: Config, clock: Callable[[], datetime]) -> Site:
@@ -50,7 +51,17 @@ def serve(config: Config, clock: Callable[[], datetime], idle_exit: float | None
     activity = Activity(time.monotonic)
     application = tracked(Application(site), activity)
     server = create_server(
-        application, sockets=list(where.sockets), threads=THREADS, ident="simkeeper"
+        application,
+        sockets=list(where.sockets),
+        threads=THREADS,
+        ident="simkeeper",
+        # Behind a reverse proxy on this machine every request comes from 127.0.0.1: the
+        # client's address is the proxy's X-Forwarded-For (so the limit on bad tokens counts
+        # each client, not everyone at once). From any other peer the header is dropped.
+        trusted_proxy=TRUSTED_PROXY,
+        trusted_proxy_count=1,
+        trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+        clear_untrusted_proxy_headers=True,
     )
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
