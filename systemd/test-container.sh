@@ -354,7 +354,8 @@ inside systemctl stop user@1000.service
 # port of the shared network (a drop-in), the config's [web] table says the same.
 say "check: the web face (socket activation, a page, health beside the daemon, idle exit)"
 WPORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-write_config "" $'\n[web]\nlisten = "127.0.0.1:'"$WPORT"$'"\nbase_url = "https://sims.example.com"'
+# A second number due now: its reminder, sent by the daemon, carries the web face's links.
+write_config "" $'\n[[numbers]]\nname = "web-marker"\nnumber = "+447911123459"\ndue = '"$(date -u +%F)"$'\nremind = ["0d"]\n\n[web]\nlisten = "127.0.0.1:'"$WPORT"$'"\nbase_url = "https://sims.example.com"'
 inside mkdir -p /run/systemd/system/simkeeper-web.socket.d /run/systemd/system/simkeeper-web.service.d
 printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:%s\n' "$WPORT" \
     | inside tee /run/systemd/system/simkeeper-web.socket.d/port.conf >/dev/null
@@ -394,6 +395,25 @@ if inside timeout 60 systemctl enable --now simkeeper-web.socket 2>/dev/null \
     fi
 else
     fail "web socket: $(prop simkeeper-web.socket SubState), service $(web_state) before any request"
+fi
+# The "I renewed it" link of the message the daemon sent, pressed (POST): the web process,
+# the daemon's transient user without a network of its own, writes the renewal to the database.
+link=$(grep -o 'I renewed it: https://sims.example.com/r/[A-Za-z0-9_.-]*' "$WORK/received" | tail -1 || true)
+posted=$("$PYTHON" - "http://127.0.0.1:$WPORT${link#*https://sims.example.com}" <<'PY' || true
+import sys, urllib.error, urllib.request
+try:
+    r = urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"", method="POST"), timeout=30)
+except urllib.error.HTTPError as e:
+    r = e
+print(r.status)
+PY
+)
+if [[ -n $link && $posted == 200 ]] \
+    && inside /opt/simkeeper/bin/simkeeper --config /etc/simkeeper/config.toml history web-marker \
+        | grep renewal >/dev/null; then
+    pass "the reminder's 'I renewed it' link, POSTed: the renewal is in simkeeper history"
+else
+    fail "renewal link: '${link:0:60}', POST answered '$posted'"
 fi
 # The idle exit: a short --idle-exit, then the service leaves by itself (exit 0) and the next
 # request starts it again.
