@@ -133,6 +133,9 @@ def test_a_delivered_reminder_carries_both_links_and_its_renewal_link_records_on
         shown_again = request(port, path_of(renew))
         assert "already recorded as renewed" in shown_again.text
         assert "<form" not in shown_again.text
+        late_snooze = request(port, path_of(snooze), "POST", b"")
+        assert "nothing to remind you of" in late_snooze.text
+        assert "<form" not in request(port, path_of(snooze)).text
     assert proc.returncode == 0
     log = (tmp_path / "web.log").read_text()
     assert "serving the web face" in log and key_text not in log
@@ -400,3 +403,81 @@ def test_base_url_defaults_to_the_listen_address(tmp_path: Path) -> None:
         9000,
         "http://[::1]:9000",
     )
+
+
+def test_a_rolling_number_renewed_from_its_link_gets_its_next_deadline(
+    tmp_path: Path, env: dict[str, str], smtp_server
+) -> None:
+    port = free_port()
+    text = f"""
+[settings]
+timezone = "Europe/Berlin"
+remind = ["3d"]
+state = "{tmp_path / "state.db"}"
+
+[[notify]]
+name = "mail"
+url = "{smtp_server.url()}"
+
+[[numbers]]
+name = "keepalive"
+number = "+44 7911 123457"
+cycle = "every 180 days"
+rolling = true
+last_renewed = 2026-06-18
+"""
+    config = write_config(tmp_path / "config.toml", text + web_config(port))
+    assert send_due(config, env, NOW) == "sent: mail"  # deadline 2026-12-15
+    renew, _ = links_in(parts(smtp_server.mails[0].message)["text/plain"])
+    db = tmp_path / "state.db"
+    with web_process(config, env, port, NOW):
+        done = request(port, path_of(renew), "POST", b"")
+        assert "recorded: keepalive renewed on 2026-12-12; next deadline 2027-06-10" in done.text
+        assert "Already done" in request(port, path_of(renew), "POST", b"").text
+    assert renewals(db) == [("2026-12-12", None)]
+    assert "2027-06-10" in ok(config, env, "upcoming", "--now", NOW, "--days", "365")
+
+
+def test_a_link_for_a_number_no_longer_configured_is_404(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    port = free_port()
+    config = make_config(tmp_path, port)
+    with web_process(config, env, port, NOW):
+        key = key_of(tmp_path)
+        gone = sign(
+            key,
+            Claim("+12065550100", date(2026, 12, 15), "renewed", datetime(2027, 2, 1, tzinfo=UTC)),
+        )
+        r = request(port, f"/r/{gone}")
+        assert r.status == 404
+        assert_headers(r.headers)
+
+
+def test_a_key_that_cannot_be_read_costs_the_links_not_the_reminder(
+    tmp_path: Path, env: dict[str, str], smtp_server
+) -> None:
+    config = make_config(tmp_path, free_port(), smtp_server.url())
+    (tmp_path / "web.key").write_text("damaged\n")
+    result = run(["--config", str(config), "send-due", "--now", NOW], env)
+    assert result.returncode == 0 and "sent: mail" in result.stdout
+    assert "without their web links" in result.stderr and "does not hold a key" in result.stderr
+    [mail] = smtp_server.mails
+    assert "UK backup" in mail.body and "/r/" not in mail.body
+
+
+def test_a_renewal_the_command_would_refuse_is_refused_by_the_link_too(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    port = free_port()
+    config = make_config(tmp_path, port)
+    ok(config, env, "renewed", "UK backup", "--now", NOW)  # 2026-12-15 done today
+    with web_process(config, env, port, NOW):
+        later = Claim(
+            "+447911123456", date(2027, 1, 15), "renewed", datetime(2027, 3, 1, tzinfo=UTC)
+        )
+        r = request(port, f"/r/{sign(key_of(tmp_path), later)}", "POST", b"")
+        assert r.status == 409
+        assert_headers(r.headers)
+        assert "Nothing was recorded" in r.text and "already recorded" in r.text
+    assert renewals(tmp_path / "state.db") == [("2026-12-12", "2026-12-15")]

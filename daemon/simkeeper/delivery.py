@@ -125,12 +125,17 @@ ACTION_KINDS = ("renew", "overdue")  # the reminders that carry the web face's l
 
 
 def web_links(config: Config, store: Store) -> Links | None:
-    """The link maker when ``[web]`` is set (its key read, or made, beside the database)."""
+    """The link maker when ``[web]`` is set (its key read, or made, beside the database).
+    A key that cannot be read or made costs the links, never the reminders: it is logged."""
     if config.web is None:
         return None
     from .weblinks import action_links, load_key
 
-    key = load_key(config.path, store.path.parent)
+    try:
+        key = load_key(config.path, store.path.parent)
+    except OSError as e:
+        log.warning("reminders go out without their web links: %s", e)
+        return None
     base = config.web.base_url
 
     def links(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -15,7 +15,7 @@ from . import app
 from .deadlines import local_today, rolling_deadline, stage_on, upcoming
 from .i18n import Translator
 from .model import EMPTY_LEDGER, Number
-from .views import local_stamp, status_text
+from .views import action_text, attention_text, local_stamp, status_text
 from .web import Request, Response, Site
 from .weblinks import BadToken, Claim, Page, page_allowed, verify
 
@@ -60,8 +60,7 @@ def status_page(site: Site, request: Request) -> Response:
     report = app.status(site.config, now)
     t = site.translator(request)
     lines = list(status_text(report, site.config, t))
-    head = lines[1 : lines.index("")] if "" in lines else lines[1:]
-    from .views import action_text, attention_text
+    head = lines[1 : lines.index("")] if "" in lines else lines[1:]  # after the state path
 
     risks = [
         (d.number.name, d.date.isoformat(), action_text(d, t), _stage(d.number, d.date, now))
