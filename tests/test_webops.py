@@ -65,6 +65,9 @@ def test_healthz_and_metrics_over_http(tmp_path, env, http_receiver):
         well = request(port, "/healthz")
         assert (well.status, well.text) == (200, "ok\n")
         assert request(port, "/healthz", "POST", b"").status == 405
+        assert request(port, "/metrics", "POST", b"").status == 405
+        head = request(port, "/healthz", "HEAD")
+        assert head.status == 200 and head.body == b""
         metrics = request(port, "/metrics")
         assert metrics.status == 200
         assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
