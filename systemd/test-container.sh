@@ -109,7 +109,7 @@ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot "$ROOT" /opt/simkeeper/bin/pip 
     --disable-pip-version-check --no-index --find-links /tmp/wheels simkeeper \
     || die "installing the wheel inside the container failed"
 rm -rf "$ROOT/tmp/wheels"
-install -m 0644 "$SOURCE"/systemd/simkeeper*.service "$ROOT/etc/systemd/system/"
+install -m 0644 "$SOURCE"/systemd/simkeeper*.service "$SOURCE"/systemd/simkeeper*.socket "$ROOT/etc/systemd/system/"
 install -d -m 0700 "$ROOT/etc/simkeeper/credentials"
 TOKEN=tok3n-$RANDOM$RANDOM
 printf '%s' "$TOKEN" >"$ROOT/etc/simkeeper/credentials/HOOK_TOKEN"
@@ -349,8 +349,95 @@ as_alice systemctl --user stop simkeeper || true
 inside journalctl -q -o short-iso --no-pager _UID=1000 >"${JOURNAL_OUT%.txt}-user.txt" || true
 inside systemctl stop user@1000.service
 
+# 10. The web face: socket activation, a page served by the service the request started, the
+# daemon and the web process on one database, and the idle exit. The socket listens on a free
+# port of the shared network (a drop-in), the config's [web] table says the same.
+say "check: the web face (socket activation, a page, health beside the daemon, idle exit)"
+WPORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# A second number due now: its reminder, sent by the daemon, carries the web face's links.
+write_config "" $'\n[[numbers]]\nname = "web-marker"\nnumber = "+447911123459"\ndue = '"$(date -u +%F)"$'\nremind = ["0d"]\n\n[web]\nlisten = "127.0.0.1:'"$WPORT"$'"\nbase_url = "https://sims.example.com"'
+inside mkdir -p /run/systemd/system/simkeeper-web.socket.d /run/systemd/system/simkeeper-web.service.d
+printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:%s\n' "$WPORT" \
+    | inside tee /run/systemd/system/simkeeper-web.socket.d/port.conf >/dev/null
+inside systemctl daemon-reload
+http_get() {  # $1: path; prints the status, then the body
+    # (head -1 on it would break its pipe: take the first line with ${x%%$'\n'*})
+    "$PYTHON" - "http://127.0.0.1:$WPORT$1" <<'PY'
+import sys, urllib.error, urllib.request
+try:
+    r = urllib.request.urlopen(sys.argv[1], timeout=30)
+except urllib.error.HTTPError as e:
+    r = e
+print(r.status)
+sys.stdout.write(r.read().decode())
+PY
+}
+web_state() { prop simkeeper-web.service ActiveState; }
+web_is() { [[ $(web_state) == "$1" ]]; }
+inside systemctl reset-failed simkeeper 2>/dev/null || true
+inside timeout 60 systemctl start simkeeper || true
+if inside timeout 60 systemctl enable --now simkeeper-web.socket 2>/dev/null \
+    && [[ $(prop simkeeper-web.socket SubState) == listening ]] && web_is inactive; then
+    first=$(http_get /healthz || true)
+    first=${first%%$'\n'*}
+    started=$(web_state)
+    healthy() { [[ $(http_get /healthz) == $'200\nok' ]]; }
+    wait_until 60 healthy || true  # once the daemon's start-up pass is recorded
+    health=$(http_get /healthz || true)
+    KEYFILE=$ROOT/var/lib/private/simkeeper/web.key
+    page=$(http_get "/?token=$("$PYTHON" -c 'import sys; from simkeeper.weblinks import page_token; print(page_token(bytes.fromhex(open(sys.argv[1]).read().strip()), "status"))' "$KEYFILE")" || true)
+    if [[ $first =~ ^(200|503)$ && $started == active && $health == $'200\nok' ]] \
+        && [[ ${page%%$'\n'*} == 200 && $page == *giffgaff* ]] \
+        && [[ $(inside stat -c %a /var/lib/private/simkeeper/web.key) == 600 ]]; then
+        pass "socket listening, the first request started simkeeper-web.service; /healthz ok beside the running daemon, the status page served"
+    else
+        fail "web face: first answer $first, service $started after it; /healthz: ${health//$'\n'/ }; status page: ${page:0:80}"
+    fi
+else
+    fail "web socket: $(prop simkeeper-web.socket SubState), service $(web_state) before any request"
+fi
+# The "I renewed it" link of the message the daemon sent, pressed (POST): the web process,
+# the daemon's transient user without a network of its own, writes the renewal to the database.
+link=$(grep -o 'I renewed it: https://sims.example.com/r/[A-Za-z0-9_.-]*' "$WORK/received" | tail -1 || true)
+posted=$("$PYTHON" - "http://127.0.0.1:$WPORT${link#*https://sims.example.com}" <<'PY' || true
+import sys, urllib.error, urllib.request
+try:
+    r = urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"", method="POST"), timeout=30)
+except urllib.error.HTTPError as e:
+    r = e
+print(r.status)
+PY
+)
+if [[ -n $link && $posted == 200 ]] \
+    && inside /opt/simkeeper/bin/simkeeper --config /etc/simkeeper/config.toml history web-marker \
+        | grep renewal >/dev/null; then
+    pass "the reminder's 'I renewed it' link, POSTed: the renewal is in simkeeper history"
+else
+    fail "renewal link: '${link:0:60}', POST answered '$posted'"
+fi
+# The idle exit: a short --idle-exit, then the service leaves by itself (exit 0) and the next
+# request starts it again.
+printf '[Service]\nExecStart=\nExecStart=/opt/simkeeper/bin/simkeeper --config /etc/simkeeper/config.toml web --idle-exit 2\n' \
+    | inside tee /run/systemd/system/simkeeper-web.service.d/idle.conf >/dev/null
+inside systemctl daemon-reload
+inside systemctl stop simkeeper-web.service
+first=$(http_get /healthz || true)
+first=${first%%$'\n'*}
+answer_is_200() { local a; a=$(http_get /healthz); [[ ${a%%$'\n'*} == 200 ]]; }
+if [[ $first == 200 ]] && wait_until 30 web_is inactive \
+    && [[ $(prop simkeeper-web.service Result) == success ]] \
+    && journal -u simkeeper-web | grep 'no request for 2 s: exiting until the next connection' >/dev/null \
+    && answer_is_200 && web_is active; then
+    pass "idle for 2 s: simkeeper-web.service exited 0, and the next request started it again"
+else
+    fail "idle exit: first answer $first, service $(web_state), result $(prop simkeeper-web.service Result)"
+fi
+inside systemctl stop simkeeper-web.socket simkeeper-web.service simkeeper || true
+inside rm -r /run/systemd/system/simkeeper-web.socket.d /run/systemd/system/simkeeper-web.service.d
+inside systemctl daemon-reload
+
 mkdir -p "$(dirname "$JOURNAL_OUT")"
-journal -u simkeeper -u 'simkeeper-failure@*' >"$JOURNAL_OUT" || true
+journal -u simkeeper -u 'simkeeper-failure@*' -u 'simkeeper-web*' >"$JOURNAL_OUT" || true
 say "journal of simkeeper and its failure alert: $JOURNAL_OUT ($(wc -l <"$JOURNAL_OUT") lines)"
 grep -F "$TOKEN" "$JOURNAL_OUT" >/dev/null && fail "the secret appears in the journal"
 exit 0

@@ -84,7 +84,8 @@ def test_the_wheel_carries_the_example_config_and_both_units(wheel):
 
     names = zipfile.ZipFile(wheel).namelist()
     units = ("simkeeper.service", "simkeeper-user.service", "simkeeper-failure@.service")
-    for name in ("config.example.toml", *units):
+    web = ("simkeeper-web.socket", "simkeeper-web.service")
+    for name in ("config.example.toml", *units, *web):
         assert f"simkeeper/data/{name}" in names, names
     packaged = zipfile.ZipFile(wheel).read("simkeeper/data/simkeeper.service").decode()
     assert packaged == (REPO / "systemd" / "simkeeper.service").read_text()
@@ -373,6 +374,22 @@ def test_backup_without_a_database_says_so(tmp_path, env):
     assert result.returncode == 2
     assert "there is no state database at" in result.stderr
     assert not (tmp_path / "b.db").exists()
+
+
+def test_init_system_writes_the_web_units_beside(tmp_path, env):
+    """The web face's socket (as shipped) and service (running this install) are written
+    beside simkeeper.service, and the next steps say how to enable them."""
+    root = tmp_path / "image"
+    result = run(["init", "--system", "--root", str(root)], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    units = root / "etc" / "systemd" / "system"
+    socket_unit, service = units / "simkeeper-web.socket", units / "simkeeper-web.service"
+    assert mode(socket_unit) == 0o644 and mode(service) == 0o644
+    assert socket_unit.read_text() == (REPO / "systemd" / "simkeeper-web.socket").read_text()
+    assert f"ExecStart={SIMKEEPER} --config /etc/simkeeper/config.toml web " in (
+        service.read_text()
+    )
+    assert "sudo systemctl enable --now simkeeper-web.socket" in result.stdout
 
 
 def test_the_installed_wheel_renders_the_web_pages_in_both_languages(wheel, venv):

@@ -155,3 +155,70 @@ def test_user_unit_leaves_the_state_folder_to_simkeeper():
     assert re.search(
         r"^ExecReload=\S+/simkeeper --config %E/simkeeper/config.toml reload ", text, re.M
     )
+
+
+# -- the web face's socket and service ------------------------------------------------------
+
+
+@needs_analyze
+def test_web_units_verify_clean(tmp_path):
+    """The socket and its service together: `verify` resolves Requires= between them."""
+    service = installed_copy(tmp_path, "simkeeper-web.service")
+    socket_unit = installed_copy(tmp_path, "simkeeper-web.socket")
+    result = analyze("verify", str(socket_unit), str(service), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""
+
+
+@needs_analyze
+def test_web_unit_exposure_is_low(tmp_path):
+    path = installed_copy(tmp_path, "simkeeper-web.service")
+    installed_copy(tmp_path, "simkeeper-web.socket")
+    result = analyze("security", "--offline=true", str(path), cwd=tmp_path)
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert match, result.stdout[-2000:] + result.stderr
+    score = float(match.group(1))
+    print(f"\nsystemd-analyze security exposure of simkeeper-web.service: {score}")
+    assert score <= 1.5
+
+
+def test_web_socket_listens_where_the_web_face_does():
+    """Accept=no (one service for all connections) on 127.0.0.1:8787, the `listen` default the
+    README documents; started at boot by sockets.target."""
+    text = (UNITS / "simkeeper-web.socket").read_text()
+    for line in ["ListenStream=127.0.0.1:8787", "Accept=no", "WantedBy=sockets.target"]:
+        assert re.search(rf"^{re.escape(line)}$", text, re.M), line
+
+
+def test_web_service_has_the_daemons_hardening_and_no_network():
+    """Every hardening line of simkeeper.service, the same config, state folder and transient
+    user (so it reads the config and writes the same database), and no network of its own."""
+    web = (UNITS / "simkeeper-web.service").read_text()
+    daemon = (UNITS / "simkeeper.service").read_text()
+    start = daemon.index("# Who:")
+    shared = [
+        line
+        for line in daemon[start:].splitlines()
+        if re.match(r"^\w+=", line)
+        and not line.startswith(("RestrictAddressFamilies=", "WantedBy="))
+    ]
+    assert len(shared) > 25
+    for line in [
+        *shared,
+        "ConfigurationDirectory=simkeeper",
+        "StateDirectory=simkeeper",
+        "LoadCredential=simkeeper:/etc/simkeeper/credentials",
+        "Type=notify",
+        "RestartPreventExitStatus=2",
+        "Requires=simkeeper-web.socket",
+        "PrivateNetwork=yes",
+        "IPAddressDeny=any",
+        "RestrictAddressFamilies=AF_UNIX",
+    ]:
+        assert re.search(rf"^{re.escape(line)}$", web, re.M), line
+    assert re.search(
+        r"^ExecStart=/opt/simkeeper/bin/simkeeper --config /etc/simkeeper/config.toml web "
+        r"--idle-exit \d+$",
+        web,
+        re.M,
+    )

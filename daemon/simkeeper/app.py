@@ -24,6 +24,8 @@ from .redact import Redactor
 
 if TYPE_CHECKING:
     from .delivery import Deliver, PassReport, Recorder
+    from .i18n import Translator
+    from .probes import Health, Metric
     from .report import StatusReport
     from .store import Entry, Store
 
@@ -213,6 +215,32 @@ def status(config: Config, now: datetime) -> StatusReport:
         return build_status(config, None, state_path(config), now)
     with store:
         return build_status(config, store, state_path(config), now)
+
+
+# -- what a monitor asks (/healthz, /metrics) ---------------------------------------------
+
+
+def health(config: Config, now: datetime, t: Translator | None = None) -> Health:
+    """Whether reminders are getting out at ``now`` (see :mod:`simkeeper.probes`), its
+    reasons in the language of ``t``."""
+    from .i18n import ENGLISH
+    from .probes import health as judge
+
+    return judge(status(config, now), now, t or ENGLISH)
+
+
+def metrics(config: Config, now: datetime) -> tuple[Metric, ...]:
+    """The Prometheus figures at ``now``, read from the state database without writing it."""
+    from .probes import metrics as figures
+    from .report import build_status
+
+    store = open_state_readonly(config)
+    if store is None:
+        report = build_status(config, None, state_path(config), now)
+        return figures(config, report, EMPTY_LEDGER, {}, now)
+    with store:
+        report = build_status(config, store, state_path(config), now)
+        return figures(config, report, store.ledger(), store.counts_by_target(), now)
 
 
 # -- what the user did ----------------------------------------------------------------------

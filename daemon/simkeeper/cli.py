@@ -438,10 +438,17 @@ def run(obj: Context) -> None:
 
 @cli.command()
 @NOW_OPTION
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Socket-activated by systemd: exit after this many seconds without a request.",
+)
 @click.pass_obj
-def web(obj: Context, now: str | None) -> None:
-    """Serve the web face in the foreground on the [web] table's listen address: the signed
-    links in reminders, the status page and the calendar feed. SIGTERM stops it.
+def web(obj: Context, now: str | None, idle_exit: float | None) -> None:
+    """Serve the web face in the foreground on the [web] table's listen address (or on the
+    socket systemd passes): the signed links in reminders, the status page and the calendar
+    feed. SIGTERM stops it.
 
     --now fixes the clock at that time (for tests)."""
     from .webserve import serve
@@ -455,7 +462,7 @@ def web(obj: Context, now: str | None) -> None:
             )
         )
     fixed = parse_now(now, config) if now else None
-    serve(config, (lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
+    serve(config, (lambda: fixed) if fixed else (lambda: datetime.now(UTC)), idle_exit)
 
 
 @cli.command("reload")

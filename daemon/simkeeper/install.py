@@ -5,8 +5,9 @@ place for this install, from the files the package carries (``simkeeper/data``).
 (0700) and ``~/.config/systemd/user/simkeeper.service`` (0644); ``--system`` writes
 ``/etc/simkeeper/config.toml`` (0644: the service's transient user must read it, so it holds no
 secret), ``/etc/simkeeper/credentials`` (0700) and ``/etc/systemd/system/simkeeper.service``
-(0644). The unit's ``ExecStart`` names the ``simkeeper`` of this very install. An existing
-config is never overwritten.
+(0644), with the failure alert unit and the web face's socket and service beside it. The
+units' ``ExecStart`` names the ``simkeeper`` of this very install. An existing config is never
+overwritten.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ def layout(system: bool, root: Path | None, env: Mapping[str, str]) -> Layout:
     config, credentials, unit = paths
     source = "simkeeper.service" if system else "simkeeper-user.service"
     # The system unit's OnFailure= starts the alert unit, which must sit beside it.
+    # The web face's socket and service go beside it too (enabled only when wanted).
     failure = "simkeeper-failure@.service"
-    extra = ((unit.with_name(failure), failure),) if system else ()
+    beside = (failure, "simkeeper-web.socket", "simkeeper-web.service")
+    extra = tuple((unit.with_name(name), name) for name in beside) if system else ()
     return Layout(config, 0o644 if system else 0o600, credentials, unit, source, system, extra)
 
 
@@ -117,7 +120,11 @@ def init(where: Layout, executable: str) -> list[str]:
         _write(where.unit, unit_text(where.unit_source, executable), 0o644)
         done.append(f"wrote {where.unit} (mode 0644, ExecStart={executable})")
         for path, source in where.extra_units:
-            _write(path, unit_text(source, executable), 0o644)
+            # A .socket unit runs nothing: written as shipped.
+            text = (
+                data_text(source) if source.endswith(".socket") else unit_text(source, executable)
+            )
+            _write(path, text, 0o644)
             done.append(f"wrote {path} (mode 0644)")
     except OSError as e:
         where_ = e.filename or where.config
@@ -138,6 +145,7 @@ def next_steps(where: Layout, executable: str) -> list[str]:
             f"sudo {sk} --config {config} check",
             "sudo systemctl daemon-reload",
             "sudo systemctl enable --now simkeeper",
+            "sudo systemctl enable --now simkeeper-web.socket   # the web face, once [web] is set",
         ]
     config = shlex.quote(str(where.config))
     return [

@@ -1098,6 +1098,13 @@ class Store:
             return False
         return True
 
+    def counts_by_target(self) -> dict[tuple[str, str], int]:
+        """Deliveries per (target, state), for ``/metrics``."""
+        rows = self.db.execute(
+            "SELECT target, state, COUNT(*) FROM deliveries GROUP BY target, state"
+        )
+        return {(target, state): n for target, state, n in rows}
+
 
 def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> Store | None:
     """Open (and create or migrate) the state database at ``path``.

@@ -146,13 +146,15 @@ def negotiate(accept_language: str, default: str) -> str:
 
 def routes() -> dict[str, Handler]:
     """Every path the web face answers, and its handler (``/r/`` takes ``/r/<token>``)."""
-    from . import webpages
+    from . import webpages, webprobes
 
     return {
         "/": webpages.status_page,
         "/calendar.ics": webpages.calendar_feed,
         "/r/": webpages.action_page,
         "/style.css": style_sheet,
+        "/healthz": webprobes.healthz,
+        "/metrics": webprobes.metrics,
     }
 
 

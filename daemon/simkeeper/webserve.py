@@ -1,13 +1,19 @@
 """``simkeeper web``: the web face served by waitress, a production WSGI server.
 
 The config is loaded once at start; the link key is read (or created) once. SIGTERM and SIGINT
-end the server cleanly (exit 0).
+end the server cleanly (exit 0). It serves on the socket systemd passed (socket activation,
+see :mod:`.listen`) or binds the ``listen`` address itself; it tells systemd when it is ready
+(``Type=notify``), and when socket-activated with ``idle_exit`` it exits 0 after that many
+seconds without a request (systemd starts it again on the next connection).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
@@ -15,12 +21,15 @@ from types import FrameType
 from waitress.server import create_server
 
 from . import app
+from .listen import Activity, Listening, listening, tracked, watch_idle
 from .model import Config
+from .sdnotify import Notifier
 from .web import Application, Site
 from .weblinks import load_key
 
 log = logging.getLogger("simkeeper.web")
 THREADS = 4
+TRUSTED_PROXY = "127.0.0.1"  # a reverse proxy on this machine (README: "Running the web face")
 
 
 def make_site(config: Config, clock: Callable[[], datetime]) -> Site:
@@ -33,17 +42,64 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def serve(config: Config, clock: Callable[[], datetime]) -> None:
-    """Serve the web face of ``config`` on its ``listen`` address until SIGTERM or SIGINT."""
+def serve(config: Config, clock: Callable[[], datetime], idle_exit: float | None = None) -> None:
+    """Serve the web face of ``config`` until SIGTERM or SIGINT, or (socket-activated, with
+    ``idle_exit``) until that many seconds pass without a request."""
     assert config.web is not None
-    application = Application(make_site(config, clock))
+    site = make_site(config, clock)  # the key exists before anyone can connect
+    where = listening(_shown(config))
+    activity = Activity(time.monotonic)
+    application = tracked(Application(site), activity)
     server = create_server(
-        application, host=config.web.host, port=config.web.port, threads=THREADS, ident="simkeeper"
+        application,
+        sockets=list(where.sockets),
+        threads=THREADS,
+        ident="simkeeper",
+        # Behind a reverse proxy on this machine every request comes from 127.0.0.1: the
+        # client's address is the proxy's X-Forwarded-For (so the limit on bad tokens counts
+        # each client, not everyone at once). From any other peer the header is dropped.
+        trusted_proxy=TRUSTED_PROXY,
+        trusted_proxy_count=1,
+        trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+        clear_untrusted_proxy_headers=True,
     )
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("serving the web face on %s (public address %s)", _shown(config), config.web.base_url)
-    server.run()
+    done = threading.Event()
+    if idle_exit and where.activated:
+        watcher = threading.Thread(
+            target=watch_idle,
+            args=(activity, idle_exit, _idle_stop(idle_exit), done.wait),
+            name="idle-exit",
+            daemon=True,
+        )
+        watcher.start()
+    log.info("%s (public address %s)", _serving(where, idle_exit), config.web.base_url)
+    notify = Notifier()
+    notify.ready(f"serving on {where.describe()}")
+    try:
+        server.run()
+    finally:
+        done.set()
+        notify.stopping()
+
+
+def _serving(where: Listening, idle_exit: float | None) -> str:
+    if not where.activated:
+        return f"serving the web face on {where.describe()}"
+    idle = f", exiting after {idle_exit:g} s without a request" if idle_exit else ""
+    return f"serving the web face on {where.describe()} (socket from systemd{idle})"
+
+
+def _idle_stop(seconds: float) -> Callable[[], None]:
+    """Stop the server from the idle watch: SIGTERM to this process, so the main thread ends
+    the server as it does for ``systemctl stop``."""
+
+    def stop() -> None:
+        log.info("no request for %g s: exiting until the next connection", seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    return stop
 
 
 def _shown(config: Config) -> str:
