@@ -443,30 +443,42 @@ class Store:
         created = 0
         changed: set[str] = set()
         conn = self.db.conn
+        at = stamp(now)
+        stamps: dict[datetime, str] = {}  # many reminders share their instants
+        deliveries: list[tuple[int | None, str, str, str]] = []
+        insert = (
+            "INSERT OR IGNORE INTO reminders (number, deadline, kind, offset, name, due_at,"
+            " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         with self.transaction():
             for reminder, payload, targets in items:
+                due, expires = reminder.due_at, reminder.expires_at
+                due_s = stamps.get(due) or stamps.setdefault(due, stamp(due))
+                expires_s = stamps.get(expires) or stamps.setdefault(expires, stamp(expires))
+                key = reminder.key
                 cur = conn.execute(
-                    "INSERT OR IGNORE INTO reminders (number, deadline, kind, offset, name, due_at,"
-                    " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    insert,
                     (
-                        *reminder.key,
+                        *key,
                         payload.get("name", ""),
-                        stamp(reminder.due_at),
-                        stamp(reminder.expires_at),
+                        due_s,
+                        expires_s,
                         json.dumps(payload, ensure_ascii=False),
-                        stamp(now),
+                        at,
                     ),
                 )
                 if cur.rowcount != 1:
                     continue
                 created += 1
-                if reminder.key[2] == "renew":  # the ledger knows which deadlines were reminded
-                    changed.add(reminder.key[0])
-                conn.executemany(
-                    "INSERT INTO deliveries (reminder_id, target, next_attempt_at, expires_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    [(cur.lastrowid, t, stamp(now), stamp(reminder.expires_at)) for t in targets],
-                )
+                if key[2] == "renew":  # the ledger knows which deadlines were reminded
+                    changed.add(key[0])
+                rowid = cur.lastrowid
+                deliveries += [(rowid, t, at, expires_s) for t in targets]
+            conn.executemany(
+                "INSERT INTO deliveries (reminder_id, target, next_attempt_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                deliveries,
+            )
             self._note_changes(sorted(changed - {""}), now)
         return created
 
