@@ -30,6 +30,7 @@ from .deadlines import (
 )
 from .kinds import ReminderKind
 from .model import EMPTY_LEDGER, FINAL_WEEK, Ledger, Number, Settings
+from .periods import Cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ def _near(
     and the first fixed occurrence after the window (looked at unless marked done)."""
     start = today - timedelta(days=overdue_span(number) + 1)
     end = _window_end(number, today)
+    following: date | None = None  # a rolling plan has no fixed occurrences
     if number.rolling:  # one deadline only
         days = list(renew_deadlines(number, start, end, ledger))
     else:
@@ -104,11 +106,36 @@ def _near(
         # for any overdue_for.
         recent = today - timedelta(days=1)
         days = [*_tracked_before(number, start, recent, ledger)]
-        days += renew_deadlines(number, recent, end, ledger)
-    following = next_occurrence_after(number, end)
+        near, following = _fixed_near(number, recent, end, ledger)
+        days += near
     if following and (number.number, following) not in ledger.done:
         days.append(following)
     return days, projection(number, today, ledger), following
+
+
+def _fixed_near(
+    number: Number, start: date, end: date, ledger: Ledger
+) -> tuple[list[date], date | None]:
+    """A fixed plan's renew deadlines in ``[start, end]`` not marked done (what
+    :func:`renew_deadlines` gives), and its first occurrence after ``end``."""
+    if number.due is None or number.cycle is None:
+        return list(renew_deadlines(number, start, end, ledger)), next_occurrence_after(number, end)
+    near, following = _plan_near(number.due, number.cycle, start, end)
+    done, key = ledger.done, number.number
+    return [day for day in near if (key, day) not in done], following
+
+
+@lru_cache(maxsize=16384)  # numbers share plans: one computation per plan and window
+def _plan_near(due: date, cycle: Cycle, start: date, end: date) -> tuple[tuple[date, ...], date]:
+    """The occurrences of the plan (``due`` stepped by ``cycle``) in ``[start, end]``, as
+    :func:`~simkeeper.deadlines.occurrences` steps them, and the first one after ``end``."""
+    days: list[date] = []
+    k = cycle.first_index_on_or_after(due, start)
+    while (day := cycle.step(due, k)) <= end:
+        days.append(day)
+        k += 1
+    following = cycle.step(due, cycle.first_index_on_or_after(due, end + timedelta(days=1)))
+    return tuple(days), following
 
 
 Slot = tuple[date, ReminderKind, int, datetime, datetime]
