@@ -160,6 +160,8 @@ def m005_web_snoozes(db: sqlite_utils.Database) -> None:
     )
 
 
+# What ``json.dumps(payload, ensure_ascii=False)`` writes, without a new encoder per reminder.
+_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False)
 KEEP_PASSES = 200  # the passes table keeps only the latest ones
 KEEP_CHANGES = timedelta(days=7)  # the change log is only read by a running daemon
 
@@ -463,7 +465,7 @@ class Store:
                         payload.get("name", ""),
                         due_s,
                         expires_s,
-                        json.dumps(payload, ensure_ascii=False),
+                        _PAYLOAD_JSON.encode(payload),
                         at,
                     ),
                 )
