@@ -49,11 +49,12 @@ class SimulatedTime:
 
 
 @pytest.fixture
-def process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Service.run installs signal handlers and a wake-up fd for the whole process: put the
-    test process's own back afterwards; no systemd socket."""
+    test process's own back afterwards; no systemd socket; the config cache in tmp_path."""
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    monkeypatch.setenv("CACHE_DIRECTORY", str(tmp_path / "cache"))
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
         yield
@@ -111,3 +112,33 @@ def test_a_reminder_already_due_at_start_goes_out_in_the_first_pass(tmp_path, pr
         assert len(http.requests) == 1
     # Sent before the loop's first sleep (the start-up pass), and only once.
     assert clock.received and set(clock.received) == {1}
+
+
+def test_the_daemon_keeps_its_validated_config_in_the_cache_folder(tmp_path, process_state):
+    """``simkeeper run`` loads through the validated-config cache ($CACHE_DIRECTORY, which the
+    unit's CacheDirectory= sets): a restart on an unchanged file takes the numbers from there,
+    and sends exactly what a start without the cache sends."""
+    cache = tmp_path / "cache"
+    clock = SimulatedTime(DUE + timedelta(minutes=5), until=DUE + timedelta(minutes=30))
+    with HTTPReceiver() as http:
+        config = config_for(tmp_path, http)
+        assert run_service(config, clock) == 0
+        assert [p.name.startswith("config-") for p in cache.iterdir()] == [True]
+        entry = next(cache.iterdir())
+        written = entry.stat().st_mtime_ns
+        (tmp_path / "state.db").unlink()  # start afresh: the reminder is due again
+        clock = SimulatedTime(DUE + timedelta(minutes=5), until=DUE + timedelta(minutes=30))
+        assert run_service(config, clock) == 0
+        assert entry.stat().st_mtime_ns == written, "a hit: the entry was read, not rewritten"
+        assert len(http.requests) == 2
+        assert http.requests[0].json() == http.requests[1].json()
+
+
+def test_a_cache_folder_that_cannot_be_written_is_skipped(tmp_path, process_state, monkeypatch):
+    clock = SimulatedTime(DUE + timedelta(minutes=5), until=DUE + timedelta(minutes=30))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("CACHE_DIRECTORY", str(blocker / "cache"))
+    with HTTPReceiver() as http:
+        assert run_service(config_for(tmp_path, http), clock) == 0
+        assert len(http.requests) == 1

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -255,7 +256,7 @@ def test_the_index_drops_stale_entries_and_orders_ties_by_config_position() -> N
 
 
 def test_the_daemon_rewrites_its_calendar_when_another_process_records_a_renewal(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The calendar feed is left alone on idle ticks and follows the change log: a renewal
     recorded by ``simkeeper renewed`` (another store connection) moves it on the next tick."""
@@ -267,6 +268,7 @@ def test_the_daemon_rewrites_its_calendar_when_another_process_records_a_renewal
     ).replace("[settings]\n", f'[settings]\ncalendar = "{feed}"\ncalendar_days = 60\n')
     path = tmp_path / "c.toml"
     path.write_text(text)
+    monkeypatch.setenv("CACHE_DIRECTORY", str(tmp_path / "cache"))  # the daemon's config cache
     at = [START]
     service = Service(path, clock=lambda: at[0])
     service.config_bytes = service.read_config_bytes()

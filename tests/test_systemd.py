@@ -81,6 +81,7 @@ def test_system_unit_has_what_the_service_needs():
         "RuntimeDirectory=simkeeper",
         "StateDirectory=simkeeper",
         "ConfigurationDirectory=simkeeper",
+        "CacheDirectory=simkeeper",
         "DynamicUser=yes",
         "ProtectSystem=strict",
         "ProtectHome=yes",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from operator import attrgetter
 from typing import TypeVar
 
@@ -84,7 +84,12 @@ class Deadline:
 
 def local_today(number: Number, now: datetime) -> date:
     """The date of ``now`` in the number's time zone."""
-    return now.astimezone(number.timezone).date()
+    return _local_date(now, number.timezone)
+
+
+@lru_cache(maxsize=1024)  # a pass asks it for every number, at one ``now`` and a few zones
+def _local_date(now: datetime, zone: tzinfo) -> date:
+    return now.astimezone(zone).date()
 
 
 def occurrences(number: Number, start: date, end: date) -> Iterator[date]:

@@ -30,6 +30,7 @@ from .deadlines import (
 )
 from .kinds import ReminderKind
 from .model import EMPTY_LEDGER, FINAL_WEEK, Ledger, Number, Settings
+from .periods import Cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ def _near(
     and the first fixed occurrence after the window (looked at unless marked done)."""
     start = today - timedelta(days=overdue_span(number) + 1)
     end = _window_end(number, today)
+    following: date | None = None  # a rolling plan has no fixed occurrences
     if number.rolling:  # one deadline only
         days = list(renew_deadlines(number, start, end, ledger))
     else:
@@ -104,11 +106,40 @@ def _near(
         # for any overdue_for.
         recent = today - timedelta(days=1)
         days = [*_tracked_before(number, start, recent, ledger)]
-        days += renew_deadlines(number, recent, end, ledger)
-    following = next_occurrence_after(number, end)
+        near, following = _fixed_near(number, recent, end, ledger)
+        days += near
     if following and (number.number, following) not in ledger.done:
         days.append(following)
     return days, projection(number, today, ledger), following
+
+
+def _fixed_near(
+    number: Number, start: date, end: date, ledger: Ledger
+) -> tuple[list[date], date | None]:
+    """A fixed plan's renew deadlines in ``[start, end]`` not marked done (what
+    :func:`renew_deadlines` gives), and its first occurrence after ``end``."""
+    if number.due is None or number.cycle is None:
+        return list(renew_deadlines(number, start, end, ledger)), next_occurrence_after(number, end)
+    near, following = _plan_near(number.due, number.cycle, start, end)
+    done, key = ledger.done, number.number
+    return [day for day in near if (key, day) not in done], following
+
+
+@lru_cache(maxsize=16384)  # numbers share plans: one computation per plan and window
+def _plan_near(due: date, cycle: Cycle, start: date, end: date) -> tuple[tuple[date, ...], date]:
+    """The occurrences of the plan (``due`` stepped by ``cycle``) in ``[start, end]``, as
+    :func:`~simkeeper.deadlines.occurrences` steps them, and the first one after ``end``."""
+    days: list[date] = []
+    k = cycle.first_index_on_or_after(due, start)
+    while (day := cycle.step(due, k)) <= end:
+        days.append(day)
+        k += 1
+    following = cycle.step(due, cycle.first_index_on_or_after(due, end + timedelta(days=1)))
+    return tuple(days), following
+
+
+Slot = tuple[date, ReminderKind, int, datetime, datetime]
+"""A reminder slot without its number: (deadline, kind, offset, due_at, expires_at)."""
 
 
 def _slots_of(
@@ -119,16 +150,32 @@ def _slots_of(
     days: list[date],
     proj: Projection | None,
 ) -> Iterator[Reminder]:
+    for slot in _slot_times(number, settings, today, ledger, days, proj):
+        yield Reminder(number, *slot)
+
+
+def _slot_times(
+    number: Number,
+    settings: Settings,
+    today: date,
+    ledger: Ledger,
+    days: list[date],
+    proj: Projection | None,
+) -> Iterator[Slot]:
+    """The slots of :func:`_slots_of` as plain tuples: a :class:`Reminder` is built only for
+    the few a caller keeps."""
     at, zone = settings.remind_at, number.timezone
     for day in days:
         if paid_from_balance(number, proj, day):
             continue
-        yield from _before(number, day, "renew", at, zone)
+        yield from _before_times(number.remind, day, "renew", at, zone)
         if day <= today and is_tracked_overdue(number, day, ledger):
-            yield from _overdue(number, day, at, zone, today)
-        yield from _snoozed(number, day, ledger)
+            for r in _overdue(number, day, at, zone, today):
+                yield (r.deadline, r.kind, r.offset, r.due_at, r.expires_at)
+        for r in _snoozed(number, day, ledger):
+            yield (r.deadline, r.kind, r.offset, r.due_at, r.expires_at)
     if proj and proj.runs_out and proj.runs_out >= today:
-        yield from _before(number, proj.runs_out, "topup", at, zone)
+        yield from _before_times(number.remind, proj.runs_out, "topup", at, zone)
 
 
 def _snoozed(number: Number, day: date, ledger: Ledger) -> Iterator[Reminder]:
@@ -163,20 +210,24 @@ def _tracked_before(number: Number, start: date, end: date, ledger: Ledger) -> I
             yield day
 
 
-def _before(
-    number: Number, day: date, kind: ReminderKind, at: time, zone: tzinfo
-) -> Iterator[Reminder]:
+@lru_cache(maxsize=16384)  # numbers share lead times, zones and deadline days
+def _before_times(
+    remind: tuple[int, ...], day: date, kind: ReminderKind, at: time, zone: tzinfo
+) -> tuple[Slot, ...]:
+    """The slots ``remind`` days before ``day`` (its reminders before the deadline)."""
     expires = local_instant(day + timedelta(days=1), time(0), zone)
-    for lead in number.remind:
+    slots: list[Slot] = []
+    for lead in remind:
         due = local_instant(day - timedelta(days=lead), at, zone)
         if due >= expires:
             # The deadline's own day does not exist there (Pacific/Apia skipped 2011-12-30):
             # its reminder goes out at the first instant of the next day that does, and may
             # until that day is over.
             nxt = due.astimezone(zone).date() + timedelta(days=1)
-            yield Reminder(number, day, kind, lead, due, local_instant(nxt, time(0), zone))
+            slots.append((day, kind, lead, due, local_instant(nxt, time(0), zone)))
             continue
-        yield Reminder(number, day, kind, lead, due, expires)
+        slots.append((day, kind, lead, due, expires))
+    return tuple(slots)
 
 
 def overdue_days(number: Number) -> list[int]:
@@ -322,22 +373,27 @@ def outlook(number: Number, settings: Settings, now: datetime, ledger: Ledger) -
     """The number's :class:`Outlook` at ``now``: its slots are worked out once."""
     today = local_today(number, now)
     days, proj, following = _near(number, today, ledger)
-    latest: dict[tuple[date, ReminderKind], Reminder] = {}
-    ahead: Reminder | None = None
+    latest: dict[tuple[date, ReminderKind], Slot] = {}
+    ahead: Slot | None = None
     wakes: list[datetime] = []
-    for slot in _slots_of(number, settings, today, ledger, days, proj):
-        if slot.due_at <= now < slot.expires_at:
-            if not _held(slot, ledger, now):
-                key = (slot.deadline, slot.kind)
-                if key not in latest or slot.due_at > latest[key].due_at:
+    snoozed = ledger.snoozed
+    for slot in _slot_times(number, settings, today, ledger, days, proj):
+        day, kind, _, due, expires = slot
+        if due <= now < expires:
+            until = snoozed.get((number.number, day)) if snoozed else None
+            if until is None or now >= until or kind == "topup":  # not held: see _held
+                key = (day, kind)
+                if key not in latest or due > latest[key][3]:
                     latest[key] = slot
-            wakes.append(slot.expires_at)
-        elif now < slot.due_at < slot.expires_at and (ahead is None or slot.due_at < ahead.due_at):
+            wakes.append(expires)
+        elif now < due < expires and (ahead is None or due < ahead[3]):
             ahead = slot
     if ahead is not None:
-        wakes.append(ahead.due_at)
+        wakes.append(ahead[3])
     wakes += _horizons(number, today, ledger, days, proj, following)
-    return Outlook(tuple(latest.values()), ahead, min(wakes, default=None))
+    due_now = tuple(Reminder(number, *slot) for slot in latest.values())
+    soon = Reminder(number, *ahead) if ahead is not None else None
+    return Outlook(due_now, soon, min(wakes, default=None))
 
 
 def _horizons(

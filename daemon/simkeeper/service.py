@@ -30,7 +30,7 @@ from pathlib import Path
 
 import schedule
 
-from . import app, worker
+from . import app, configcache, worker
 from .backup import state_lock
 from .delivery import PassReport
 from .duework import DueWork
@@ -100,8 +100,13 @@ class Service:
     # -- start and stop -----------------------------------------------------------------------
 
     def load(self) -> Config:
-        """Load the config as ``simkeeper check`` does; Apprise checks the URLs in a worker."""
-        return worker.load_checked(self.config_path, self.warn, self.wait_for)
+        """Load the config as ``simkeeper check`` does; Apprise checks the URLs in a worker.
+        The validated numbers come from the config cache while the file is unchanged
+        (``$CACHE_DIRECTORY``, else the folder the commands use; a cache that cannot be
+        written is skipped)."""
+        return worker.load_checked(
+            self.config_path, self.warn, self.wait_for, cache=configcache.folder()
+        )
 
     def read_config_bytes(self) -> bytes | None:
         """The config file's bytes (None when unreadable): a reload from the same bytes

@@ -192,6 +192,8 @@ def m006_retention(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE compactions (id INTEGER PRIMARY KEY CHECK (id = 1), ran_at TEXT)")
 
 
+# What ``json.dumps(payload, ensure_ascii=False)`` writes, without a new encoder per reminder.
+_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False)
 KEEP_CHANGES = timedelta(days=7)  # the change log is only read by a running daemon
 KEEP_PASSES = 200  # the passes table keeps only the latest ones
 FOLD_AFTER = timedelta(days=2)  # a settled entry this long past its expiry is folded
@@ -488,32 +490,44 @@ class Store:
         created = 0
         changed: set[str] = set()
         conn = self.db.conn
+        at = stamp(now)
+        stamps: dict[datetime, str] = {}  # many reminders share their instants
+        deliveries: list[tuple[int | None, str, str, str]] = []
+        insert = (
+            "INSERT OR IGNORE INTO reminders (number, deadline, kind, offset, name, due_at,"
+            " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         with self.transaction():
             for reminder, payload, targets in items:
                 if self._folded(reminder.key):
                     continue  # sent (or given up) and compacted: it stays done
+                due, expires = reminder.due_at, reminder.expires_at
+                due_s = stamps.get(due) or stamps.setdefault(due, stamp(due))
+                expires_s = stamps.get(expires) or stamps.setdefault(expires, stamp(expires))
+                key = reminder.key
                 cur = conn.execute(
-                    "INSERT OR IGNORE INTO reminders (number, deadline, kind, offset, name, due_at,"
-                    " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    insert,
                     (
-                        *reminder.key,
+                        *key,
                         payload.get("name", ""),
-                        stamp(reminder.due_at),
-                        stamp(reminder.expires_at),
-                        json.dumps(payload, ensure_ascii=False),
-                        stamp(now),
+                        due_s,
+                        expires_s,
+                        _PAYLOAD_JSON.encode(payload),
+                        at,
                     ),
                 )
                 if cur.rowcount != 1:
                     continue
                 created += 1
-                if reminder.key[2] == "renew":  # the ledger knows which deadlines were reminded
-                    changed.add(reminder.key[0])
-                conn.executemany(
-                    "INSERT INTO deliveries (reminder_id, target, next_attempt_at, expires_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    [(cur.lastrowid, t, stamp(now), stamp(reminder.expires_at)) for t in targets],
-                )
+                if key[2] == "renew":  # the ledger knows which deadlines were reminded
+                    changed.add(key[0])
+                rowid = cur.lastrowid
+                deliveries += [(rowid, t, at, expires_s) for t in targets]
+            conn.executemany(
+                "INSERT INTO deliveries (reminder_id, target, next_attempt_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                deliveries,
+            )
             self._note_changes(sorted(changed - {""}), now)
         return created
 

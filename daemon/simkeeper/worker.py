@@ -275,12 +275,15 @@ class _Seen:
         return None
 
 
-def load_checked(path: Path, warn: Callable[[str], None], wait: Wait) -> Config:
+def load_checked(
+    path: Path, warn: Callable[[str], None], wait: Wait, cache: Path | None = None
+) -> Config:
     """Load the config as :func:`simkeeper.app.load` does, its notify URLs checked by Apprise
-    in a worker. Loads a second time (with the answers) only when a URL has a problem."""
+    in a worker. Loads a second time (with the answers) only when a URL has a problem.
+    ``cache``: the folder of the validated-config cache (:mod:`simkeeper.configcache`)."""
     seen = _Seen([])
     try:
-        config = config_mod.load(path, url_check=seen, require_secrets=True)
+        config = config_mod.load(path, url_check=seen, require_secrets=True, cache=cache)
     except ConfigError:  # say the URLs' problems too, with the others, as `check` does
         problems = url_problems(seen.urls, Redactor(), wait)
         if problems:  # raises again, with every problem
@@ -288,7 +291,7 @@ def load_checked(path: Path, warn: Callable[[str], None], wait: Wait) -> Config:
         raise
     problems = url_problems(seen.urls, Redactor(config.secrets), wait)
     if problems:
-        config = config_mod.load(path, url_check=problems.get, require_secrets=True)
+        config = config_mod.load(path, url_check=problems.get, require_secrets=True, cache=cache)
     for warning in config.warnings:
         warn(warning)
     return config
