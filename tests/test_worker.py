@@ -133,6 +133,9 @@ def test_the_daemon_sends_without_ever_importing_apprise(tmp_path, env):
     modules = (found / f"{daemon.pid}.txt").read_text().split()
     assert "simkeeper.service" in modules and "simkeeper.worker" in modules
     assert [m for m in modules if m == "apprise" or m.startswith("apprise.")] == []
+    # Nor what only other commands use (issue 14: a light idle daemon).
+    assert [m for m in modules if m.split(".")[0] in ("jinja2", "waitress", "icalendar")] == []
+    assert {"simkeeper.report", "simkeeper.web", "simkeeper.webpages"}.isdisjoint(modules)
 
 
 def test_a_worker_killed_mid_send_hands_its_delivery_back_and_the_daemon_goes_on(tmp_path, env):
