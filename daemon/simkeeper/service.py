@@ -32,7 +32,7 @@ from pathlib import Path
 
 import schedule
 
-from . import app, worker
+from . import app, configcache, worker
 from .backup import state_lock
 from .delivery import PassReport
 from .duework import DueWork
@@ -113,8 +113,11 @@ class Service:
     # -- start and stop -----------------------------------------------------------------------
 
     def load(self) -> Config:
-        """Load the config as ``simkeeper check`` does; Apprise checks the URLs in a worker."""
-        return worker.load_checked(self.config_path, self.warn, self.wait_for)
+        """Load the config as ``simkeeper check`` does; Apprise checks the URLs in a worker,
+        and the numbers are validated in one (see :func:`worker.validate_apart`)."""
+        return worker.load_checked(
+            self.config_path, self.warn, self.wait_for, cache=configcache.folder()
+        )
 
     def read_config_digest(self) -> bytes | None:
         """The SHA-256 of the config file's bytes (None when unreadable): a reload from the

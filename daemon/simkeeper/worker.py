@@ -275,12 +275,19 @@ class _Seen:
         return None
 
 
-def load_checked(path: Path, warn: Callable[[str], None], wait: Wait) -> Config:
+def load_checked(
+    path: Path, warn: Callable[[str], None], wait: Wait, cache: Path | None = None
+) -> Config:
     """Load the config as :func:`simkeeper.app.load` does, its notify URLs checked by Apprise
-    in a worker. Loads a second time (with the answers) only when a URL has a problem."""
+    in a worker. Loads a second time (with the answers) only when a URL has a problem.
+
+    With a ``cache`` folder a worker validates the numbers first (:func:`validate_apart`), so
+    the daemon takes them from the cache: it never holds phonenumbers nor what parsing left."""
+    if cache is not None:
+        validate_apart(path, cache, wait)
     seen = _Seen([])
     try:
-        config = config_mod.load(path, url_check=seen, require_secrets=True)
+        config = config_mod.load(path, url_check=seen, require_secrets=True, cache=cache)
     except ConfigError:  # say the URLs' problems too, with the others, as `check` does
         problems = url_problems(seen.urls, Redactor(), wait)
         if problems:  # raises again, with every problem
@@ -288,7 +295,22 @@ def load_checked(path: Path, warn: Callable[[str], None], wait: Wait) -> Config:
         raise
     problems = url_problems(seen.urls, Redactor(config.secrets), wait)
     if problems:
-        config = config_mod.load(path, url_check=problems.get, require_secrets=True)
+        config = config_mod.load(path, url_check=problems.get, require_secrets=True, cache=cache)
     for warning in config.warnings:
         warn(warning)
     return config
+
+
+def validate_apart(path: Path, cache: Path, wait: Wait) -> None:
+    """Load the config in a worker, which leaves its validated numbers in ``cache`` (when the
+    config is valid and the folder writable). Parsing 10,000 numbers scatters garbage over the
+    heap and imports phonenumbers; in the worker, neither stays in the daemon (issue 14). Any
+    failure here only means the daemon's own load does all the work, and reports it."""
+
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
+        with suppress(ConfigError):
+            config_mod.load(path, require_secrets=True, cache=cache)
+        return {}
+
+    with suppress(RuntimeError, WorkerDied):
+        run(job, Redactor(), wait)
