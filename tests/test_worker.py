@@ -180,6 +180,7 @@ def test_an_idle_daemon_has_its_numbers_validated_in_a_worker(tmp_path, env):
     modules = (found / f"{daemon.pid}.txt").read_text().split()
     assert "simkeeper.service" in modules
     assert [m for m in modules if m.split(".")[0] in ("phonenumbers", "apprise")] == []
+    assert "importlib.metadata" not in modules  # no scan of the installed packages' plugins
 
 
 def test_a_daemon_without_a_writable_cache_validates_its_numbers_itself(tmp_path, env):
