@@ -89,6 +89,15 @@ def test_a_second_load_of_the_same_text_takes_the_numbers_from_the_cache(files, 
     assert config_mod.load(path, env={**env, "TOKEN": TOKEN}) == first  # as without a cache
 
 
+def test_numbers_read_back_from_the_cache_hold_no_attribute_dict(files, env):
+    """The daemon takes its numbers from the cache (issue 14): unpickled, a number with an
+    attribute dict costs ~140 bytes more than its slots."""
+    path, cache = files
+    load(path, cache, env)
+    numbers = load(path, cache, env).numbers
+    assert numbers and not any(hasattr(n, "__dict__") for n in numbers)
+
+
 @pytest.mark.parametrize(
     "change",
     ["text", "version", "code", "settings from the environment"],

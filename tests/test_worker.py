@@ -99,24 +99,23 @@ def stop(proc: subprocess.Popen[bytes]) -> int:
             proc.wait()
 
 
-def test_the_daemon_sends_without_ever_importing_apprise(tmp_path, env):
+def module_dump(tmp_path: Path, env: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    """Where processes started with the returned extra environment write their modules."""
     hooks = tmp_path / "site"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(MODULES_AT_EXIT)
     found = tmp_path / "modules"
     found.mkdir()
     path = os.pathsep.join(p for p in (str(hooks), env.get("PYTHONPATH", "")) if p)
+    return found, {"PYTHONPATH": path, "SK_MODULES_DIR": str(found)}
+
+
+def test_the_daemon_sends_without_ever_importing_apprise(tmp_path, env):
+    found, extra = module_dump(tmp_path, env)
     notify = NotifySocket()
     log = tmp_path / "daemon.log"
     with HTTPReceiver() as http:
-        daemon = start(
-            config_due_now(tmp_path, http),
-            env,
-            log,
-            PYTHONPATH=path,
-            SK_MODULES_DIR=str(found),
-            NOTIFY_SOCKET=notify.path,
-        )
+        daemon = start(config_due_now(tmp_path, http), env, log, **extra, NOTIFY_SOCKET=notify.path)
         try:
             assert wait_for(lambda: len(http.requests) == 1, 30), log.read_text()
             assert wait_for(lambda: notify.pass_ends(), 30), log.read_text()
@@ -133,6 +132,76 @@ def test_the_daemon_sends_without_ever_importing_apprise(tmp_path, env):
     modules = (found / f"{daemon.pid}.txt").read_text().split()
     assert "simkeeper.service" in modules and "simkeeper.worker" in modules
     assert [m for m in modules if m == "apprise" or m.startswith("apprise.")] == []
+    # Nor what only other commands use (issue 14: a light idle daemon).
+    assert [m for m in modules if m.split(".")[0] in ("jinja2", "waitress", "icalendar")] == []
+    assert {"simkeeper.report", "simkeeper.web", "simkeeper.webpages"}.isdisjoint(modules)
+
+
+def idle_config(tmp_path: Path) -> Path:
+    """One number whose reminders are months away, and a target nothing listens on."""
+    deadline = datetime.now(UTC).date() + timedelta(days=150)
+    return write_config(
+        tmp_path / "config.toml",
+        f"""
+[settings]
+timezone = "UTC"
+state = "{tmp_path / "state.db"}"
+
+[[notify]]
+name = "hook"
+url = "json://127.0.0.1:9/x"
+
+[[numbers]]
+name = "giffgaff"
+number = "+447911123456"
+due = {deadline.isoformat()}
+""",
+    )
+
+
+def test_an_idle_daemon_has_its_numbers_validated_in_a_worker(tmp_path, env):
+    """Issue 14: a worker validates the numbers (and fills the config cache), the daemon takes
+    them from the cache, on start and on reload: it never imports phonenumbers while idle."""
+    found, extra = module_dump(tmp_path, env)
+    notify = NotifySocket()
+    log = tmp_path / "daemon.log"
+    daemon = start(idle_config(tmp_path), env, log, **extra, NOTIFY_SOCKET=notify.path)
+    try:
+        assert wait_for(lambda: notify.pass_ends(), 30), log.read_text()
+        daemon.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "config reloaded: 1 number(s)" in log.read_text(), 30)
+        assert wait_for(lambda: len(notify.pass_ends()) >= 2, 30), log.read_text()
+    finally:
+        code = stop(daemon)
+        notify.close()
+    assert code == 0, log.read_text()
+    assert "simkeeper started: 1 number(s)" in log.read_text()
+    assert list((Path(env["HOME"]) / ".cache" / "simkeeper").glob("config-*.pickle"))
+    modules = (found / f"{daemon.pid}.txt").read_text().split()
+    assert "simkeeper.service" in modules
+    assert [m for m in modules if m.split(".")[0] in ("phonenumbers", "apprise")] == []
+    assert "importlib.metadata" not in modules  # no scan of the installed packages' plugins
+
+
+def test_a_daemon_without_a_writable_cache_validates_its_numbers_itself(tmp_path, env):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    notify = NotifySocket()
+    log = tmp_path / "daemon.log"
+    daemon = start(
+        idle_config(tmp_path),
+        env,
+        log,
+        CACHE_DIRECTORY=str(blocker / "cache"),
+        NOTIFY_SOCKET=notify.path,
+    )
+    try:
+        assert wait_for(lambda: notify.pass_ends(), 30), log.read_text()
+    finally:
+        code = stop(daemon)
+        notify.close()
+    assert code == 0, log.read_text()
+    assert "simkeeper started: 1 number(s)" in log.read_text()
 
 
 def test_a_worker_killed_mid_send_hands_its_delivery_back_and_the_daemon_goes_on(tmp_path, env):

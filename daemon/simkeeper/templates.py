@@ -11,8 +11,6 @@ import string
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import phonenumbers
-
 from .i18n import LANGUAGES, N_, Translator, translator
 from .model import FINAL_WEEK
 
@@ -140,6 +138,8 @@ def check_template(key: str, text: str) -> None:
 
 def mask_number(e164: str) -> str:
     """Show a number for privacy: country code, two leading and three trailing digits."""
+    import phonenumbers  # here: an idle daemon renders no message and need not hold it
+
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -280,7 +280,11 @@ def load_checked(
 ) -> Config:
     """Load the config as :func:`simkeeper.app.load` does, its notify URLs checked by Apprise
     in a worker. Loads a second time (with the answers) only when a URL has a problem.
-    ``cache``: the folder of the validated-config cache (:mod:`simkeeper.configcache`)."""
+
+    With a ``cache`` folder a worker validates the numbers first (:func:`validate_apart`), so
+    the daemon takes them from the cache: it never holds phonenumbers nor what parsing left."""
+    if cache is not None:
+        validate_apart(path, cache, wait)
     seen = _Seen([])
     try:
         config = config_mod.load(path, url_check=seen, require_secrets=True, cache=cache)
@@ -295,3 +299,18 @@ def load_checked(
     for warning in config.warnings:
         warn(warning)
     return config
+
+
+def validate_apart(path: Path, cache: Path, wait: Wait) -> None:
+    """Load the config in a worker, which leaves its validated numbers in ``cache`` (when the
+    config is valid and the folder writable). Parsing 10,000 numbers scatters garbage over the
+    heap and imports phonenumbers; in the worker, neither stays in the daemon (issue 14). Any
+    failure here only means the daemon's own load does all the work, and reports it."""
+
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
+        with suppress(ConfigError):
+            config_mod.load(path, require_secrets=True, cache=cache)
+        return {}
+
+    with suppress(RuntimeError, WorkerDied):
+        run(job, Redactor(), wait)
