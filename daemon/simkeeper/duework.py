@@ -30,7 +30,9 @@ class DueWork:
     def __init__(self) -> None:
         self.index = DueIndex()
         self.config: Config | None = None
-        self.numbers: dict[str, tuple[int, Number]] = {}
+        # each number's place in config.numbers, by E.164 key (a place, not a (place, Number)
+        # pair: one small int a number is what the idle daemon holds)
+        self.numbers: dict[str, int] = {}
         self.seq: int | None = None  # the change log read up to here; None: not built yet
         self.pending: set[str] = set()  # numbers to look at on the next pass
         self.changed = True  # anything changed since the calendar feed was last refreshed
@@ -48,20 +50,20 @@ class DueWork:
         same = old is not None and unchanged_file and len(old.numbers) == len(config.numbers)
         if same and old is not None and _same_frame(old, config):
             return
-        numbers = {n.number: (i, n) for i, n in enumerate(config.numbers)}
+        numbers = {n.number: i for i, n in enumerate(config.numbers)}
         if old is None or self.seq is None or not _same_frame(old, config):
             self.index = DueIndex()
             self.pending = set(numbers)
         else:
-            for key, (_, number) in numbers.items():
+            for key, i in numbers.items():
                 held = self.numbers.get(key)
-                if held is None or held[1] != number:
+                if held is None or old.numbers[held] != config.numbers[i]:
                     self.pending.add(key)
             for key in self.numbers.keys() - numbers.keys():
                 self.index.drop(key)
                 self.pending.discard(key)
             if [k for k in self.numbers] != [k for k in numbers]:
-                self.index.reorder({k: i for k, (i, _) in numbers.items()})
+                self.index.reorder(numbers)
         self.numbers = numbers
         self.zones = tuple({n.timezone: None for n in config.numbers})
 
@@ -106,7 +108,7 @@ class DueWork:
         if changed or first:
             self.changed = True
         for key, got in found.items():
-            self.index.put(key, self.numbers[key][0], got)
+            self.index.put(key, self.numbers[key], got)
         reminded: dict[str, list[date]] = {}
         for r in renew:
             if r.key not in known:
@@ -134,7 +136,7 @@ class DueWork:
         for key, days in reminded.items():
             if key not in self.numbers:
                 continue
-            number = self.numbers[key][1]
+            number = self._number(key)
             day = min(days)
             if day <= local_today(number, now):  # its alerts may already be near
                 near.append(key)
@@ -142,6 +144,11 @@ class DueWork:
                 self.index.wake_at(key, local_instant(day, time(0), number.timezone))
         self._recompute(store, now, near)
         return True
+
+    def _number(self, key: str) -> Number:
+        """The configured number with the E.164 key ``key``."""
+        assert self.config is not None
+        return self.config.numbers[self.numbers[key]]
 
     def _to_look_at(self, now: datetime, changed: set[str], first: bool) -> list[str]:
         """The numbers this pass looks at, in config order."""
@@ -151,7 +158,7 @@ class DueWork:
         wanted = self.pending | changed
         wanted.update(self.index.pop_due(now))
         self.pending = set()
-        return sorted((k for k in wanted if k in self.numbers), key=lambda k: self.numbers[k][0])
+        return sorted((k for k in wanted if k in self.numbers), key=lambda k: self.numbers[k])
 
     def _work_out(
         self, keys: Iterable[str], now: datetime, ledger: Ledger, failures: list[Failure]
@@ -161,7 +168,7 @@ class DueWork:
         settings = self.config.settings
         found: dict[str, Outlook] = {}
         for key in keys:
-            number = self.numbers[key][1]
+            number = self._number(key)
             work = partial(_outlook_of, number, settings, now, ledger)
             got = isolated(number, failures, work)
             found[key] = got[0] if got else Outlook((), None, _next_midnight(number, now))
@@ -194,7 +201,7 @@ class DueWork:
     def _recompute(self, store: Store, now: datetime, changed: Iterable[str]) -> None:
         """Work these numbers out again with their ledger as it is now, without recording;
         leave for the next pass those with something due not yet in the outbox."""
-        keys = sorted((k for k in changed if k in self.numbers), key=lambda k: self.numbers[k][0])
+        keys = sorted((k for k in changed if k in self.numbers), key=lambda k: self.numbers[k])
         if not keys:
             return
         ledger = store.ledger_for(keys)
@@ -205,7 +212,7 @@ class DueWork:
         recorded = store.recorded(due) if due else set()
         self.pending.update(n for k, n in due.items() if k not in recorded)
         for key, got in found.items():
-            self.index.put(key, self.numbers[key][0], got)
+            self.index.put(key, self.numbers[key], got)
 
     # -- what the daemon asks -----------------------------------------------------------------
 
