@@ -89,7 +89,7 @@ def uncompacted(config: Config, store: Store, first: date, days: int) -> None:
 
 
 def rows(store: Store) -> dict[str, int]:
-    tables = ("reminders", "deliveries", "settled", "reminded", "passes", "history")
+    tables = ("reminders", "deliveries", "settled", "reminded", "passes", "history", "changes")
     return {t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
 
 
@@ -119,6 +119,7 @@ def test_the_database_stays_bounded_over_many_passes(tmp_path, http_receiver):
         assert counts["reminders"] <= 6 * 8 and counts["deliveries"] <= 6 * 8
         assert counts["settled"] <= 6 * 40
         assert counts["reminded"] <= 6 * 3
+        assert counts["changes"] <= 6 * 4  # the daemon's change log, trimmed with send-due too
     assert after_200["settled"] <= after_100["settled"] + 6
     assert after_200["reminders"] <= after_100["reminders"] + 6
 

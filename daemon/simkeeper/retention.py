@@ -34,6 +34,9 @@ def compact_if_due(config: Config, store: Store, now: datetime) -> Compaction | 
     since = (now - retention - timedelta(days=span + 2)).date()
     try:
         done = store.compact(now, retention, since)
+        # The change log is read by a running daemon within a minute; with `send-due` from
+        # cron alone nothing else would ever trim it.
+        store.prune_changes(now, store.last_change())
     except (DiskFullError, sqlite3.Error) as e:  # rolled back; reminders go on regardless
         log.warning("state database not compacted (%s); the next pass tries again", e)
         return None
