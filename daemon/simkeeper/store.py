@@ -194,12 +194,6 @@ def m006_retention(db: sqlite_utils.Database) -> None:
 
 # What ``json.dumps(payload, ensure_ascii=False)`` writes, without a new encoder per reminder.
 _PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False)
-@migrations()
-def m007_settled_until(db: sqlite_utils.Database) -> None:
-    # Compaction drops folded rows by age: without this it scans them all once a day.
-    db.execute("CREATE INDEX settled_until ON settled (until)")
-
-
 KEEP_CHANGES = timedelta(days=7)  # the change log is only read by a running daemon
 KEEP_PASSES = 200  # the passes table keeps only the latest ones
 FOLD_AFTER = timedelta(days=2)  # a settled entry this long past its expiry is folded
