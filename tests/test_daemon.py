@@ -187,10 +187,10 @@ def test_stop_signal_exits_cleanly_with_the_database_intact(tmp_path, env, notif
         config = daemon_config(tmp_path, http, at, number_due_at("a", "+447911123456", at))
         daemon = Daemon(config, {**env, "NOTIFY_SOCKET": notify.path}, tmp_path)
         assert wait_for(lambda: len(http.requests) == 1, 20), daemon.text()
-        started = datetime.now(UTC)
+        # The daemon sleeps up to a minute between passes: exiting 0 within the 10 s stop()
+        # allows shows the signal woke it.
         code = daemon.stop(sig, timeout=10)
-        took = (datetime.now(UTC) - started).total_seconds()
-    assert code == 0 and took < 5
+    assert code == 0
     assert notify.count("STOPPING=1") == 1
     with sqlite3.connect(tmp_path / "state.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -193,7 +192,6 @@ def test_a_hanging_heartbeat_never_delays_a_reminder(tmp_path, env, make_http_re
     target = make_http_receiver()
     ping = make_http_receiver(hang=12)
     path = heartbeat_config(tmp_path, target.json_url(), ping)
-    started = time.monotonic()
     result = sk(path, env, "send-due", "--now", "2026-12-12T09:00")
     assert result.returncode == 0 and result.stdout.strip() == "sent: hook"
     # The reminder arrived before the heartbeat was even asked for, and the ping was cut off
@@ -201,8 +199,9 @@ def test_a_hanging_heartbeat_never_delays_a_reminder(tmp_path, env, make_http_re
     [reminder] = target.requests
     [heartbeat] = ping.requests
     assert reminder.at < heartbeat.at
+    # "no answer": the ping's own timeout cut it off (waiting out the receiver's 12 s would
+    # have got one).
     assert "heartbeat to http://127.0.0.1" in result.stderr and "no answer" in result.stderr
-    assert time.monotonic() - started < 11
 
 
 def test_the_daemon_records_its_passes_and_pings_the_heartbeat(tmp_path, env, http_receiver):
