@@ -311,7 +311,7 @@ def renew_by_link(config: Config, number: Number, deadline: date, now: datetime)
     from .deadlines import local_today
 
     with open_state(config) as store:
-        if deadline_done(number, deadline, store.ledger()):
+        if deadline_done(number, deadline, store.ledger_for([number.number])):
             return None
         done = record_renewal(store, number, local_today(number, now), now, None)
         refresh_calendar(config, store, now)
@@ -343,7 +343,7 @@ def snooze_by_link(config: Config, number: Number, deadline: date, now: datetime
     tomorrow's reminder time, when one goes out."""
     until = snooze_until(config, number, now)
     with open_state(config) as store:
-        if deadline_done(number, deadline, store.ledger()):
+        if deadline_done(number, deadline, store.ledger_for([number.number])):
             return Snoozed(until, False, renewed=True)
         return Snoozed(until, store.snooze(number.number, deadline, until, now))
 
