@@ -741,6 +741,7 @@ class Store:
         reminded: set[tuple[str, date]] = set()
         topups: dict[str, list[tuple[date, Decimal]]] = {}
         renewals: dict[str, list[tuple[date, Decimal | None]]] = {}
+        snoozed: dict[tuple[str, date], datetime] = {}
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
@@ -770,13 +771,14 @@ class Store:
                     chunk * 2 if self.compacted else chunk,
                 )
             )
+            snoozed.update(self._snoozes(chunk))
         return Ledger(
             renewed,
             frozenset(done),
             frozenset(reminded),
             {n: tuple(v) for n, v in topups.items()},
             {n: tuple(v) for n, v in renewals.items()},
-            snoozed=self._snoozes(wanted),
+            snoozed=snoozed,
         )
 
     def ledger(self) -> Ledger:
@@ -819,15 +821,10 @@ class Store:
         until when (none in a database opened read-only before its migration added the
         table)."""
         sql = "SELECT number, deadline, until FROM snoozes"
+        if numbers is not None:
+            sql += f" WHERE number IN ({','.join('?' * len(numbers))})"
         try:
-            if numbers is None:
-                rows = self.db.execute(sql).fetchall()
-            else:
-                rows = []
-                for i in range(0, len(numbers), 500):
-                    chunk = numbers[i : i + 500]
-                    marks = ",".join("?" * len(chunk))
-                    rows += self.db.execute(f"{sql} WHERE number IN ({marks})", chunk).fetchall()
+            rows = self.db.execute(sql, numbers or []).fetchall()
         except sqlite3.OperationalError:
             return {}
         return {(n, date.fromisoformat(d)): parse_stamp(u) for n, d, u in rows}
