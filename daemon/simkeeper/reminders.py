@@ -195,10 +195,11 @@ def _snoozed(number: Number, day: date, ledger: Ledger) -> Iterator[Reminder]:
         yield Reminder(number, day, "overdue", -(local - day).days, until, expires)
 
 
-def _held(slot: Reminder, ledger: Ledger, now: datetime) -> bool:
-    """Whether a "remind me tomorrow" holds this renew reminder or overdue alert at ``now``."""
-    until = ledger.snoozed.get((slot.number.number, slot.deadline))
-    return until is not None and now < until and slot.kind != "topup"
+def _held(ledger: Ledger, number: str, deadline: date, kind: ReminderKind, now: datetime) -> bool:
+    """Whether a "remind me tomorrow" holds ``number``'s renew reminder or overdue alert for
+    ``deadline`` at ``now``."""
+    until = ledger.snoozed.get((number, deadline))
+    return until is not None and now < until and kind != "topup"
 
 
 def _tracked_before(number: Number, start: date, end: date, ledger: Ledger) -> Iterator[date]:
@@ -303,7 +304,9 @@ def _due_for(number: Number, settings: Settings, now: datetime, ledger: Ledger) 
     today = local_today(number, now)
     latest: dict[tuple[date, ReminderKind], Reminder] = {}
     for slot in _slots(number, settings, today, ledger):
-        if slot.due_at <= now < slot.expires_at and not _held(slot, ledger, now):
+        if slot.due_at <= now < slot.expires_at and not _held(
+            ledger, number.number, slot.deadline, slot.kind, now
+        ):
             key = (slot.deadline, slot.kind)
             if key not in latest or slot.due_at > latest[key].due_at:
                 latest[key] = slot
@@ -376,12 +379,10 @@ def outlook(number: Number, settings: Settings, now: datetime, ledger: Ledger) -
     latest: dict[tuple[date, ReminderKind], Slot] = {}
     ahead: Slot | None = None
     wakes: list[datetime] = []
-    snoozed = ledger.snoozed
     for slot in _slot_times(number, settings, today, ledger, days, proj):
         day, kind, _, due, expires = slot
         if due <= now < expires:
-            until = snoozed.get((number.number, day)) if snoozed else None
-            if until is None or now >= until or kind == "topup":  # not held: see _held
+            if not _held(ledger, number.number, day, kind, now):
                 key = (day, kind)
                 if key not in latest or due > latest[key][3]:
                     latest[key] = slot
