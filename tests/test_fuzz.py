@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from simkeeper.cli import cli
 from simkeeper.config import NOTIFY_KEYS, NUMBER_KEYS, SETTINGS_KEYS, TOP_KEYS
 
-EXAMPLES = 1000
+EXAMPLES = 200  # tests/test_suite_bounds.py keeps every property test bounded
 TRIED: list[int] = []
 
 
@@ -210,6 +210,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
+# Bounded by its inputs (EXAMPLES configs, two commands each); the timeout only catches a hang,
+# far above what the work takes on a loaded machine.
+@pytest.mark.timeout(900)
 @pytest.mark.usefixtures("coverage_paused")
 @settings(
     max_examples=EXAMPLES,

@@ -44,14 +44,31 @@ def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
     result = subprocess.run(
-        [*pip, "--quiet", "--wheel-dir", str(out), str(src)],
+        [*pip, "--verbose", "--wheel-dir", str(out), str(src)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     (built,) = out.glob("simkeeper-*.whl")
+    (out / "build.log").write_text(result.stdout + result.stderr)
     return built
+
+
+def test_building_the_package_prints_no_setuptools_warning(wheel):
+    """The build (the same setuptools steps ``pip install -e .`` runs) warns of nothing: every
+    folder the package data comes from is declared, the version is read from one place."""
+    log = (wheel.parent / "build.log").read_text()
+    assert "running build_py" in log or "Building wheel" in log, log[-2000:]
+    assert "is absent from the" not in log
+    warnings = [line for line in log.splitlines() if "Warning" in line]
+    assert not warnings, "\n".join(warnings)
+
+
+def test_the_wheel_has_the_one_version(wheel):
+    import simkeeper
+
+    assert wheel.name.startswith(f"simkeeper-{simkeeper.__version__}-"), wheel.name
 
 
 @pytest.fixture(scope="module")

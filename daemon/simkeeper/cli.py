@@ -241,8 +241,8 @@ def check(obj: Context) -> None:
 def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     """List every deadline from today to today + DAYS, soonest first.
 
-    Deadlines already passed and not renewed are listed too, with negative days left: those
-    numbers are at risk.
+    Deadlines already passed and not renewed are listed too, the LEFT column saying how long
+    ago (e.g. 6d ago; a negative days_left in JSON): those numbers are at risk.
     """
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
@@ -736,7 +736,7 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
 @FORMAT_OPTION
 @click.pass_obj
 def summary(obj: Context, now: str | None, fmt: str) -> None:
-    """Per currency, what the next 12 months of plans cost (numbers with a ``cost``)."""
+    """Per currency, what the next 12 months of plans cost (numbers with a cost)."""
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
     today = moment.astimezone(config.settings.timezone).date()
@@ -867,7 +867,7 @@ def restore(obj: Context, file: Path) -> None:
 @FORMAT_OPTION
 @click.pass_obj
 def plans_cmd(obj: Context, fmt: str) -> None:
-    """List the built-in carrier plans for ``plan = "NAME"``, with the source of their rules.
+    """List the built-in carrier plans for plan = "NAME", with the source of their rules.
 
     A plan fills a number's carrier, cycle, renewal rules, stages after a missed deadline, note
     and renew_url; any key written in the entry overrides it.
@@ -895,8 +895,11 @@ def plans_cmd(obj: Context, fmt: str) -> None:
     headers += [t.gettext("SOURCE"), t.gettext("SOURCE IS"), t.gettext("CHECKED")]
     click.echo(table(headers, rows))
     hows = sorted({p.checked_how for p in plans if p.checked_how})
-    checked = t.gettext("Checked: {how}. Third-party rules are leads, not the carrier's word.")
-    click.echo("\n" + checked.format(how="; ".join(hows)))
+    sources = t.gettext(
+        "Sources: {how}, as of the CHECKED date. Third-party rules are leads, not the carrier's"
+        " word: check the SOURCE before relying on one."
+    )
+    click.echo("\n" + sources.format(how="; ".join(hows)))
 
 
 def _plans_language(obj: Context) -> str:
