@@ -23,9 +23,7 @@ from simkeeper import cli
 # Property tests are bounded by their number of examples, never by time: no per-example
 # deadline and no "too slow" health check, which fire on a loaded machine, not on a defect
 # (tests/test_suite_bounds.py checks every property test keeps to this).
-settings.register_profile(
-    "simkeeper", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("simkeeper", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("simkeeper")
 
 SIMKEEPER = str(Path(sys.executable).parent / "simkeeper")

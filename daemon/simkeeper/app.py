@@ -8,6 +8,7 @@ from its caller: only the edges read the clock, and only they print or log.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from . import config as config_mod
 from . import paths
-from .deadlines import counts, occurrence_to_mark, occurrences
+from .deadlines import Failure, counts, occurrence_to_mark, occurrences
 from .errors import UsageError
-from .model import EMPTY_LEDGER, Config, Ledger, Number
+from .model import EMPTY_LEDGER, Config, Ledger, Number, Target
 from .redact import Redactor
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .probes import Health, Metric
     from .report import StatusReport
     from .store import Entry, Store
+    from .templates import Message
 
 Warn = Callable[[str], None]
 
@@ -201,6 +203,67 @@ def pass_and_calendar(
     report = send_pass(config, store, now, redact, stop=stop, source=source)
     key, problem = refresh_calendar(config, store, now, calendar_key)
     return PassDone(report, key, problem)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a pass at an instant would send: each target's message, in the order a pass sends
+    them, and the numbers that could not be worked out."""
+
+    messages: tuple[tuple[str, Message], ...]
+    broken: tuple[Failure, ...]
+
+
+def preview_pass(config: Config, now: datetime, redact: Redactor) -> Preview:
+    """Exactly what a pass at ``now`` would send, recording nothing (``send-due --dry-run``).
+
+    The pass runs for real (the same outbox, retries, digest and problem alerts) on a private
+    copy of the state database in a temporary folder, with a transport that keeps each message
+    instead of sending it; the copy is then deleted. So no outbox row, no pass record, no
+    heartbeat and no calendar write reaches the real state, whatever ``now`` is.
+    """
+    import shutil
+    import sqlite3
+    import tempfile
+
+    from .backup import copy_database
+    from .delivery import deliver, record_due
+    from .notifier import Outcome
+    from .store import open_store
+    from .weblinks import KEY_FILE
+
+    real = state_path(config)
+    kept: list[tuple[str, Message]] = []
+
+    def keep(
+        jobs: list[tuple[Target, Message]], timeout: float, redact: Redactor
+    ) -> list[tuple[Target, Outcome]]:
+        kept.extend((target.name, message) for target, message in jobs)
+        return [(target, Outcome(True)) for target, _ in jobs]
+
+    with tempfile.TemporaryDirectory(prefix="simkeeper-preview-") as folder:
+        copy = Path(folder) / real.name
+        if real.exists():
+            source = sqlite3.connect(f"file:{real}?mode=ro", uri=True, timeout=30)
+            try:
+                copy_database(source, copy)
+            finally:
+                source.close()
+        if (real.parent / KEY_FILE).exists():  # the links signed as the real pass signs them
+            shutil.copy2(real.parent / KEY_FILE, Path(folder) / KEY_FILE)
+        store = open_store(copy)
+        assert store is not None
+        delivery_log = logging.getLogger("simkeeper.delivery")
+        was = delivery_log.disabled
+        delivery_log.disabled = True  # its "sent ..." lines would claim what did not happen
+        try:
+            broken: list[Failure] = []
+            record_due(config, store, now, broken, redact)
+            deliver(config, store, now, redact, transport=keep)
+        finally:
+            delivery_log.disabled = was
+            store.close()
+    return Preview(tuple(kept), tuple(broken))
 
 
 # -- status ---------------------------------------------------------------------------------

@@ -325,14 +325,28 @@ def _check_writable(config: Config, state: Path) -> None:
 
 
 @cli.command("send-due")
-@NOW_OPTION
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what this pass would send (with --now: at that time), record and send nothing.",
+)
+@click.option(
+    "--now",
+    metavar="ISO-8601",
+    help="Run the pass as if it were this time (e.g. 2026-12-09T09:00): it sends and records"
+    " for real, so use it with --dry-run to preview; default: the real clock.",
+)
 @click.pass_obj
-def send_due(obj: Context, now: str | None) -> None:
+def send_due(obj: Context, now: str | None, dry_run: bool) -> None:
     """Send every reminder that is due and not yet sent (one pass; for cron).
 
     Failed deliveries are kept and retried with backoff on later passes. Exit 1 when a target
     failed in this pass, or when the calendar feed could not be written (reminders still go).
+    With --dry-run nothing is sent or recorded: no outbox entry, no pass, no calendar write.
     """
+    if dry_run:
+        _preview(obj, now)
+        return
     config = obj.load()
     redact = app.use_secrets(config)
     moment = parse_now(now, config)
@@ -351,6 +365,25 @@ def send_due(obj: Context, now: str | None) -> None:
     if calendar_problem:
         click.echo(_error_line(f"calendar feed not updated: {calendar_problem}"), err=True)
     sys.exit(1 if report.failed or calendar_problem else 0)
+
+
+def _preview(obj: Context, now: str | None) -> None:
+    """``send-due --dry-run``: each message a pass would send, to whom."""
+    config = obj.load()
+    redact = app.use_secrets(config)
+    moment = parse_now(now, config)
+    preview = app.preview_pass(config, moment, redact)
+    t = translator(config.settings.language)
+    for name, message in preview.messages:
+        click.echo(t.gettext("would send to {name}:").format(name=name))
+        click.echo("  " + redact(message.title))
+        for line in redact(message.body).splitlines():
+            click.echo(("  " + line).rstrip())
+    for f in preview.broken:
+        click.echo(f"warning: {_broken_line(f, redact)}", err=True)
+    if not preview.messages:
+        click.echo(t.gettext("nothing would be sent"))
+    click.echo(t.gettext("(dry run: nothing was sent or recorded)"))
 
 
 @cli.command("test")

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from . import heartbeat
 from .balances import Projection, money
 from .deadlines import Failure, local_today, projection, unique_failures, upcoming
-from .model import Config, Ledger, Number
+from .model import Config, Ledger, Number, Target
 from .redact import Redactor
 from .reminders import Reminder, digest_due_at, due_reminders
 from .retention import compact_if_due
 from .store import Claimed, OutboxItem, Store, disk_full, process_token
 from .templates import Item, Message, Texts
+
+if TYPE_CHECKING:
+    from .notifier import Outcome
 
 log = logging.getLogger("simkeeper.delivery")
 DIGEST_DAYS = 30
@@ -289,15 +292,27 @@ def _balance(proj: Projection | None) -> str:
     return money(proj.balance) if proj else ""
 
 
+# Sends (target, message) jobs with a timeout; yields each target's outcome.
+Transport = Callable[
+    [list[tuple[Target, Message]], float, Redactor], Iterable[tuple[Target, "Outcome"]]
+]
+
+
 def deliver(
     config: Config,
     store: Store,
     now: datetime,
     redact: Redactor,
     stop: Callable[[], bool] = lambda: False,
+    transport: Transport | None = None,
 ) -> PassReport:
-    """Claim every delivery ready at ``now``, send one message per target, record outcomes."""
-    from .notifier import send_all  # here: the daemon runs this step in a worker process
+    """Claim every delivery ready at ``now``, send one message per target, record outcomes.
+    ``transport`` sends the messages (Apprise's :func:`~simkeeper.notifier.send_all`; a
+    preview's collects them instead)."""
+    if transport is None:
+        from .notifier import send_all  # here: the daemon runs this step in a worker process
+
+        transport = send_all
 
     report = PassReport()
     store.ensure_reserve()  # no room to record an outcome: send nothing
@@ -320,7 +335,7 @@ def deliver(
     jobs = [
         (targets[name], render(texts, claimed, now, links)) for name, claimed in batches.items()
     ]
-    for target, outcome in send_all(jobs, config.settings.send_timeout, redact):
+    for target, outcome in transport(jobs, config.settings.send_timeout, redact):
         store.settle(batches[target.name], token, now, outcome.error)
         count = len(batches[target.name])
         if outcome.ok:

@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from .deadlines import Failure, upcoming
 from .i18n import ENGLISH, Translator
 from .model import Config, Ledger
-from .report import StatusReport
+from .report import StatusReport, from_the_future
 from .store import parse_stamp, stamp
 
 PASS_STALE = timedelta(minutes=3)  # three missed one-minute passes: the daemon is not running
@@ -39,6 +39,14 @@ def health(report: StatusReport, now: datetime, t: Translator = ENGLISH) -> Heal
     last = report.last_pass
     if last is None:
         reasons.append(t.gettext("no send pass is recorded yet: is the daemon running?"))
+    elif from_the_future(last.ran_at, now):
+        reasons.append(
+            t.gettext(
+                "the last send pass is recorded at %(at)s, later than the clock (run with"
+                " --now?): no sign of a running daemon"
+            )
+            % {"at": last.ran_at}
+        )
     else:
         age = now - parse_stamp(last.ran_at)
         if age > PASS_STALE:

@@ -28,7 +28,15 @@ from .deadlines import (
 from .model import EMPTY_LEDGER, Config, Ledger, Number
 from .redact import Redactor, display_url
 from .reminders import Reminder
-from .store import OpenDelivery, PassRecord, Store, TargetState, UnsentReminder, stamp
+from .store import (
+    OpenDelivery,
+    PassRecord,
+    Store,
+    TargetState,
+    UnsentReminder,
+    parse_stamp,
+    stamp,
+)
 
 UNSENT_GRACE = timedelta(minutes=10)  # a due reminder unsent for longer needs attention
 
@@ -72,6 +80,16 @@ Attention: TypeAlias = UnsentReminder | TargetHealth | Deadline | BrokenNumber
 deadline, or a number whose deadlines cannot be worked out."""
 
 
+# A pass recorded later than the clock by more than this was run with a later --now (or the
+# clock was set back): it shows nothing about a daemon running now.
+CLOCK_SLACK = timedelta(minutes=1)
+
+
+def from_the_future(ran_at: str, now: datetime) -> bool:
+    """Whether a pass stamped ``ran_at`` is later than ``now`` (beyond :data:`CLOCK_SLACK`)."""
+    return parse_stamp(ran_at) - now > CLOCK_SLACK
+
+
 @dataclass(frozen=True)
 class StatusReport:
     """What ``status`` shows; ``found`` is False when there is no state database yet."""
@@ -88,6 +106,8 @@ class StatusReport:
     at_risk: tuple[Deadline, ...]
     balances: tuple[BalanceLine, ...]
     needs: tuple[Attention, ...]
+    # The last pass is stamped later than the clock: a --now pass, not a sign of a daemon.
+    last_pass_later: bool = False
 
     @property
     def ok(self) -> bool:
@@ -150,6 +170,7 @@ def build_status(config: Config, store: Store | None, path: Path, now: datetime)
         state=path,
         found=store is not None,
         last_pass=stored.last_pass,
+        last_pass_later=bool(stored.last_pass and from_the_future(stored.last_pass.ran_at, now)),
         next_reminder=NextReminder(*nxt) if nxt else None,
         counts=stored.counts,
         due_unsent=tuple(due_unsent),

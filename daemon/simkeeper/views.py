@@ -190,7 +190,11 @@ def status_json(report: StatusReport, config: Config) -> str:
 
     last_pass = None
     if report.last_pass:
-        last_pass = {**vars(report.last_pass), "ran_at": when(report.last_pass.ran_at)}
+        last_pass = {
+            **vars(report.last_pass),
+            "ran_at": when(report.last_pass.ran_at),
+            "later_than_clock": report.last_pass_later,
+        }
     nxt = report.next_reminder
     data = {
         "state": str(report.state),
@@ -289,9 +293,12 @@ def _last_pass_line(report: StatusReport, config: Config, t: Translator) -> str:
             how += t.gettext(", sent to {sent} target(s), {failed} failed").format(
                 sent=last.sent, failed=last.failed
             )
-    return t.gettext("last pass: {when} by {source}, {how}").format(
+    line = t.gettext("last pass: {when} by {source}, {how}").format(
         when=local_stamp(last.ran_at, config), source=last.source, how=how
     )
+    if report.last_pass_later:
+        line += t.gettext(" (later than the clock, so run with --now: no sign of a running daemon)")
+    return line
 
 
 def _next_reminder_line(report: StatusReport, config: Config, t: Translator) -> str:

@@ -108,6 +108,9 @@ def calendar_feed(site: Site, request: Request) -> Response:
     found = upcoming(config.numbers, now, config.settings.calendar_days, ledger, failures=[])
     day = datetime.combine(now.astimezone(config.settings.timezone).date(), time(0), UTC)
     modified = max(day, changed.replace(microsecond=0)) if changed else day
+    # Never later than the clock (RFC 9110, 8.8.2.1): a pass run with a later --now records
+    # its reminders "in the future", which is not when the feed changed.
+    modified = min(modified, now.astimezone(UTC).replace(microsecond=0))
     language = config.settings.language
     body = render_calendar(found, day, config.settings.remind_at, translator(language))
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
