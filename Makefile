@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-CONFIG ?= config.example.toml
+CONFIG ?=
+DEMO ?= .state/demo
 
 .PHONY: run test lint format bench clean systemd-test config-docs catalogs
 
@@ -12,12 +13,20 @@ $(BIN)/simkeeper: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# The daemon in the foreground on the example config; state in ./.state, reminders printed
-# by the console:// target. Ctrl-C stops it.
+# The daemon in the foreground on the demo config (`simkeeper demo`: the example with its dates
+# moved to today, a fresh state in $(DEMO)), so a reminder prints at once through console://.
+# `make run CONFIG=my.toml` runs your own config instead (state in ./.state). Ctrl-C stops it.
 run: $(BIN)/simkeeper
+ifeq ($(CONFIG),)
+	$(BIN)/simkeeper demo $(DEMO)
+	$(BIN)/simkeeper --config $(DEMO)/config.toml check
+	$(BIN)/simkeeper --config $(DEMO)/config.toml upcoming
+	$(BIN)/simkeeper --config $(DEMO)/config.toml run
+else
 	$(BIN)/simkeeper --config $(CONFIG) check
 	$(BIN)/simkeeper --config $(CONFIG) upcoming
 	STATE_DIRECTORY=$(CURDIR)/.state $(BIN)/simkeeper --config $(CONFIG) run
+endif
 
 # Four pytest workers on two cores: most tests wait on a daemon, a receiver or a socket, not
 # on the CPU (bench/ has the figures that need a quiet machine).

@@ -498,10 +498,9 @@ def test_example_upcoming_runs(env):
     )
     assert r.returncode == 0, r.stderr
     assert [(d["deadline"], d["name"], d["days_left"]) for d in json.loads(r.stdout)] == [
-        ("2026-12-01", "giffgaff", 0),  # plan giffgaff: 2026-06-01 + 6 months
         ("2026-12-03", "Ultra PayGo", 2),
-        ("2026-12-15", "US T-Mobile", 15),  # Dec 1 in Shanghai is Nov 30 in Los Angeles
-    ]
+        ("2026-12-06", "US T-Mobile", 6),  # Dec 1 in Shanghai is Nov 30 in Los Angeles
+    ]  # giffgaff: 2026-07-10 + 6 months, after these 20 days
 
 
 # -- docs: every command, option and config key is in README.md ---------------------------------

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import tomllib
 from contextlib import suppress
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -1005,6 +1006,52 @@ def main() -> None:
 @cli.group("config")
 def config_group() -> None:
     """Print what the config schema documents: the example config and the README tables."""
+
+
+@cli.command()
+@click.argument(
+    "folder",
+    default="simkeeper-demo",
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option(
+    "--now",
+    metavar="ISO-8601",
+    help="Move the dates to this day instead of today (e.g. 2026-12-01).",
+)
+def demo(folder: Path, now: str | None) -> None:
+    """Write a demo config to FOLDER/config.toml: the example with its dates moved to today.
+
+    A reminder is due at once and no deadline has passed; its state starts afresh in
+    FOLDER/state.db, and reminders print to the terminal (console://). Then run it with
+    simkeeper --config FOLDER/config.toml run (make run does all of this).
+    """
+    from zoneinfo import ZoneInfo
+
+    from .configdocs import demo_config, example_config
+
+    zone = ZoneInfo(tomllib.loads(example_config())["settings"]["timezone"])
+    try:
+        moment = datetime.now(zone) if now is None else datetime.fromisoformat(now)
+    except ValueError:
+        raise UsageError(f'--now "{now}" is not an ISO 8601 time', "e.g. 2026-12-01") from None
+    today = (moment if moment.tzinfo is None else moment.astimezone(zone)).date()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    state = folder.resolve() / "state.db"
+    for old in folder.glob("state.db*"):  # a fresh start: the last demo's reminders are sent
+        old.unlink()
+    path = folder / "config.toml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(demo_config(today, str(state)))
+    os.chmod(path, 0o600)
+    t = translator("en")  # the example's language
+    click.echo(
+        t.gettext("{path}: the example config with its dates moved to {day}").format(
+            path=path, day=today.isoformat()
+        )
+    )
+    click.echo(t.gettext("run it: {command}").format(command=f"simkeeper --config {path} run"))
 
 
 @config_group.command("example")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date, timedelta
 
 from .schema import NOTIFY, NUMBERS, SETTINGS, TABLES, WEB, Key, Table
 
@@ -22,7 +23,13 @@ EXAMPLE_HEAD = """\
 # simkeeper example config: four kinds of plan, and a console target that prints reminders,
 # so `make run` works with no account. Copy it to ~/.config/simkeeper/config.toml (or
 # /etc/simkeeper/config.toml for the system service) and run `simkeeper check` after each edit.
+# Its dates are as of 2026-12-01; `simkeeper demo` writes a copy with every date moved by as
+# many days as today is past that, so a reminder is due at once and no number has aged.
 """
+
+# The day the example's dates are written for (see EXAMPLE_HEAD): on it, at any hour, the US
+# line's 7-day reminder is due (its slot passed the day before), and no deadline has passed.
+EXAMPLE_DAY = date(2026, 12, 1)
 
 EXAMPLE_TAIL = """\
 # Where reminders go. Any Apprise URL works: https://github.com/caronc/apprise/wiki
@@ -41,7 +48,7 @@ name = "US T-Mobile"
 number = "+1 206 555 0100"
 carrier = "T-Mobile Prepaid"
 cycle = "monthly"
-due = 2026-12-15                    # any one due date of the cycle
+due = 2026-12-06                    # any one due date of the cycle
 note = "Refill $3 online"
 remind = ["7d", "1d"]               # overrides settings.remind
 timezone = "America/Los_Angeles"
@@ -54,7 +61,7 @@ timezone = "America/Los_Angeles"
 name = "giffgaff"
 number = "+44 7911 123456"
 plan = "giffgaff"
-last_renewed = 2026-06-01
+last_renewed = 2026-07-10
 note = "Send one text or top up £10"
 
 # A Hong Kong card for bank codes, topped up once a year. `after_deadline` says what follows a
@@ -110,6 +117,31 @@ def example_web() -> str:
 def example_config() -> str:
     """``config.example.toml`` as it is committed and packaged."""
     return f"{EXAMPLE_HEAD}\n{example_settings()}\n{example_web()}\n{EXAMPLE_TAIL}"
+
+
+# A date value of the example (``due = 2026-12-15``), not one inside a comment.
+_DATE_LINE = re.compile(r"^(\s*[a-z_]+\s*=\s*)(\d{4}-\d\d-\d\d)\b", re.M)
+
+
+def demo_config(today: date, state: str) -> str:
+    """The example config as of ``today`` (``simkeeper demo``): every date moved by the days
+    from :data:`EXAMPLE_DAY` to ``today``, and its state database at ``state``."""
+    shift = timedelta(days=(today - EXAMPLE_DAY).days)
+
+    def moved(m: re.Match[str]) -> str:
+        return m.group(1) + (date.fromisoformat(m.group(2)) + shift).isoformat()
+
+    text = _DATE_LINE.sub(moved, example_config())
+    head = (
+        f"# simkeeper demo: config.example.toml with its dates moved to {today.isoformat()}"
+        " (`simkeeper demo`).\n"
+    )
+    state_line = f"state = {_toml_string(state)}"
+    return head + text.replace("[settings]\n", f"[settings]\n{state_line}\n", 1)
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _cell(text: str) -> str:
