@@ -1079,3 +1079,55 @@ def config_docs(readme: Path | None) -> None:
         readme.write_text(fill_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
     except StaleMarkers as e:
         raise UsageError(f"{readme}: {e}", "put each table's markers back") from None
+
+
+# -- the group's options after the command name too ------------------------------------------
+
+
+def _late_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    obj = ctx.find_object(Context)
+    if value is not None and obj is not None:
+        obj.config_path = value
+
+
+def _late_verbosity(ctx: click.Context, param: click.Parameter, value: int | bool) -> None:
+    obj = ctx.find_object(Context)
+    if value and obj is not None:
+        obj.verbosity = -1 if param.name == "quiet" else int(value)
+        setup_logging(obj.verbosity)
+
+
+def _accept_group_options(group: click.Group) -> None:
+    """Let every command take ``--config``, ``-v`` and ``-q`` after its name as well
+    (``simkeeper check --config FILE``): they set what the group's own options set. The
+    group parses its options and runs first, so these, parsed with the command's, win."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_group_options(command)
+            continue
+        command.params += [
+            click.Option(
+                ["--config", "config_path"],
+                type=click.Path(dir_okay=False, path_type=Path),
+                expose_value=False,
+                callback=_late_config,
+                help="Config file (as before the command name).",
+            ),
+            click.Option(
+                ["-v", "--verbose"],
+                count=True,
+                expose_value=False,
+                callback=_late_verbosity,
+                help="Say more (debug logging).",
+            ),
+            click.Option(
+                ["-q", "--quiet"],
+                is_flag=True,
+                expose_value=False,
+                callback=_late_verbosity,
+                help="Only warnings and errors.",
+            ),
+        ]
+
+
+_accept_group_options(cli)

@@ -114,8 +114,10 @@ def load(
         pos = _TOML_POS.search(msg)
         line = int(pos.group(1)) if pos else None
         message = _TOML_POS.sub("", msg).strip()
+        source = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+        hint = _toml_hint(message, source, text)
         raise ConfigError(
-            [Problem(str(path), "", f"TOML syntax error: {message}", line, _toml_hint(message))]
+            [Problem(str(path), "", f"TOML syntax error: {message}", line, hint)]
         ) from None
     validator = _Validator(path, text, env, url_check, require_secrets)
     deep = _deepest(data)
@@ -223,17 +225,73 @@ def _too_deep(path: Path, line: int | None, key: str = "") -> Problem:
 
 
 def _missing_hint(path: Path) -> str:
+    """How to get a config at ``path``: first the one ``init`` wrote elsewhere, if there is
+    one (``init --user`` as root writes ~/.config, while root's default is /etc)."""
+    other = next((p for p in _other_defaults(path) if p.is_file()), None)
+    if other is not None:
+        return (
+            f"found one at {other}, where 'simkeeper init' writes it: use it with"
+            f" 'simkeeper check --config {other}' or set SIMKEEPER_CONFIG={other}"
+        )
     return (
         f"'simkeeper init --user' (or 'sudo simkeeper init --system') writes one from the "
         f"packaged config.example.toml; or pass --config / set SIMKEEPER_CONFIG; looked at {path}"
     )
 
 
+def _other_defaults(path: Path) -> list[Path]:
+    """The user's and the system's default config, other than ``path``."""
+    found = []
+    base = os.environ.get("XDG_CONFIG_HOME") or (
+        str(Path(os.environ["HOME"]) / ".config") if os.environ.get("HOME") else ""
+    )
+    if base:
+        found.append(Path(base) / "simkeeper" / "config.toml")
+    found.append(Path("/etc/simkeeper/config.toml"))
+    return [p for p in found if p.absolute() != path.absolute()]
+
+
 def _perm_hint() -> str:
     return "check the file's owner and mode; under systemd the service user must be able to read it"
 
 
-def _toml_hint(message: str) -> str:
+# A date written with slashes or dots (2026/12/10, 10.12.2026), as a value or a quoted string.
+_ODD_DATE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})|(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+_TABLE_LINE = re.compile(r"^\s*\[\s*(numbers|notify)\s*\]\s*(#.*)?$", re.M)
+_ANY_TABLE_LINE = re.compile(r"^\s*\[\[?\s*(numbers|notify)\b")
+
+
+def odd_date_hint(text: str) -> str | None:
+    """ "write dates as 2026-12-10" for a date written 2026/12/10 (or 2026.12.10); None for
+    anything else. Day-first forms (10/12/2026) are ambiguous: only the shape is given."""
+    m = _ODD_DATE.search(text)
+    if m is None:
+        return None
+    if m.group(1):
+        try:
+            day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return "write dates as YYYY-MM-DD without quotes, e.g. 2026-12-10"
+        return f"write dates as {day.isoformat()}: YYYY-MM-DD, no quotes"
+    return "write dates as YYYY-MM-DD without quotes, e.g. 2026-12-10"
+
+
+def array_table_hint(key: str) -> str:
+    """What to write when ``[numbers]`` (one table) stands where ``[[numbers]]`` belongs."""
+    what = "number" if key == "numbers" else "notify target"
+    return f"each {what} is a [[{key}]] table: write [[{key}]], with two brackets, above each"
+
+
+def _toml_hint(message: str, line: str = "", text: str = "") -> str:
+    """The fix for a TOML syntax error at ``line`` (its text) of the file ``text``."""
+    value = line.split("=", 1)[1] if "=" in line else ""
+    odd = odd_date_hint(value)
+    if odd:
+        return odd
+    table = _ANY_TABLE_LINE.match(line)
+    single = {m.group(1) for m in _TABLE_LINE.finditer(text or line)}
+    if table and table.group(1) in single:  # [numbers] twice, or [numbers] then [[numbers]]
+        return array_table_hint(table.group(1))
     if "date" in message.lower():
         return "dates are written YYYY-MM-DD without quotes and must exist in the calendar"
     return "see https://toml.io for the syntax; strings need double quotes"
@@ -391,7 +449,8 @@ class _Validator:
     def array(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.problem(key, f"must be an array of tables ([[{key}]] entries)")
+            hint = array_table_hint(key) if isinstance(value, dict) else None
+            self.problem(key, f"must be an array of tables ([[{key}]] entries)", hint)
             return []
         return value
 
@@ -1008,12 +1067,10 @@ class _Validator:
         raw = self.typed(e, "number", str, p)
         if raw is None:
             return None
-        hint = "write it in international format with the country code, e.g. +44 7911 123456"
         e164 = _e164(raw)
-        if e164 is None:
-            self.problem(f"{p}.number", f'"{raw}" is not a phone number', hint)
-        elif not e164:
-            self.problem(f"{p}.number", f'"{raw}" is not a valid phone number', hint)
+        if not e164:
+            message, hint = _phone_problem(raw)
+            self.problem(f"{p}.number", message, hint)
         return e164 or None
 
     def cycle(self, e: Mapping[str, Any], p: str) -> Cycle | None:
@@ -1027,7 +1084,7 @@ class _Validator:
             if "longer than" in str(err):
                 hint = "use a cycle from 1 day to 10 years (3653 days, 120 months)"
             if str(err).startswith("unknown"):  # a typo of a named cycle gets a suggestion
-                hint = _suggest(text.strip().lower(), [*NAMED_CYCLES]) or hint
+                hint = _suggest(text.strip().lower(), [*NAMED_CYCLES]) or _every_hint(text) or hint
             self.problem(f"{p}.cycle", str(err), hint)
             return None
 
@@ -1149,6 +1206,55 @@ def _e164(raw: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _every_hint(text: str) -> str | None:
+    """``every 30 days`` for ``30 days`` (or ``30d``, ``30 day``): a count and a unit without
+    the word every."""
+    m = re.fullmatch(r"\s*(\d+)\s*(d|w|m|y|days?|weeks?|months?|years?)\s*", text.lower())
+    if m is None:
+        return None
+    unit = {"d": "day", "w": "week", "m": "month", "y": "year"}.get(m.group(2), m.group(2))
+    unit = unit.rstrip("s")
+    n = int(m.group(1))
+    return f'write it as "every {n} {unit}{"" if n == 1 else "s"}"'
+
+
+def _phone_problem(raw: str) -> tuple[str, str]:
+    """Why ``raw`` is no phone number, and the fix: the number in international format when
+    only the + was left out; "not an assigned number" for a well-formed number in a range no
+    carrier has (a reserved or unassigned one); the digits' count when that is what is wrong."""
+    import phonenumbers
+
+    general = "write it in international format with the country code, e.g. +44 7911 123456"
+    digits = re.sub(r"[\s().-]", "", raw)
+    if digits.isdigit() and not raw.strip().startswith("+"):
+        e164 = _e164("+" + digits)
+        if e164:
+            shown = phonenumbers.format_number(
+                phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+            return f'"{raw}" is not a phone number', f'add the +: number = "{shown}"'
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return f'"{raw}" is not a phone number', general
+    why = phonenumbers.is_possible_number_with_reason(parsed)
+    region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    if region == phonenumbers.UNKNOWN_REGION:
+        return f'"{raw}" is not a valid phone number', f"+{parsed.country_code} is no country code"
+    if why == phonenumbers.ValidationResult.TOO_SHORT:
+        return f'"{raw}" is not a valid phone number', f"too few digits for a {region} number"
+    if why in (
+        phonenumbers.ValidationResult.TOO_LONG,
+        phonenumbers.ValidationResult.INVALID_LENGTH,
+    ):
+        return f'"{raw}" is not a valid phone number', f"wrong number of digits for {region}"
+    return (
+        f'"{raw}" is not an assigned number',
+        f"it is written right, but no {region} carrier has numbers in that range,"
+        " a reserved or unassigned one: check the digits",
+    )
+
+
 def _number_defaults(settings: Settings) -> dict[str, Any]:
     """What a number takes from ``[settings]`` when it leaves a key out."""
     return {
@@ -1210,7 +1316,7 @@ def _type_hint(value: Any, kind: Kind) -> str | None:
             date.fromisoformat(value)
             return f"write the date without quotes: {value}"
         except ValueError:
-            return "write a real date as YYYY-MM-DD without quotes"
+            return odd_date_hint(value) or "write a real date as YYYY-MM-DD without quotes"
     if kind is date and isinstance(value, datetime):
         return "give only the date, YYYY-MM-DD"
     if kind is str and isinstance(value, (int, float)):
