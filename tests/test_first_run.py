@@ -6,6 +6,7 @@ takes is measured in bench/bench_first_run.py)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -102,3 +103,5 @@ def test_make_run_prints_a_reminder_at_once(tmp_path):
     assert printed, text
     assert "OK, 4 number(s), 1 notify target(s)" in text
     assert "OVERDUE" not in text and "Traceback" not in text
+    # The daemon's log lines are stamped in the config's zone (Asia/Shanghai), with the offset.
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00 INFO simkeeper started", text, re.M)

@@ -7,6 +7,7 @@ command name."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -141,6 +142,7 @@ def test_the_group_options_work_after_the_command_too(tmp_path, env):
     assert after.returncode == 0 and after.stdout == before.stdout
     wrong_then_right = run(["--config", "/nonexistent.toml", "check", "--config", str(config)], env)
     assert wrong_then_right.stdout == before.stdout
+
     def send(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [SIMKEEPER, "send-due", "--config", str(config), *args],
@@ -156,3 +158,22 @@ def test_the_group_options_work_after_the_command_too(tmp_path, env):
     assert quiet.returncode == 0 and "sent: c" in quiet.stdout, quiet.stderr
     assert "INFO" not in quiet.stderr, quiet.stderr
     assert send("-v", "--now", "2027-01-07T09:01").returncode == 0
+
+
+def test_log_lines_are_stamped_in_the_config_zone_with_the_offset(tmp_path, env):
+    """The machine's zone (Pacific/Chatham here) is not the config's (Asia/Kathmandu, +05:45):
+    the stamp follows the config, as every other time simkeeper shows."""
+    text = (HEAD + number()).replace('timezone = "UTC"', 'timezone = "Asia/Kathmandu"')
+    config = write_config(tmp_path / "config.toml", text)
+    result = subprocess.run(
+        [SIMKEEPER, "--config", str(config), "send-due", "--now", "2026-12-07T09:00"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines and all(
+        re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:45 (INFO|WARNING) ", line) for line in lines
+    ), lines

@@ -13,6 +13,7 @@ import gettext
 import io
 import json
 import string
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -268,3 +269,82 @@ def test_renewed_topup_and_undo_are_chinese_with_zh_cn(tmp_path, env):
         "已删除：Line 2026-12-13 的续费（期限 2026-12-15 已完成），记录于 2026-12-13T10:00+01:00",
         "下一个期限：2026-12-15（2 天）",
     ]
+
+
+def glossary() -> list[tuple[str, str, list[str]]]:
+    """The rows of locale/GLOSSARY.md: (English regex, zh-CN term, avoided words)."""
+    rows = []
+    for line in (LOCALE / "GLOSSARY.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            avoid = [w.strip() for w in cells[2].split(",") if w.strip()]
+            rows.append((cells[0].strip("`"), cells[1], avoid))
+    return rows
+
+
+def zh_messages() -> list[tuple[str, str]]:
+    """Every (msgid, msgstr) of the zh-CN catalog, plural forms each."""
+    pairs = []
+    for m in read(po_path("zh-CN")):
+        if not m.id:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        pairs += [(ids[-1], s) for s in strings]
+    return pairs
+
+
+def test_the_glossary_has_the_terms_every_surface_shares():
+    terms = {zh for _, zh, _ in glossary()}
+    assert {"通知渠道", "期限", "续费", "充值", "提醒", "守护进程"} <= terms
+
+
+@pytest.mark.parametrize(("english", "term", "avoid"), glossary(), ids=[g[1] for g in glossary()])
+def test_zh_cn_uses_the_glossary_term_and_no_synonym(english, term, avoid):
+    import re
+
+    found = re.compile(english, re.I)
+    for msgid, msgstr in zh_messages():
+        for word in avoid:
+            assert word not in msgstr, (msgid, msgstr, f"the glossary says {term}, not {word}")
+        words = re.sub(r"\{[^}]*\}|%\([^)]*\)[sd]", "", msgid)  # not the placeholders' names
+        if found.search(words):
+            assert term in msgstr, (msgid, msgstr, f"the glossary says {term}")
+
+
+def test_zh_cn_punctuation_is_full_width_and_has_no_space_after_a_full_stop():
+    import re
+
+    for msgid, msgstr in zh_messages():
+        assert not re.search(r"[。，：；！？] ", msgstr), (msgid, msgstr)
+        if re.search(r"[\u4e00-\u9fff]", msgstr):  # appended to a sentence ending in 。
+            assert not msgstr.startswith(" "), (msgid, msgstr)
+        if re.search(r"[\u4e00-\u9fff]", msgstr):
+            # A colon or comma between Chinese words is full-width (ASCII ones stay in
+            # command lines and times, e.g. 'simkeeper renewed', 09:00).
+            assert not re.search(r"[\u4e00-\u9fff）][:,] ?[\u4e00-\u9fff{%]", msgstr), (
+                msgid,
+                msgstr,
+            )
+
+
+def test_zh_cn_reminders_calendar_and_links_read_as_chinese(tmp_path, env):
+    """The cycle in the calendar is translated, the links' labels end in a full-width colon,
+    and the note follows the full stop with no space."""
+    texts = Texts("zh-CN")
+    item = Item("renew", "A", "+447911123456", "", date(2026, 12, 1), 1, note="发一条短信")
+    item = replace(
+        item, actions=(("renewed", "https://x.example/r/1"), ("snooze", "https://x.example/r/2"))
+    )
+    body = texts.message([item]).body
+    assert "还剩 1 天。备注：发一条短信" in body
+    assert (
+        "我已续费：https://x.example/r/1" in body and "明天再提醒我：https://x.example/r/2" in body
+    )
+    assert ": " not in body
+    english = Texts("en").message([item]).body
+    assert "I renewed it: https://x.example/r/1" in english and "1 day left. Note: " in english
+    path = config(tmp_path, "zh-CN")
+    ics = ok(path, env, "calendar", "--now", "2026-12-13T09:00")
+    description = str(Calendar.from_ical(ics).walk("VEVENT")[0]["description"])
+    assert "周期：每月" in description and "monthly" not in description

@@ -47,17 +47,22 @@ def load(path: Path, warn: Warn, *, for_sending: bool = True, cache: Path | None
 
         url_check = url_problem
     config = config_mod.load(path, url_check=url_check, require_secrets=for_sending, cache=cache)
+    from .logs import set_zone
+
+    set_zone(config.settings.timezone)  # log lines stamped as every other time is shown
     for warning in config.warnings:
         warn(warning)
     return config
 
 
 def use_secrets(config: Config) -> Redactor:
-    """The redactor for ``config``'s secrets, also taught to the installed log handlers."""
-    from .logs import set_redactor
+    """The redactor for ``config``'s secrets, also taught to the installed log handlers (with
+    the config's time zone, which their stamps use)."""
+    from .logs import set_redactor, set_zone
 
     redact = Redactor(config.secrets)
     set_redactor(redact)
+    set_zone(config.settings.timezone)
     return redact
 
 

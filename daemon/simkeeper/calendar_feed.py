@@ -16,7 +16,7 @@ from pathlib import Path
 from icalendar import Alarm, Calendar, Event
 
 from .deadlines import Deadline, lost_on, upcoming
-from .i18n import ENGLISH, Translator, translator
+from .i18n import ENGLISH, Translator, cycle_words, translator
 from .model import Config, Ledger
 from .templates import mask_number
 
@@ -65,7 +65,7 @@ def render_calendar(
         event.add("dtend", d.date + timedelta(days=1))
         lines = [
             t.gettext("{action} {name} by {date}").format(**named, date=d.date.isoformat()),
-            t.gettext("Cycle: {cycle}").format(cycle=n.cycle_text),
+            t.gettext("Cycle: {cycle}").format(cycle=cycle_words(n.cycle_text, t)),
         ]
         if n.carrier:
             lines.append(t.gettext("Carrier: {carrier}").format(carrier=n.carrier))

@@ -9,6 +9,7 @@ text; nothing installs a global ``_``. Texts kept in tables are marked with :fun
 from __future__ import annotations
 
 import gettext
+import re
 from pathlib import Path
 from typing import Protocol
 
@@ -51,3 +52,32 @@ def label(t: Translator, word: str) -> str:
     """A stored word (a kind, an event) marked with :func:`N_` where it is defined, in the
     language of ``t``; an empty or unknown word as it is."""
     return t.gettext(word) if word else word
+
+
+# The named cycles as the config writes them, translated where a sentence shows them.
+CYCLE_WORDS = {
+    "weekly": N_("weekly"),
+    "monthly": N_("monthly"),
+    "quarterly": N_("quarterly"),
+    "yearly": N_("yearly"),
+    "once": N_("once"),
+}
+_EVERY = re.compile(r"^every (\d+) (day|week|month|year)s?$")
+
+
+def cycle_words(text: str, t: Translator) -> str:
+    """A cycle as written in the config (``monthly``, ``every 180 days``) in the language of
+    ``t``; anything else as it is."""
+    if text in CYCLE_WORDS:
+        return t.gettext(CYCLE_WORDS[text])
+    m = _EVERY.match(text)
+    if m is None:
+        return text
+    n, unit = int(m.group(1)), m.group(2)
+    if unit == "day":
+        return t.ngettext("every {n} day", "every {n} days", n).format(n=n)
+    if unit == "week":
+        return t.ngettext("every {n} week", "every {n} weeks", n).format(n=n)
+    if unit == "month":
+        return t.ngettext("every {n} month", "every {n} months", n).format(n=n)
+    return t.ngettext("every {n} year", "every {n} years", n).format(n=n)

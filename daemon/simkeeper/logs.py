@@ -1,7 +1,9 @@
 """Logging set-up: one line per event on stderr, journald-friendly, with secrets scrubbed.
 
 Under systemd (``JOURNAL_STREAM`` set) lines carry a syslog priority prefix instead of a
-timestamp, so ``journalctl -p warning`` works and times are not printed twice.
+timestamp, so ``journalctl -p warning`` works and times are not printed twice. Elsewhere each
+line starts with its time in ``settings.timezone`` with the offset, as every other time
+simkeeper shows (``2026-12-07T09:40:12+08:00``); UTC (``+00:00``) until a config is loaded.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
 
 from .redact import Redactor
 
@@ -22,9 +25,14 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, redact: Redactor, journald: bool):
         fmt = "%(levelname)s %(message)s" if journald else "%(asctime)s %(levelname)s %(message)s"
-        super().__init__(fmt, datefmt="%Y-%m-%d %H:%M:%S")
+        super().__init__(fmt)
         self.redact = redact
         self.journald = journald
+        self.zone: tzinfo = UTC
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """The record's time in the config's zone, to the second, with its offset."""
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
 
     def format(self, record: logging.LogRecord) -> str:
         line = self.redact(super().format(record)).replace("\n", " | ")
@@ -64,6 +72,13 @@ def setup(verbosity: int = 0) -> logging.Logger:
     logger.setLevel(level)
     logging.getLogger("apprise").setLevel(logging.WARNING)
     return logger
+
+
+def set_zone(zone: tzinfo) -> None:
+    """Stamp log lines in ``zone`` from now on (after a config (re)load)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, RedactingFormatter):
+            handler.formatter.zone = zone
 
 
 def set_redactor(redact: Redactor) -> None:

@@ -341,10 +341,12 @@ class Texts:
         for item, line in zip(items, lines, strict=True):
             plain.append(bullet + line)
             links = [(self.t.gettext(ACTION_TEXTS[a]), url) for a, url in item.actions]
-            plain += [f"  {label}: {url}" for label, url in links]
+            colon = self.t.pgettext("before a value", ": ")
+            plain += [f"  {label}{colon}{url}" for label, url in links]
             # The URL is shown as well: a mail's text part is made from this HTML part.
             anchors = "".join(
-                f'<br>{html.escape(label)}: <a href="{html.escape(url)}">{html.escape(url)}</a>'
+                f'<br>{html.escape(label)}{html.escape(colon)}<a href="{html.escape(url)}">'
+                f"{html.escape(url)}</a>"
                 for label, url in links
             )
             parts.append(html.escape(line) + anchors)
