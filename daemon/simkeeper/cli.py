@@ -53,6 +53,8 @@ from .views import (
 )
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from .plans import Plan
     from .store import Entry, HistoryEvent
 
@@ -172,6 +174,22 @@ def _error_line(line: str) -> str:
         if use_colour(sys.stderr)
         else (prefix + line)
     )
+
+
+def complete_names(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of NAME: the names of the config's numbers (the one given with
+    --config before or after the command, else the default) that start with what is typed."""
+    from click.shell_completion import CompletionItem
+
+    path = ctx.meta.get("simkeeper.config") or ctx.find_root().params.get("config_path")
+    try:
+        config, _ = config_mod.load_partial(path or paths.default_config_path())
+    except (SimkeeperError, OSError, ValueError):
+        return []
+    typed = incomplete.casefold()
+    return [CompletionItem(n.name) for n in config.numbers if n.name.casefold().startswith(typed)]
 
 
 @click.group(cls=CatchingGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -578,7 +596,7 @@ def _parse_day(value: str | None, today: date, what: str = "--date") -> date:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="When it was renewed; default today.")
 @click.option("--amount", metavar="X", help="What it cost.")
 @click.option("--note", default="", help="A note kept in the history.")
@@ -644,7 +662,7 @@ def _below_minimum(number: Number, amount: Decimal | None, nxt: date | None, t: 
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})  # so "-5" reaches AMOUNT
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.argument("amount")
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="When it was topped up; default today.")
 @NOW_OPTION
@@ -690,7 +708,7 @@ def topup(obj: Context, name: str, amount: str, day: str | None, now: str | None
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @NOW_OPTION
 @click.pass_obj
 def undo(obj: Context, name: str, now: str | None) -> None:
@@ -735,7 +753,7 @@ def _entry_text(row: Entry, config: Config, t: Translator) -> str:
 
 
 @cli.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_names)
 @click.option(
     "--limit",
     default=50,
@@ -1054,6 +1072,22 @@ def demo(folder: Path, now: str | None) -> None:
     click.echo(t.gettext("run it: {command}").format(command=f"simkeeper --config {path} run"))
 
 
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    Load it in your shell's start-up file, e.g. for bash in ~/.bashrc:
+    eval "$(simkeeper completion bash)". Commands, options and the NAME of renewed, topup,
+    undo and history (from your config's numbers) then complete with Tab.
+    """
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    assert complete is not None  # click has all three
+    click.echo(complete(cli, {}, "simkeeper", "_SIMKEEPER_COMPLETE").source())
+
+
 @config_group.command("example")
 def config_example() -> None:
     """Print the example config (config.example.toml), every [settings] key with its doc."""
@@ -1086,8 +1120,10 @@ def config_docs(readme: Path | None) -> None:
 
 def _late_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
     obj = ctx.find_object(Context)
-    if value is not None and obj is not None:
-        obj.config_path = value
+    if value is not None:
+        ctx.meta["simkeeper.config"] = value  # for completion, which runs no group callback
+        if obj is not None:
+            obj.config_path = value
 
 
 def _late_verbosity(ctx: click.Context, param: click.Parameter, value: int | bool) -> None:

@@ -1238,7 +1238,7 @@ def _phone_problem(raw: str) -> tuple[str, str]:
     except phonenumbers.NumberParseException:
         return f'"{raw}" is not a phone number', general
     why = phonenumbers.is_possible_number_with_reason(parsed)
-    region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    region = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
     if region == phonenumbers.UNKNOWN_REGION:
         return f'"{raw}" is not a valid phone number', f"+{parsed.country_code} is no country code"
     if why == phonenumbers.ValidationResult.TOO_SHORT:
