@@ -73,6 +73,7 @@ bench: $(BIN)/simkeeper
 	$(BIN)/python bench/bench_ticks.py
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_year.py
+	$(BIN)/python bench/bench_first_run.py
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .ruff_cache build *.egg-info .coverage .coverage.*

@@ -105,7 +105,8 @@ def test_upcoming_help_says_what_the_table_shows(tmp_path, env):
     assert "with negative days left" not in text and "(e.g. 6d ago;" in text
     config = write_config(
         tmp_path / "c.toml",
-        '[settings]\ntimezone = "UTC"\nremind = ["3d"]\noverdue_for = "30d"\n[[notify]]\nname = "c"\nurl = "console://"\n'
+        '[settings]\ntimezone = "UTC"\nremind = ["3d"]\noverdue_for = "30d"\n'
+        '[[notify]]\nname = "c"\nurl = "console://"\n'
         '[[numbers]]\nname = "A"\nnumber = "+44 7911 123456"\ncycle = "monthly"\n'
         "due = 2026-12-01\n",
     )

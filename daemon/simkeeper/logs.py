@@ -30,7 +30,7 @@ class RedactingFormatter(logging.Formatter):
         self.journald = journald
         self.zone: tzinfo = UTC
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         """The record's time in the config's zone, to the second, with its offset."""
         return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
 
