@@ -206,7 +206,7 @@ def test_stage_texts_are_complete_in_both_languages(language):
         assert "FINAL WEEK: the number is lost on 2027-03-01 (in 4 days)." in final
     else:
         assert "若错过：2026-12-01 起receive only，2027-03-01 起number recycled" in before
-        assert "当前：receive only。 号码将于 2027-03-01 被收回（还有 80 天）。" in now
+        assert "当前：receive only。号码将于 2027-03-01 被收回（还有 80 天）。" in now
         assert "最后一周：号码将于 2027-03-01 被收回（还有 4 天）！" in final
 
 
@@ -508,7 +508,7 @@ def test_an_overdue_alert_in_chinese_names_the_stage(tmp_path, env, http_receive
     send_due(path, env, "2027-01-12T09:00")
     alert = http_receiver.messages[-1]
     assert alert.startswith("已逾期 Voda")
-    assert "当前：warning period。 号码将于 2027-03-01 被收回（还有 48 天）。" in alert
+    assert "当前：warning period。号码将于 2027-03-01 被收回（还有 48 天）。" in alert
     assert "充值：https://www.vodafone.co.uk/" in alert
 
 
@@ -579,7 +579,10 @@ def test_plans_lists_every_plan_with_its_source(tmp_path, env):
     assert set(REQUIRED) <= set(by_name)
     for p in listed:
         assert p["source"] and p["checked"] == "2026-11-25"
-        assert p["checked_how"] == "from the issue's research"
+        how = (
+            "the carrier's published pages" if p["official"] else "customer forum and blog reports"
+        )
+        assert p["checked_how"] == f"summary of {how}"
         assert p["official"] == p["source"].startswith("https://"), p["name"]
     for third_party in ("asda-mobile", "lycamobile-uk", "cmhk", "3hk", "chunghwa-prepaid"):
         assert by_name[third_party]["official"] is False

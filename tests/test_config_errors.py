@@ -56,7 +56,7 @@ CASES = [
     (
         "invalid-phone",
         GOOD_NUMBER.replace("+44 7911 123456", "+44 12"),
-        [":3:", "numbers[1].number", "not a valid phone number", "international format"],
+        [":3:", "numbers[1].number", "not a valid phone number", "too few digits for a GB number"],
     ),
     (
         "not-a-phone",

@@ -80,6 +80,12 @@ CASES = [
         " unassigned one: check the digits)",
     ),
     (
+        "a-digit-too-few",
+        number(number='"+44 7911 12345"'),
+        'numbers[1].number: "+44 7911 12345" is not a valid phone number',
+        "(a digit too few for a GB number)",
+    ),
+    (
         "too-short",
         number(number='"+44 79"'),
         'numbers[1].number: "+44 79" is not a valid phone number',

@@ -344,6 +344,8 @@ def test_zh_cn_reminders_calendar_and_links_read_as_chinese(tmp_path, env):
     assert ": " not in body
     english = Texts("en").message([item]).body
     assert "I renewed it: https://x.example/r/1" in english and "1 day left. Note: " in english
+    linked = replace(item, renew_url="https://x.example/topup", kind="overdue", days_left=-1)
+    assert "充值：https://x.example/topup 备注：发一条短信" in texts.message([linked]).body
     path = config(tmp_path, "zh-CN")
     ics = ok(path, env, "calendar", "--now", "2026-12-13T09:00")
     description = str(Calendar.from_ical(ics).walk("VEVENT")[0]["description"])

@@ -1241,6 +1241,12 @@ def _phone_problem(raw: str) -> tuple[str, str]:
     region = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
     if region == phonenumbers.UNKNOWN_REGION:
         return f'"{raw}" is not a valid phone number', f"+{parsed.country_code} is no country code"
+    national = str(parsed.national_number)
+    e164 = f"+{parsed.country_code}"
+    if any(_e164(f"{e164}{national}{d}") for d in "0123456789"):
+        return f'"{raw}" is not a valid phone number', f"a digit too few for a {region} number"
+    if len(national) > 1 and _e164(f"{e164}{national[:-1]}"):
+        return f'"{raw}" is not a valid phone number', f"a digit too many for a {region} number"
     if why == phonenumbers.ValidationResult.TOO_SHORT:
         return f'"{raw}" is not a valid phone number', f"too few digits for a {region} number"
     if why in (
