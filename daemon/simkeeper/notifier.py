@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from .model import Target
 from .redact import Redactor
 from .templates import Message
+from .urls import split_url
 
 MAX_WORKERS = 8
 MAX_ERROR = 300
@@ -219,7 +220,7 @@ def login_problem(url: str) -> str | None:
 
     Never quotes the login itself: only which protocol and which character set.
     """
-    parts = urlsplit(url)
+    parts = split_url(url)
     scheme = parts.scheme.lower()
     if "@" not in parts.netloc:
         return None
