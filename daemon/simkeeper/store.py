@@ -1197,7 +1197,9 @@ def _open_readonly(path: Path) -> Store | None:
         try:
             conn = _connect_ro(uri)
         except sqlite3.OperationalError:
-            if Path(f"{path}-wal").exists():
+            # An empty WAL holds nothing to miss: that is also what a read-only open leaves
+            # behind when it cannot make the -shm file (a full disk).
+            if _wal_size(path) > 0:
                 raise
             conn = _connect_ro(uri + "&immutable=1")
         db = sqlite_utils.Database(conn, execute_plugins=False)
@@ -1207,6 +1209,14 @@ def _open_readonly(path: Path) -> Store | None:
     except sqlite3.Error as e:
         raise state_error(path, e, writing=False) from None
     return Store(db, path)
+
+
+def _wal_size(path: Path) -> int:
+    """The size of the database's write-ahead log (0 when there is none)."""
+    try:
+        return Path(f"{path}-wal").stat().st_size
+    except OSError:
+        return 0
 
 
 def _connect_ro(uri: str) -> sqlite3.Connection:
