@@ -496,6 +496,22 @@ class _Validator:
     def read_number(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
         return self.in_range(key, p, self.typed(table, key.name, (int, float), p))
 
+    def read_seconds(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        """A duration: a number of seconds, or ``"30s"`` / ``"2m"``."""
+        value = table.get(key.name)
+        if isinstance(value, str):
+            found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([sm])\s*", value)
+            if not found:
+                self.problem(
+                    _join(p, key.name), f"{_show(value)} is not a duration", 'e.g. "30s" or "2m"'
+                )
+                return default
+            seconds = float(found[1]) * (60 if found[2] == "m" else 1)
+            return self.in_range(key, p, seconds)
+        if key.name not in table:
+            return default
+        return self.in_range(key, p, self.typed(table, key.name, (int, float), p))
+
     def in_range(self, key: Key, p: str, value: float | None) -> float | None:
         """``value`` if it lies within the key's range, else None (and a problem)."""
         if value is None or key.low <= value <= key.high:
@@ -587,6 +603,7 @@ class _Validator:
         "bool": read_bool,
         "int": read_int,
         "number": read_number,
+        "seconds": read_seconds,
         "days": read_days,
         "date": read_date,
         "time": read_time,
@@ -793,7 +810,8 @@ class _Validator:
                 reason = self.url_check(url)
                 if reason:
                     self.problem(f"{p}.url", _scrub(reason, secrets), "see the Apprise wiki")
-            targets.append(Target(name or f"notify{i}", url, tuple(tags), secrets))
+            timeout = self.read_seconds(entry, NOTIFY.key("timeout"), p, None)
+            targets.append(Target(name or f"notify{i}", url, tuple(tags), secrets, timeout))
         return targets
 
     def substitute(self, raw: str, key: str) -> tuple[str | None, list[str]]:

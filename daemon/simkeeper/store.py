@@ -297,6 +297,7 @@ class Claimed:
     kind: OutboxKind
     payload: dict[str, Any]
     attempts: int
+    last_error: str | None = None  # why the try before failed (a timeout: it may have arrived)
 
 
 @dataclass(frozen=True)
@@ -597,12 +598,12 @@ class Store:
                 (token, stamp(now), target, stamp(now), stamp(now)),
             )
         rows = self.db.execute(
-            "SELECT d.id, d.target, r.kind, r.payload, d.attempts FROM deliveries d"
+            "SELECT d.id, d.target, r.kind, r.payload, d.attempts, d.last_error FROM deliveries d"
             " JOIN reminders r ON r.id = d.reminder_id"
             " WHERE d.state = 'sending' AND d.claimed_by = ? AND d.target = ? ORDER BY d.id",
             (token, target),
         ).fetchall()
-        return [Claimed(i, t, k, json.loads(p), a) for i, t, k, p, a in rows]
+        return [Claimed(i, t, k, json.loads(p), a, e) for i, t, k, p, a, e in rows]
 
     def settle(self, claimed: list[Claimed], token: str, now: datetime, error: str | None) -> None:
         """Record the outcome of sending ``claimed``: sent, or failed with a retry time.
