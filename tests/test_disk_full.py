@@ -118,9 +118,9 @@ def test_disk_full_between_send_and_record_resends_nothing(tmp_path, env, tiny_f
         assert again.returncode == 3, (again.stdout, again.stderr)
         assert f"the disk holding {db} is full (0 bytes free)" in again.stderr
         status = run(["--config", str(config), "status", "--now", NOW], env)
-        assert status.returncode in (0, 3), (status.stdout, status.stderr)
-        if status.returncode == 3:
-            assert status.stderr.count("\n") == 1 and f"the disk holding {db}" in status.stderr
+        assert status.returncode == 1, (status.stdout, status.stderr)  # it needs attention
+        first = status.stdout.split("needs attention:\n", 1)[1].splitlines()[0]
+        assert f"the disk holding {db} is full (0 bytes free)" in first, status.stdout
         assert "move it aside" not in status.stderr
         more.unlink()
         assert sum(len(h.requests) for h in hooks) == 2
@@ -185,3 +185,50 @@ url = "json://127.0.0.1:{hook.port}/hook"
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
         assert "Traceback" not in log.read_text()
+
+
+def test_status_on_a_full_disk_shows_all_it_reads_the_full_disk_first(
+    tmp_path: Path, env: dict[str, str], tiny_fs: Path
+) -> None:
+    # It only reads: on a full disk it shows the last pass, the deliveries, the targets and
+    # what is due, with the full disk as its first attention line (it used to exit 3 saying
+    # only that the disk was full).
+    config = write_config(
+        tmp_path / "config.toml",
+        f"""
+[settings]
+timezone = "UTC"
+remind = ["14d"]
+state = "{tiny_fs / "state.db"}"
+
+[[notify]]
+name = "screen"
+url = "console://"
+
+[[numbers]]
+name = "kept"
+number = "+1 206 555 0100"
+cycle = "monthly"
+due = 2027-03-01
+""",
+    )
+    db = tiny_fs / "state.db"
+    assert run(["--config", str(config), "send-due", "--now", NOW], env).returncode == 0
+    original = config.read_text()
+    filler = fill(tiny_fs)
+    try:
+        for language, heading in (("en", "needs attention:"), ("zh-CN", "需要处理：")):
+            text = original.replace("[settings]\n", f'[settings]\nlanguage = "{language}"\n')
+            config.write_text(text)
+            status = run(["--config", str(config), "status", "--now", NOW], env)
+            assert status.returncode == 1, (status.stdout, status.stderr)
+            assert status.stderr == ""
+            out = status.stdout
+            assert "send-due" in out and "screen" in out and "kept" in out, out
+            assert "2027-04-01" in out, out  # the next reminder, worked out from the ledger
+            attention = out.split(heading + "\n", 1)[1].splitlines()
+            assert str(db) in attention[0] and "0 bytes" in attention[0], out
+        as_json = run(["--config", str(config), "status", "--now", NOW, "--format", "json"], env)
+        assert as_json.returncode == 1 and f"the disk holding {db} is full" in as_json.stdout
+    finally:
+        filler.unlink()

@@ -26,6 +26,7 @@ from .redact import Redactor
 if TYPE_CHECKING:
     from .delivery import Deliver, PassReport, Recorder
     from .i18n import Translator
+    from .kinds import EntryKind
     from .probes import Health, Metric
     from .report import StatusReport
     from .store import Entry, Store
@@ -337,6 +338,45 @@ class Recorded:
     ledger: Ledger
 
 
+def record_entry(
+    store: Store,
+    number: Number,
+    kind: EntryKind,
+    on: date,
+    now: datetime,
+    amount: Decimal | None = None,
+    note: str = "",
+    *,
+    again: bool = False,
+    unless_done: date | None = None,
+) -> Recorded | None:
+    """The one step that records what the user did (``renewed``, ``topup``, a web link, any
+    later automatic source): the check and the write in one write transaction.
+
+    A renewal is refused (UsageError) when it looks like an accident (see
+    :func:`renewal_refused`); with ``unless_done``, nothing is written and None is returned when
+    that deadline is already renewed. Both are judged under the write lock (BEGIN IMMEDIATE),
+    so of two taps on one link, or a tap racing ``simkeeper renewed`` in another process, the
+    second waits for the first and then sees it: one renewal, never two.
+    """
+    with store.transaction():
+        if unless_done and deadline_done(number, unless_done, store.ledger_for([number.number])):
+            return None
+        covers = None
+        if kind == "renewal":
+            covers = (
+                occurrence_to_mark(number, on, store.ledger()) if counts(number, amount) else None
+            )
+            recorded = store.entries(number.number, "renewal")
+            refusal = renewal_refused(number, on, covers, recorded, again)
+            if refusal:
+                raise refusal
+        store.add_history(
+            number.number, number.name, kind, on, now, amount, number.currency, note, covers
+        )
+        return Recorded(covers, store.ledger())
+
+
 def record_renewal(
     store: Store,
     number: Number,
@@ -346,16 +386,11 @@ def record_renewal(
     note: str = "",
     again: bool = False,
 ) -> Recorded:
-    """Record that ``number`` was renewed on ``on``; refuse (UsageError) what looks like an
-    accident (see :func:`renewal_refused`)."""
-    covers = occurrence_to_mark(number, on, store.ledger()) if counts(number, cost) else None
-    refusal = renewal_refused(number, on, covers, store.entries(number.number, "renewal"), again)
-    if refusal:
-        raise refusal
-    store.add_history(
-        number.number, number.name, "renewal", on, now, cost, number.currency, note, covers
-    )
-    return Recorded(covers, store.ledger())
+    """Record that ``number`` was renewed on ``on`` (:func:`record_entry`); refuse
+    (UsageError) what looks like an accident (see :func:`renewal_refused`)."""
+    done = record_entry(store, number, "renewal", on, now, cost, note, again=again)
+    assert done is not None  # None only with unless_done
+    return done
 
 
 # -- the web face's signed links --------------------------------------------------------------
@@ -379,10 +414,10 @@ def renew_by_link(config: Config, number: Number, deadline: date, now: datetime)
     from .deadlines import local_today
 
     with open_state(config) as store:
-        if deadline_done(number, deadline, store.ledger_for([number.number])):
-            return None
-        done = record_renewal(store, number, local_today(number, now), now, None)
-        refresh_calendar(config, store, now)
+        on = local_today(number, now)
+        done = record_entry(store, number, "renewal", on, now, unless_done=deadline)
+        if done:
+            refresh_calendar(config, store, now)
         return done
 
 
@@ -422,9 +457,10 @@ def number_by_e164(config: Config, e164: str) -> Number | None:
 
 
 def record_topup(store: Store, number: Number, on: date, now: datetime, amount: Decimal) -> Ledger:
-    """Record a top-up of ``amount`` on ``number``; the ledger after it."""
-    store.add_history(number.number, number.name, "topup", on, now, amount, number.currency)
-    return store.ledger()
+    """Record a top-up of ``amount`` on ``number`` (:func:`record_entry`); the ledger after."""
+    done = record_entry(store, number, "topup", on, now, amount)
+    assert done is not None  # None only with unless_done
+    return done.ledger
 
 
 def undo_last(config: Config, number: Number) -> tuple[Entry, Ledger]:

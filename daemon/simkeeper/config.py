@@ -51,6 +51,7 @@ from .schema import (
     Table,
 )
 from .secrets import Secrets, substitute
+from .urls import url_syntax_problem
 from .zones import system_timezone, zone_names
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ MAX_NESTING = 20  # arrays and tables inside each other; a config needs three le
 
 UrlCheck = Callable[[str], "str | None"]
 _D = TypeVar("_D", int, None)  # what days() returns for a key left out or wrong
+
+URL_FIX = "write it as scheme://host:port/path, an IPv6 host in brackets: json://[::1]:8080/x"
 
 
 def load(
@@ -507,7 +510,7 @@ class _Validator:
 
     def read_base_url(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
         value = self.typed(table, key.name, str, p)
-        if value is None:
+        if value is None or not self.parses(value, _join(p, key.name)):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
@@ -550,6 +553,22 @@ class _Validator:
         return self.in_range(key, p, self.typed(table, key.name, int, p))
 
     def read_number(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        return self.in_range(key, p, self.typed(table, key.name, (int, float), p))
+
+    def read_seconds(self, table: Mapping[str, Any], key: Key, p: str, default: Any) -> Any:
+        """A duration: a number of seconds, or ``"30s"`` / ``"2m"``."""
+        value = table.get(key.name)
+        if isinstance(value, str):
+            found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([sm])\s*", value)
+            if not found:
+                self.problem(
+                    _join(p, key.name), f"{_show(value)} is not a duration", 'e.g. "30s" or "2m"'
+                )
+                return default
+            seconds = float(found[1]) * (60 if found[2] == "m" else 1)
+            return self.in_range(key, p, seconds)
+        if key.name not in table:
+            return default
         return self.in_range(key, p, self.typed(table, key.name, (int, float), p))
 
     def in_range(self, key: Key, p: str, value: float | None) -> float | None:
@@ -643,6 +662,7 @@ class _Validator:
         "bool": read_bool,
         "int": read_int,
         "number": read_number,
+        "seconds": read_seconds,
         "days": read_days,
         "date": read_date,
         "time": read_time,
@@ -664,10 +684,18 @@ class _Validator:
         "base_url": read_base_url,
     }
 
+    def parses(self, url: str, key: str) -> bool:
+        """Whether ``url`` can be taken apart (:mod:`simkeeper.urls`, the one guard every URL
+        passes); a problem at ``key`` when it cannot."""
+        reason = url_syntax_problem(url)
+        if reason:
+            self.problem(key, reason, URL_FIX)
+        return reason is None
+
     def http_url(self, table: Mapping[str, Any], key: str, prefix: str) -> str | None:
         """An http(s) URL with a host, or None (with a problem when it is not one)."""
         value: str | None = self.typed(table, key, str, prefix)
-        if not value:
+        if not value or not self.parses(value, _join(prefix, key)):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -834,12 +862,15 @@ class _Validator:
             url, values = self.substitute(raw, f"{p}.url")
             if url is None:
                 continue
+            if not self.parses(url, f"{p}.url"):
+                continue
             secrets = url_secrets(url, values)
             if self.url_check:
                 reason = self.url_check(url)
                 if reason:
                     self.problem(f"{p}.url", _scrub(reason, secrets), "see the Apprise wiki")
-            targets.append(Target(name or f"notify{i}", url, tuple(tags), secrets))
+            timeout = self.read_seconds(entry, NOTIFY.key("timeout"), p, None)
+            targets.append(Target(name or f"notify{i}", url, tuple(tags), secrets, timeout))
         return targets
 
     def substitute(self, raw: str, key: str) -> tuple[str | None, list[str]]:
@@ -1056,7 +1087,7 @@ class _Validator:
                 _join(p, key), f"{_show(value)} is not a web address", "e.g. https://example.com/"
             )
             return ""
-        return value
+        return value if self.parses(value, _join(p, key)) else ""
 
     def phone(self, e: Mapping[str, Any], p: str) -> str | None:
         if "number" not in e:

@@ -41,6 +41,7 @@ url = "console://"                  # prints to standard output
 # name = "email"
 # url = "mailtos://me:${SMTP_PASSWORD}@smtp.example.com?to=me@example.com"
 # tags = ["email"]                  # ${SMTP_PASSWORD} comes from the environment or systemd
+# timeout = "30s"                   # this target's own send_timeout (a slow gateway)
 
 # A US prepaid line billed on a fixed day each month.
 [[numbers]]

@@ -332,6 +332,7 @@ def deliver(
         claimed = store.claim(name, now, token)
         if claimed:
             batches[name] = claimed
+            _warn_repeats(name, claimed)
     jobs = [
         (targets[name], render(texts, claimed, now, links)) for name, claimed in batches.items()
     ]
@@ -349,6 +350,18 @@ def deliver(
     if store.reserve_used:  # every outcome is recorded; now say that the disk is full
         raise disk_full(store.path)
     return report
+
+
+def _warn_repeats(target: str, claimed: list[Claimed]) -> None:
+    """Log a resend after a timeout: the target may have got it the first time (README,
+    "Delivery guarantees")."""
+    from .notifier import timed_out
+
+    again = sum(1 for c in claimed if timed_out(c.last_error))
+    if again:
+        log.warning(
+            "sending %d reminder(s) to %s again after a timeout: may be a repeat", again, target
+        )
 
 
 Deliver = Callable[[Config, Store, datetime, Redactor, Callable[[], bool]], PassReport]

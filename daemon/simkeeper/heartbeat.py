@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 from . import __version__
 from .model import Settings
+from .urls import split_url
 
 log = logging.getLogger("simkeeper.heartbeat")
 TIMEOUT = 5.0  # seconds for the whole request
@@ -39,13 +40,13 @@ def ping_url(settings: Settings, ok: bool) -> str | None:
         return None
     if not fail.startswith("/"):
         return fail
-    parts = urlsplit(url)
+    parts = split_url(url)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + fail))
 
 
 def shown(url: str) -> str:
     """What may be logged of a ping URL: its scheme and host, no user, path or query."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     return f"{parts.scheme}://{parts.hostname or '?'}" + (f":{parts.port}" if parts.port else "")
 
 

@@ -109,6 +109,11 @@ class Target:
     url: str  # with ${VAR} already substituted: never log it
     tags: tuple[str, ...] = NOTIFY.defaults["tags"]
     secrets: tuple[str, ...] = ()  # substrings of ``url`` that must never be shown
+    timeout: float | None = None  # seconds; None: settings.send_timeout
+
+    def send_timeout(self, default: float) -> float:
+        """How long a send to this target may take: its own ``timeout`` or ``default``."""
+        return self.timeout if self.timeout is not None else default
 
     def matches(self, tags: tuple[str, ...]) -> bool:
         """Whether this target is picked by a number's ``notify`` tags (empty picks all)."""

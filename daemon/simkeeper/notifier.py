@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from .model import Target
 from .redact import Redactor
 from .templates import Message
+from .urls import split_url
 
 MAX_WORKERS = 8
 MAX_ERROR = 300
@@ -219,7 +220,7 @@ def login_problem(url: str) -> str | None:
 
     Never quotes the login itself: only which protocol and which character set.
     """
-    parts = urlsplit(url)
+    parts = split_url(url)
     scheme = parts.scheme.lower()
     if "@" not in parts.netloc:
         return None
@@ -239,6 +240,15 @@ def login_problem(url: str) -> str | None:
     return None
 
 
+TIMED_OUT = "timed out after"  # how a send's error starts when the target did not answer in time
+
+
+def timed_out(error: str | None) -> bool:
+    """Whether a recorded send error says the target did not answer in time: it may still
+    have got the message, so sending it again may make a repeat."""
+    return bool(error) and TIMED_OUT in (error or "")
+
+
 def send(target: Target, message: Message, timeout: float, redact: Redactor) -> Outcome:
     """Send ``message`` to one target and say whether it arrived."""
     apprise = _apprise([scheme_of(target.url)])
@@ -256,7 +266,7 @@ def send(target: Target, message: Message, timeout: float, redact: Redactor) -> 
     if result:
         return Outcome(True)
     if result.status == apprise.AppriseResultStatus.TIMEOUT:
-        return Outcome(False, f"timed out after {timeout:g} s")
+        return Outcome(False, f"{TIMED_OUT} {timeout:g} s")
     reasons = [
         entry.message
         for service in result.results
@@ -264,7 +274,7 @@ def send(target: Target, message: Message, timeout: float, redact: Redactor) -> 
         if entry.level in ("WARNING", "ERROR", "CRITICAL")
     ]
     if any(s.status == apprise.AppriseResultStatus.TIMEOUT for s in result.results):
-        reasons.append(f"timed out after {timeout:g} s")
+        reasons.append(f"{TIMED_OUT} {timeout:g} s")
     reason = "; ".join(dict.fromkeys(r.strip() for r in reasons if r.strip()))
     return Outcome(False, _clip(redact(reason or f"delivery failed ({result.status.name})")))
 
@@ -285,13 +295,14 @@ def body_for(plugin: Any, message: Message, formats: Any) -> tuple[str, Any]:
 def send_all(
     jobs: Iterable[tuple[Target, Message]], timeout: float, redact: Redactor
 ) -> Iterator[tuple[Target, Outcome]]:
-    """Send every job concurrently; yield each ``(target, outcome)`` as it completes."""
+    """Send every job concurrently; yield each ``(target, outcome)`` as it completes.
+    ``timeout`` is for targets without their own (``[[notify]]`` ``timeout``)."""
     jobs = list(jobs)
     if not jobs:
         return
     _apprise(scheme_of(t.url) for t, _ in jobs)  # once, before the threads
     with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(jobs))) as pool:
-        futures = {pool.submit(send, t, m, timeout, redact): t for t, m in jobs}
+        futures = {pool.submit(send, t, m, t.send_timeout(timeout), redact): t for t, m in jobs}
         for future in as_completed(futures):
             yield futures[future], future.result()
 

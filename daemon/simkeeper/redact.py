@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
+
+from .urls import split_url
 
 MASK = "****"
 _MIN_SECRET = 3  # shorter fragments ("to", "1") would garble text without protecting anything
@@ -24,7 +26,7 @@ def url_secrets(url: str, substituted: Iterable[str] = ()) -> tuple[str, ...]:
     """
     found = {v for v in substituted if v}
     try:
-        parts = urlsplit(url)
+        parts = split_url(url)
     except ValueError:
         return tuple(sorted({*found, url}, key=len, reverse=True))
     netloc = parts.netloc
@@ -48,7 +50,7 @@ def inline_secret(raw_url: str) -> bool:
     """Whether a URL as written in the config holds a password or token literally."""
     literal = re.sub(r"\$\{[^}]*\}", "", raw_url)
     try:
-        parts = urlsplit(literal)
+        parts = split_url(literal)
     except ValueError:
         return True
     if "@" in parts.netloc:
@@ -64,7 +66,7 @@ def inline_secret(raw_url: str) -> bool:
 def display_url(url: str) -> str:
     """A target URL safe to show: only its scheme and host (``mailtos://smtp.example.com``)."""
     try:
-        parts = urlsplit(url)
+        parts = split_url(url)
         host = parts.hostname or ""
     except ValueError:
         return "<unparseable url>"

@@ -34,6 +34,7 @@ from .store import (
     Store,
     TargetState,
     UnsentReminder,
+    free_bytes,
     parse_stamp,
     stamp,
 )
@@ -75,7 +76,18 @@ class BalanceLine:
     projection: Projection
 
 
-Attention: TypeAlias = UnsentReminder | TargetHealth | Deadline | BrokenNumber
+@dataclass(frozen=True)
+class DiskFull:
+    """The disk holding the state database is (all but) full: nothing new can be recorded."""
+
+    path: Path
+    free: int
+
+
+# Less room than this and SQLite cannot grow the database or its WAL by a page group.
+FULL_BELOW = 64 * 1024
+
+Attention: TypeAlias = DiskFull | UnsentReminder | TargetHealth | Deadline | BrokenNumber
 """One thing that needs a person: a due reminder long unsent, a failing target, an overdue
 deadline, or a number whose deadlines cannot be worked out."""
 
@@ -162,7 +174,8 @@ def build_status(config: Config, store: Store | None, path: Path, now: datetime)
         BrokenNumber(f.number.name, redact(f.error)) for f in unique_failures(broken)
     )
     late = stamp(now - UNSENT_GRACE)
-    needs: list[Attention] = [r for r in due_unsent if r.due_at <= late]
+    needs: list[Attention] = _disk_full(path)  # first: nothing else can be recorded meanwhile
+    needs += [r for r in due_unsent if r.due_at <= late]
     needs += [t for t in targets if t.failing]
     needs += at_risk
     needs += broken_numbers
@@ -181,6 +194,14 @@ def build_status(config: Config, store: Store | None, path: Path, now: datetime)
         balances=balances,
         needs=tuple(needs),
     )
+
+
+def _disk_full(path: Path) -> list[Attention]:
+    """The full disk under an existing state database, as an attention line (else none)."""
+    if not path.exists():
+        return []
+    free = free_bytes(path)
+    return [DiskFull(path, free)] if free < FULL_BELOW else []
 
 
 def _target_health(config: Config, seen: Mapping[str, TargetState]) -> list[TargetHealth]:

@@ -521,6 +521,20 @@ NOTIFY = Table(
             default=(),
             example='["email"]',
         ),
+        Key(
+            "timeout",
+            "seconds",
+            'How long this target may take before its send counts as failed, as `"30s"`, '
+            '`"2m"` or a number of seconds; overrides `send_timeout` for it. A target that '
+            "answers after its timeout may still have got the message: it is sent again on the "
+            'next try (logged as "may be a repeat"), so give a slow gateway a longer one.',
+            default=None,
+            shown_default="`send_timeout`",
+            low=1,
+            high=300,
+            unit="seconds",
+            example='"30s"',
+        ),
     ),
 )
 

@@ -15,6 +15,7 @@ in the room it frees. The pass then stops with :class:`~simkeeper.errors.DiskFul
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import pwd
@@ -296,6 +297,7 @@ class Claimed:
     kind: OutboxKind
     payload: dict[str, Any]
     attempts: int
+    last_error: str | None = None  # why the try before failed (a timeout: it may have arrived)
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,7 @@ class Store:
         self.path = path
         self.reserve_used = False  # the reserve was given up to record a pass's outcomes
         self._compacted: bool | None = None
+        self._depth = 0  # how deep in :meth:`transaction` (0: none open)
 
     @property
     def reserve_path(self) -> Path:
@@ -420,11 +423,22 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back if the block raises.
 
+        Nested, it joins the transaction already open: a check and the write it allows (a
+        renewal, :func:`simkeeper.app.record_entry`) hold one write lock from the check to the
+        commit, so a second process or thread doing the same waits and then sees the first.
         A write that fails because the disk is full raises :class:`DiskFullError`.
         """
         conn = self.db.conn
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield
                 conn.execute("COMMIT")
@@ -433,6 +447,8 @@ class Store:
                     with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
         except sqlite3.OperationalError as e:
             if is_disk_full(e, self.path):
                 raise disk_full(self.path) from None
@@ -582,12 +598,12 @@ class Store:
                 (token, stamp(now), target, stamp(now), stamp(now)),
             )
         rows = self.db.execute(
-            "SELECT d.id, d.target, r.kind, r.payload, d.attempts FROM deliveries d"
+            "SELECT d.id, d.target, r.kind, r.payload, d.attempts, d.last_error FROM deliveries d"
             " JOIN reminders r ON r.id = d.reminder_id"
             " WHERE d.state = 'sending' AND d.claimed_by = ? AND d.target = ? ORDER BY d.id",
             (token, target),
         ).fetchall()
-        return [Claimed(i, t, k, json.loads(p), a) for i, t, k, p, a in rows]
+        return [Claimed(i, t, k, json.loads(p), a, e) for i, t, k, p, a, e in rows]
 
     def settle(self, claimed: list[Claimed], token: str, now: datetime, error: str | None) -> None:
         """Record the outcome of sending ``claimed``: sent, or failed with a retry time.
@@ -1135,12 +1151,24 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        new = os.fstat(fd).st_size == 0
-        os.close(fd)
     except OSError as e:
         if is_disk_full(e, path):
             raise disk_full(path) from None
         raise cannot_create(path, e) from None
+    # Creating and migrating is not one SQLite transaction (sqlite-utils commits each step):
+    # an exclusive flock on the file (apart from SQLite's own fcntl locks) lets one process
+    # at a time set it up, so two commands starting on a fresh machine never both create it.
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        new = os.fstat(fd).st_size == 0
+        return Store(_set_up(path, new), path)
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def _set_up(path: Path, new: bool) -> sqlite_utils.Database:
+    """Connect to the database at ``path`` in WAL mode and migrate it (under the caller's
+    flock)."""
     try:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -1155,7 +1183,7 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
         migrations.apply(db)
     except sqlite3.Error as e:
         raise state_error(path, e) from None
-    return Store(db, path)
+    return db
 
 
 def _open_readonly(path: Path) -> Store | None:
@@ -1170,7 +1198,9 @@ def _open_readonly(path: Path) -> Store | None:
         try:
             conn = _connect_ro(uri)
         except sqlite3.OperationalError:
-            if Path(f"{path}-wal").exists():
+            # An empty WAL holds nothing to miss: that is also what a read-only open leaves
+            # behind when it cannot make the -shm file (a full disk).
+            if _wal_size(path) > 0:
                 raise
             conn = _connect_ro(uri + "&immutable=1")
         db = sqlite_utils.Database(conn, execute_plugins=False)
@@ -1180,6 +1210,14 @@ def _open_readonly(path: Path) -> Store | None:
     except sqlite3.Error as e:
         raise state_error(path, e, writing=False) from None
     return Store(db, path)
+
+
+def _wal_size(path: Path) -> int:
+    """The size of the database's write-ahead log (0 when there is none)."""
+    try:
+        return Path(f"{path}-wal").stat().st_size
+    except OSError:
+        return 0
 
 
 def _connect_ro(uri: str) -> sqlite3.Connection:

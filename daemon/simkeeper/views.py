@@ -259,9 +259,15 @@ def status_text(report: StatusReport, config: Config, t: Translator = ENGLISH) -
 
 def attention_text(a: Attention, t: Translator = ENGLISH) -> str:
     """One thing that needs a person, as a short line (``needs attention``, JSON ``attention``)."""
-    from .report import BrokenNumber, TargetHealth
+    from .errors import format_bytes
+    from .report import BrokenNumber, DiskFull, TargetHealth
     from .store import UnsentReminder
 
+    if isinstance(a, DiskFull):
+        return t.gettext(
+            "the disk holding {path} is full ({free} free): nothing new can be recorded; "
+            "free some space there"
+        ).format(path=a.path, free=format_bytes(a.free))
     if isinstance(a, UnsentReminder):
         text = (
             t.gettext("{name}: {kind} reminder for {deadline} due and not sent")

@@ -29,6 +29,17 @@ from .weblinks import load_key
 
 log = logging.getLogger("simkeeper.web")
 THREADS = 4
+# Limits for a small face on the internet (README, "Running the web face"). A client that is
+# still sending its request holds a connection but no thread, so slow clients (slowloris) do
+# not starve the four threads; they only count against CONNECTION_LIMIT, past which waitress
+# stops accepting. Its default of 100 let 150 dribbling clients shut everyone else out for
+# the 120 s channel timeout.
+CONNECTION_LIMIT = 500  # under the 1024 open files a service gets by default
+CHANNEL_TIMEOUT = 30  # seconds a connection may stay silent (a request is under 1 KiB)
+CLEANUP_INTERVAL = 5  # how often silent connections are looked for and closed
+# Memory stays bounded: at most 500 connections x 8 KiB of headers being read.
+MAX_HEADER = 8192
+MAX_BODY = 65536  # the forms post a few fields; links post nothing
 TRUSTED_PROXY = "127.0.0.1"  # a reverse proxy on this machine (README: "Running the web face")
 
 
@@ -62,6 +73,12 @@ def serve(config: Config, clock: Callable[[], datetime], idle_exit: float | None
         trusted_proxy_count=1,
         trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
         clear_untrusted_proxy_headers=True,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT,
+        cleanup_interval=CLEANUP_INTERVAL,
+        asyncore_use_poll=True,  # no FD_SETSIZE ceiling at 1024 sockets, as select() has
+        max_request_header_size=MAX_HEADER,
+        max_request_body_size=MAX_BODY,
     )
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
