@@ -15,7 +15,7 @@ import pytest
 from conftest import ok, run, send_due, snapshot, write_config
 from webface import free_port, path_of, request, web_config, web_process
 
-from simkeeper.weblinks import Claim, page_token, sign
+from simkeeper.weblinks import Claim, _b64, _unb64, page_token, sign, sign_legacy
 
 pytest_plugins = ["receivers"]
 
@@ -48,7 +48,7 @@ HEADERS = {
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
 }
-LINK = re.compile(r"https://sims\.example\.com/sk/r/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+LINK = re.compile(r"https://sims\.example\.com/sk/r/[A-Za-z0-9_\-]+")
 
 
 def make_config(
@@ -189,20 +189,30 @@ def test_forged_altered_and_expired_tokens_get_403_and_change_nothing(
         good = sign(
             key, Claim("+447911123456", deadline, "renewed", datetime(2027, 2, 1, tzinfo=UTC))
         )
-        fields, mac = good.split(".")
+        raw = bytearray(_unb64(good))
+        raw[20] ^= 1  # one ciphertext byte flipped
+        flipped = _b64(bytes(raw))
+        legacy = sign_legacy(
+            key, Claim("+447911123456", deadline, "renewed", datetime(2027, 2, 1, tzinfo=UTC))
+        )
+        fields, mac = legacy.split(".")
         forged = sign(
             b"x" * 32, Claim("+447911123456", deadline, "renewed", datetime(2027, 2, 1, tzinfo=UTC))
         )
         other = sign(
             key, Claim("+447911123456", deadline, "snooze", datetime(2027, 2, 1, tzinfo=UTC))
         )
-        altered = other.split(".")[0] + "." + mac  # the snooze fields under the renewal's MAC
+        legacy_other = sign_legacy(
+            key, Claim("+447911123456", deadline, "snooze", datetime(2027, 2, 1, tzinfo=UTC))
+        )
+        altered = legacy_other.split(".")[0] + "." + mac  # snooze fields under the renewal's MAC
         expired = sign(
             key, Claim("+447911123456", deadline, "renewed", datetime(2026, 12, 1, tzinfo=UTC))
         )
         before = snapshot(db)
-        tries = [(bad, "GET") for bad in (forged, altered, expired, good[:-2], "nonsense", fields)]
-        tries += [(bad, "POST") for bad in (forged, altered, expired)]  # 9: under the limit
+        bads = (forged, altered, expired, good[:-2], "nonsense", fields, flipped, other + "A")
+        tries = [(bad, "GET") for bad in bads]
+        tries += [(bad, "POST") for bad in (forged, flipped)]  # 10: the limit's last 403
         for bad, method in tries:
             r = request(port, f"/r/{bad}", method, b"" if method == "POST" else None)
             assert r.status == 403, (bad, method, r.status)
@@ -235,16 +245,39 @@ def test_repeated_bad_tokens_from_one_address_are_rate_limited(
     port = free_port()
     config = make_config(tmp_path, port)
     with web_process(config, env, port, NOW):
-        key = key_of(tmp_path)
-        status_url = f"/?token={page_token(key, 'status')}"
-        statuses = [request(port, f"/r/bad{i}.token").status for i in range(10)]
+        statuses = [request(port, f"/r/bad{i}token").status for i in range(10)]
         assert statuses == [403] * 10
-        limited = request(port, "/r/bad.token")
+        limited = request(port, "/r/badtoken")
         assert limited.status == 429
         assert_headers(limited.headers)
-        assert request(port, status_url).status == 429  # good tokens wait too, for a while
+        assert request(port, "/?token=guess").status == 429  # a bad page token too
     with web_process(config, env, port, NOW):  # in memory: a new process starts afresh
+        assert request(port, "/r/badtoken").status == 403
+
+
+def test_bad_tokens_never_lock_out_a_valid_link(tmp_path: Path, env: dict[str, str]) -> None:
+    """After many bad tokens from 127.0.0.1 (the owner's own address, or a proxy's that hides
+    every client's), the owner's link still opens (200) and its button still records the
+    renewal, and the status page still opens: only bad tokens are answered 429."""
+    port = free_port()
+    config = make_config(tmp_path, port)
+    ok(config, env, "send-due", "--now", NOW)
+    with web_process(config, env, port, NOW):
+        key = key_of(tmp_path)
+        from simkeeper.weblinks import action_links
+
+        [(_, renew), _] = action_links("", key, "+447911123456", date(2026, 12, 15), (0, 30))
+        statuses = {request(port, f"/r/junk{i}").status for i in range(40)}
+        statuses |= {request(port, f"/?token=junk{i}").status for i in range(10)}
+        assert statuses == {403, 429}
+        assert request(port, "/r/junk").status == 429
+        shown = request(port, renew)
+        assert shown.status == 200, shown.status
+        pressed = request(port, renew, "POST", b"")
+        assert pressed.status == 200, pressed.status
         assert request(port, f"/?token={page_token(key, 'status')}").status == 200
+        assert request(port, "/r/junk").status == 429
+    assert [r[0] for r in renewals(tmp_path / "state.db")] == ["2026-12-12"]
 
 
 # -- snooze -----------------------------------------------------------------------------------

@@ -23,16 +23,17 @@ READ = ("GET", "HEAD")
 ICS = "text/calendar; charset=utf-8"
 
 
-def _blocked(site: Site, request: Request) -> Response | None:
-    """429 for an address that sent too many bad tokens lately."""
-    if site.limiter.blocked(request.remote, site.clock()):
-        return site.error(request, 429)
-    return None
-
-
 def _refused(site: Site, request: Request) -> Response:
-    """403 for a missing, forged, altered or expired token; the address is counted."""
-    site.limiter.bad(request.remote, site.clock())
+    """A bad token (missing, forged, altered or expired): counted against the address, and
+    answered 403, or 429 once the address has sent too many lately.
+
+    Only bad tokens are counted and only they are refused by the limiter: a valid token is
+    checked first and always answered, so nobody can lock the owner out by sending junk (even
+    from the owner's address, or through a proxy that hides the client's)."""
+    now = site.clock()
+    if site.limiter.blocked(request.remote, now):
+        return site.error(request, 429)
+    site.limiter.bad(request.remote, now)
     return site.error(request, 403)
 
 
@@ -40,9 +41,6 @@ def _page_check(site: Site, request: Request, page: Page) -> Response | None:
     """An error response unless the request may read ``page`` (GET with its token)."""
     if request.method not in READ:
         return site.error(request, 405)
-    blocked = _blocked(site, request)
-    if blocked:
-        return blocked
     if not page_allowed(site.key, page, request.query.get("token", "")):
         return _refused(site, request)
     return None
@@ -143,9 +141,6 @@ def action_page(site: Site, request: Request) -> Response:
     number, the deadline and a button; POST records it (once)."""
     if request.method not in (*READ, "POST"):
         return site.error(request, 405)
-    blocked = _blocked(site, request)
-    if blocked:
-        return blocked
     now = site.clock()
     try:
         claim = verify(site.key, request.path.removeprefix("/r/"), now)
