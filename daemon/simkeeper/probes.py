@@ -11,18 +11,17 @@ labelled by their names, targets by theirs (never a URL).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from .deadlines import Failure, upcoming
+from .board import Row
 from .i18n import ENGLISH, Translator
-from .model import Config, Ledger
+from .model import Config
 from .report import StatusReport
 from .store import parse_stamp, stamp
 
 PASS_STALE = timedelta(minutes=3)  # three missed one-minute passes: the daemon is not running
-HORIZON_DAYS = 3660  # how far ahead the next deadline of a number is looked for
 
 
 @dataclass(frozen=True)
@@ -83,11 +82,12 @@ class Metric:
 def metrics(
     config: Config,
     report: StatusReport,
-    ledger: Ledger,
+    deadlines: Sequence[tuple[str, float]],
     deliveries: Mapping[tuple[str, str], int],
     now: datetime,
 ) -> tuple[Metric, ...]:
-    """The figures at ``now``: ``deliveries`` counts the outbox per (target, state)."""
+    """The figures at ``now``: ``deadlines`` is :func:`next_deadlines`, ``deliveries`` counts
+    the outbox per (target, state)."""
     last = report.last_pass
     overdue = {d.number.name for d in report.at_risk}
     targets = [t.name for t in config.targets]
@@ -100,7 +100,7 @@ def metrics(
             "gauge",
             "When each number's next deadline passes (the end of its day in the number's time "
             "zone), as a Unix time; overdue ones are in the past.",
-            tuple(((("name", name),), at) for name, at in next_deadlines(config, ledger, now)),
+            tuple(((("name", name),), at) for name, at in deadlines),
         ),
         Metric(
             "simkeeper_overdue_numbers",
@@ -141,16 +141,16 @@ def metrics(
     )
 
 
-def next_deadlines(config: Config, ledger: Ledger, now: datetime) -> list[tuple[str, float]]:
-    """Each number's soonest deadline (overdue ones included) by name, as the Unix time it
-    passes; a number whose deadlines cannot be worked out is left out."""
-    broken: list[Failure] = []
-    found: dict[str, float] = {}
-    for d in upcoming(config.numbers, now, HORIZON_DAYS, ledger, broken):
-        if d.number.name not in found:
-            end = datetime.combine(d.date + timedelta(days=1), time(), d.number.timezone)
-            found[d.number.name] = end.timestamp()
-    return [(n.name, found[n.name]) for n in config.numbers if n.name in found]
+def next_deadlines(rows: Iterable[Row]) -> list[tuple[str, float]]:
+    """Each number's soonest deadline (overdue ones included) by name, in config order, as
+    the Unix time it passes (the end of its day in the number's zone); a number without one,
+    or whose deadlines cannot be worked out, is left out."""
+    found = []
+    for r in sorted(rows, key=lambda r: r.position):
+        if r.deadline is not None:
+            day = r.deadline.date + timedelta(days=1)
+            found.append((r.number.name, datetime.combine(day, time(), r.number.timezone)))
+    return [(name, end.timestamp()) for name, end in found]
 
 
 def _label_value(text: str) -> str:

@@ -152,7 +152,8 @@ def action_page(site: Site, request: Request) -> Response:
     t = site.translator(request)
     if request.method == "POST":
         return _act(site, request, claim, number, now, t)
-    done = app.deadline_done(number, claim.deadline, app.read_ledger(site.config))  # read-only
+    ledger = app.read_ledger_for(site.config, [number.number])  # read-only, this number's
+    done = app.deadline_done(number, claim.deadline, ledger)
     return site.page(
         request,
         "action.html",
