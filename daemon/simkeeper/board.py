@@ -80,7 +80,7 @@ def row_for(number: Number, position: int, now: datetime, ledger: Ledger) -> Row
             found = stage_on(number, d.date, today)
             stage = found.state if found else ""
         runway = projection(number, today, ledger) if number.balance is not None else None
-    except Exception as e:  # noqa: BLE001 - the row says why; the board goes on
+    except Exception as e:  # the row says why; the board goes on
         return Row(number, position, today, None, "", None, False, str(e) or type(e).__name__)
     lead = max(number.remind, default=0)
     needs = d is not None and (d.overdue or d.days_left <= lead)
