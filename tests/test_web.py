@@ -114,7 +114,8 @@ def test_a_delivered_reminder_carries_both_links_and_its_renewal_link_records_on
         shown = request(port, path_of(renew))  # a mail scanner or a chat preview fetches it
         assert shown.status == 200
         assert_headers(shown.headers)
-        assert "UK backup" in shown.text and "2026-12-15" in shown.text
+        assert "UK backup" in shown.text and "Tue 15 Dec · in 3 days" in shown.text
+        assert "simkeeper renewed" not in shown.text  # the product's words, not the CLI's
         assert '<form method="post">' in shown.text and "I renewed it</button>" in shown.text
         assert "AT&T" not in shown.text or "&lt;" not in shown.text
         assert request(port, path_of(renew), "HEAD").status == 200
@@ -123,7 +124,10 @@ def test_a_delivered_reminder_carries_both_links_and_its_renewal_link_records_on
         done = request(port, path_of(renew), "POST", b"")
         assert done.status == 200
         assert_headers(done.headers)
-        assert "recorded: UK backup renewed on 2026-12-12; deadline 2026-12-15 done" in done.text
+        assert "Done: UK backup is recorded as renewed today." in done.text
+        assert "Next deadline: <span" not in done.text
+        assert "Next deadline: Fri 15 Jan 2027 · in 34 days." in done.text
+        assert f'href="/sk/?token={page_token(key_of(tmp_path), "status")}"' in done.text
         assert renewals(db) == [("2026-12-12", "2026-12-15")]
 
         again = request(port, path_of(renew), "POST", b"")
@@ -293,9 +297,10 @@ def test_remind_me_tomorrow_holds_the_reminders_and_sends_one_tomorrow(
     _, snooze = links_in(parts(first.message)["text/plain"])
     with web_process(config, env, port, NOW):
         shown = request(port, path_of(snooze))
-        assert "Remind me tomorrow</button>" in shown.text and "2026-12-13 09:00" in shown.text
+        assert "Remind me tomorrow</button>" in shown.text and "Sun 13 Dec, 09:00" in shown.text
         done = request(port, path_of(snooze), "POST", b"")
-        assert done.status == 200 and "wait until 2026-12-13 09:00" in done.text
+        assert done.status == 200
+        assert "the next reminder about UK backup goes out on Sun 13 Dec, 09:00" in done.text
         again = request(port, path_of(snooze), "POST", b"")
         assert "Already done" in again.text
     assert send_due(config, env, "2026-12-13T08:59") != "sent: mail"
@@ -359,7 +364,13 @@ def test_status_page_shows_what_status_shows_and_needs_its_token(
         assert_headers(page.headers)
         text = page.text
         assert "UK backup" in text and "grace period" in text  # at risk, with its stage
-        assert "last pass" in text and "next reminder" in text
+        assert "Last checked for reminders Wed 16 Dec, 09:30." in text
+        assert "Needs attention" not in text and "target(s)" not in text
+        assert text.count('class="name">UK backup<') == 1  # one card, not two lists' entries
+        assert "Dates and times are in Europe/Berlin." in text and text.count("Europe/Berlin") == 1
+        assert re.search(r"<svg class=\"timeline\"[^>]*>.*<rect class=\"stage\"", text, re.S)
+        assert 'action="/sk/r/' in text and "I renewed it</button>" in text
+        assert "Remind me tomorrow</button>" in text
         assert "mail" in text  # the target's health
         assert "<script" not in text and "http://" not in text.replace("http://www.w3", "")
         assert 'href="/sk/style.css"' in text
@@ -381,8 +392,9 @@ def test_pages_speak_zh_cn_by_config_or_by_browser(tmp_path: Path, env: dict[str
         path = f"/?token={page_token(key, 'status')}"
         english = request(port, path)
         chinese = request(port, path, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
-        assert "simkeeper status" in english.text and 'lang="en"' in english.text
-        assert 'lang="zh-CN"' in chinese.text and "simkeeper 状态" in chinese.text
+        assert "Your numbers" in english.text and 'lang="en"' in english.text
+        assert 'lang="zh-CN"' in chinese.text and "你的号码" in chinese.text
+        assert "12月15日（周二）· 还有 3 天" in chinese.text
         assert_headers(chinese.headers)
         missing = request(port, "/nowhere", headers={"Accept-Language": "zh"})
         assert missing.status == 404 and 'lang="zh-CN"' in missing.text
@@ -465,7 +477,8 @@ last_renewed = 2026-06-18
     db = tmp_path / "state.db"
     with web_process(config, env, port, NOW):
         done = request(port, path_of(renew), "POST", b"")
-        assert "recorded: keepalive renewed on 2026-12-12; next deadline 2027-06-10" in done.text
+        assert "Done: keepalive is recorded as renewed today." in done.text
+        assert "Next deadline: Thu 10 Jun 2027 · in 180 days." in done.text
         assert "Already done" in request(port, path_of(renew), "POST", b"").text
     assert renewals(db) == [("2026-12-12", None)]
     assert "2027-06-10" in ok(config, env, "upcoming", "--now", NOW, "--days", "365")

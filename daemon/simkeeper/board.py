@@ -202,7 +202,7 @@ def timeline(row: Row, ledger: Ledger, days: int = TIMELINE_DAYS) -> tuple[Span,
         dates = [
             d for d in occurrences(number, today, end) if (number.number, d) not in ledger.done
         ]
-    if row.deadline and row.deadline.date < today:
+    if row.deadline and row.deadline.date < today and row.deadline.date not in dates:
         dates.insert(0, row.deadline.date)
     lead = max(number.remind, default=0)
     spans: list[Span] = []

@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import app
-from .deadlines import local_today, rolling_deadline, stage_on, upcoming
+from .deadlines import local_today, upcoming
 from .i18n import Translator
 from .model import EMPTY_LEDGER, Number
-from .views import action_text, attention_text, local_stamp, status_text
 from .web import Request, Response, Site
-from .weblinks import BadToken, Claim, Page, page_allowed, verify
+from .weblinks import BadToken, Claim, Page, page_allowed, page_token, verify
+
+if TYPE_CHECKING:
+    from .report import StatusReport
 
 READ = ("GET", "HEAD")
 ICS = "text/calendar; charset=utf-8"
@@ -50,39 +52,197 @@ def _page_check(site: Site, request: Request, page: Page) -> Response | None:
 
 
 def status_page(site: Site, request: Request) -> Response:
-    """``/?token=``: what ``simkeeper status`` shows, readable on a phone."""
+    """``/?token=``: every number with its next deadline, days left, stage and balance
+    runway, most urgent first, a page at a time (``q`` searches names, ``start`` pages on);
+    on each that needs acting on, the buttons of the links and the carrier's page."""
     refused = _page_check(site, request, "status")
     if refused:
         return refused
-    now = site.clock()
-    report = app.status(site.config, now)
-    t = site.translator(request)
-    lines = list(status_text(report, site.config, t))
-    head = lines[1 : lines.index("")] if "" in lines else lines[1:]  # after the state path
+    from urllib.parse import urlencode
 
-    risks = [
-        (d.number.name, d.date.isoformat(), action_text(d, t), _stage(d.number, d.date, now))
-        for d in report.at_risk
-    ]
-    targets = [
-        (
-            h.name,
-            local_stamp(h.seen.last_success_at, site.config)
-            if h.seen and h.seen.last_success_at
-            else "",
-            h.failing,
-        )
-        for h in report.targets
-    ]
+    from .board import PAGE_SIZE
+
+    config, now = site.config, site.clock()
+    report = app.board_status(config, site.board, now)
+    t, lang = site.translator(request), site.language(request)
+    query = request.query.get("q", "").strip()[:100]
+    page = site.board.page(query, _int(request.query.get("start", "")))
+    ledger = app.read_ledger_for(config, [r.number.number for r in page.rows])
+    token = request.query.get("token", "")
+    today = now.astimezone(config.settings.timezone).date()
+    needing = site.board.page().needing
+
+    def link(start: int) -> str:
+        values = {"token": token, **({"q": query} if query else {}), "start": str(start)}
+        return f"{site.root}/?{urlencode(values)}"
+
+    before = page.start - PAGE_SIZE if page.start > 0 else None
+    after = page.start + PAGE_SIZE if page.start + PAGE_SIZE < page.total else None
     return site.page(
         request,
         "status.html",
-        ok=report.ok,
-        head=head,
-        needs=[attention_text(a, t) for a in report.needs],
-        risks=risks,
-        targets=targets,
+        summary=_summary(needing, len(config.numbers), t),
+        urgent=bool(needing or report.needs),
+        problems=_problems(report, t),
+        zone=config.settings.timezone_name,
+        last_pass=_last_pass(report, config, today, t, lang),
+        cards=[_card(site, r, ledger, now, t, lang) for r in page.rows],
+        query=query,
+        token=token,
+        shown=_shown(page, query, t),
+        before=link(max(before, 0)) if before is not None else "",
+        after=link(after) if after is not None else "",
+        targets=[(h.name, h.failing) for h in report.targets],
     )
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 10 else 0
+
+
+def _summary(needing: int, numbers: int, t: Translator) -> str:
+    if needing:
+        return t.ngettext("%(n)d number needs you now", "%(n)d numbers need you now", needing) % {
+            "n": needing
+        }
+    return t.ngettext(
+        "All good: your %(n)d number is looked after.",
+        "All good: your %(n)d numbers are looked after.",
+        numbers,
+    ) % {"n": numbers}
+
+
+def _shown(page: Any, query: str, t: Translator) -> str:
+    if not page.total:
+        return t.gettext("No number is called that.") if query else t.gettext("No numbers yet.")
+    return t.gettext("{first}–{last} of {total}").format(
+        first=page.start + 1, last=page.start + len(page.rows), total=page.total
+    )
+
+
+def _problems(report: StatusReport, t: Translator) -> list[str]:
+    """What needs a person beyond a number's deadline (those are the cards), once each."""
+    from .report import BrokenNumber, TargetHealth
+    from .store import UnsentReminder
+
+    seen: dict[str, None] = {}
+    for a in report.needs:
+        if isinstance(a, TargetHealth):
+            seen[t.gettext("Messages to {name} are failing.").format(name=a.name)] = None
+        elif isinstance(a, UnsentReminder):
+            text = t.gettext("A reminder about {name} is late going out.")
+            seen[text.format(name=a.name)] = None
+        elif isinstance(a, BrokenNumber):
+            text = t.gettext("{name}: its deadlines cannot be worked out ({error}).")
+            seen[text.format(name=a.name, error=a.error)] = None
+    return list(seen)
+
+
+def _last_pass(report: StatusReport, config: Any, today: date, t: Translator, lang: str) -> str:
+    from .humandates import moment_text
+    from .store import parse_stamp
+
+    last = report.last_pass
+    if last is None:
+        return t.gettext("No reminder check has run yet: is the simkeeper service running?")
+    when = moment_text(parse_stamp(last.ran_at), config.settings.timezone, today, t, lang)
+    if last.outcome == "error":
+        return t.gettext("Last check {when} went wrong: {error}").format(
+            when=when, error=last.error
+        )
+    line = t.gettext("Last checked for reminders {when}.").format(when=when)
+    nxt = report.next_reminder
+    if nxt is None:
+        return line
+    at = moment_text(nxt.at, config.settings.timezone, today, t, lang)
+    text = t.gettext("The next reminder, about {name}, goes out {when}.")
+    return line + " " + text.format(name=nxt.reminder.number.name, when=at)
+
+
+def _card(
+    site: Site, row: Any, ledger: Any, now: datetime, t: Translator, lang: str
+) -> dict[str, Any]:
+    """One number on the status page, as the template shows it."""
+    from .humandates import day_text, when_text
+    from .views import runs_out_text
+    from .weblinks import action_links
+
+    number, d = row.number, row.deadline
+    card: dict[str, Any] = {
+        "name": number.name,
+        "carrier": number.carrier,
+        "when": when_text(d.date, row.today, t, lang) if d else "",
+        "what": _what(row, t),
+        "stage": row.stage,
+        "overdue": bool(d and d.overdue),
+        "needs": row.needs_action,
+        "broken": row.broken,
+        "runway": "",
+        "renew_url": number.renew_url if row.needs_action else "",
+        "buttons": [],
+        "timeline": _svg(row, ledger, t, lang),
+    }
+    if row.runway is not None:
+        p = row.runway
+        card["runway"] = (
+            t.gettext("Balance {balance} {currency}, lasts until {day}").format(
+                balance=p.balance,
+                currency=number.currency,
+                day=day_text(p.runs_out, row.today, t, lang),
+            )
+            if p.runs_out
+            else t.gettext("Balance {balance} {currency}, {reach}").format(
+                balance=p.balance, currency=number.currency, reach=runs_out_text(p, t)
+            )
+        )
+    if row.needs_action and d is not None and d.kind == "renew":
+        stages = tuple(s.after for s in number.after_deadline)
+        links = action_links(site.root, site.key, number.number, d.date, stages)
+        names = {"renewed": t.gettext("I renewed it"), "snooze": t.gettext("Remind me tomorrow")}
+        card["buttons"] = [(names[action], url) for action, url in links]
+    return card
+
+
+def _what(row: Any, t: Translator) -> str:
+    d = row.deadline
+    if row.broken:
+        return t.gettext("Its deadlines cannot be worked out.")
+    if d is None:
+        return t.gettext("No deadline ahead.")
+    if d.kind == "topup":
+        return t.gettext("Top up before the balance runs out")
+    if d.overdue:
+        return t.gettext("Renewal overdue")
+    if d.paid_from_balance:
+        return t.gettext("Charged to the balance")
+    return t.gettext("Renew")
+
+
+def _svg(row: Any, ledger: Any, t: Translator, lang: str) -> dict[str, Any]:
+    """The picture of the coming months: month labels, and the spans as rectangles (3 units
+    a day, so it scales evenly with the page)."""
+    from datetime import timedelta
+
+    from babel.dates import format_date
+
+    from .board import TIMELINE_DAYS, timeline
+    from .i18n import locale_name
+
+    scale = 3
+    # Translators: a CLDR pattern for a month on the timeline (Dec); zh-CN: M月
+    pattern = t.gettext("MMM")
+    firsts = [o for o in range(TIMELINE_DAYS) if (row.today + timedelta(days=o)).day == 1]
+    starts = ([0] if not firsts or firsts[0] > 12 else []) + firsts
+    months = [
+        (o * scale, format_date(row.today + timedelta(days=o), pattern, locale=locale_name(lang)))
+        for o in starts
+    ]
+    spans = [
+        (s.start * scale, max((s.end - s.start) * scale, 2), s.kind, s.label)
+        for s in timeline(row, ledger)
+        if s.end > s.start
+    ]
+    return {"width": TIMELINE_DAYS * scale, "months": months, "spans": spans}
 
 
 # -- the calendar feed ----------------------------------------------------------------------
@@ -138,7 +298,8 @@ def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
 
 def action_page(site: Site, request: Request) -> Response:
     """``/r/<token>``: a signed "I renewed it" or "remind me tomorrow" link. GET shows the
-    number, the deadline and a button; POST records it (once)."""
+    number, the deadline and a button; POST records it (once), then says what was done, the
+    number's next deadline, and links to the status page."""
     if request.method not in (*READ, "POST"):
         return site.error(request, 405)
     now = site.clock()
@@ -149,75 +310,69 @@ def action_page(site: Site, request: Request) -> Response:
     number = app.number_by_e164(site.config, claim.number)
     if number is None:
         return site.error(request, 404)
-    t = site.translator(request)
+    t, lang = site.translator(request), site.language(request)
     if request.method == "POST":
-        return _act(site, request, claim, number, now, t)
+        return _act(site, request, claim, number, now, t, lang)
     ledger = app.read_ledger_for(site.config, [number.number])  # read-only, this number's
+    values = _action_values(site, claim, number, now, t, lang)
     done = app.deadline_done(number, claim.deadline, ledger)
-    return site.page(
-        request,
-        "action.html",
-        action=claim.action,
-        name=number.name,
-        deadline=claim.deadline.isoformat(),
-        done=done,
-        until=_when(app.snooze_until(site.config, number, now), number),
-        result="",
-        message="",
-    )
+    return site.page(request, "action.html", done=done, result="", **values)
+
+
+def _action_values(
+    site: Site, claim: Claim, number: Number, now: datetime, t: Translator, lang: str
+) -> dict[str, Any]:
+    from .humandates import moment_text, when_text
+
+    today = local_today(number, now)
+    until = app.snooze_until(site.config, number, now)
+    return {
+        "action": claim.action,
+        "name": number.name,
+        "deadline": when_text(claim.deadline, today, t, lang),
+        "until": moment_text(until, number.timezone, today, t, lang),
+        "zone": number.timezone_name,
+        "next": "",
+        "status_url": f"{site.root}/?token={page_token(site.key, 'status')}",
+    }
+
+
+def _next_text(site: Site, number: Number, now: datetime, t: Translator, lang: str) -> str:
+    """The number's next deadline after the press, in words."""
+    from .board import next_deadline
+    from .humandates import when_text
+
+    ledger = app.read_ledger_for(site.config, [number.number])
+    d = next_deadline(number, now, ledger)
+    if d is None:
+        return t.gettext("{name} has no deadline ahead.").format(name=number.name)
+    when = when_text(d.date, local_today(number, now), t, lang)
+    return t.gettext("Next deadline: {when}.").format(when=when)
 
 
 def _act(
-    site: Site, request: Request, claim: Claim, number: Number, now: datetime, t: Translator
+    site: Site,
+    request: Request,
+    claim: Claim,
+    number: Number,
+    now: datetime,
+    t: Translator,
+    lang: str,
 ) -> Response:
     """The button's POST: record the renewal or the snooze through the application layer."""
     from .errors import UsageError
 
-    values: dict[str, Any] = {
-        "action": claim.action,
-        "name": number.name,
-        "deadline": claim.deadline.isoformat(),
-        "until": "",
-        "message": "",
-    }
+    values = _action_values(site, claim, number, now, t, lang)
     if claim.action == "snooze":
         snoozed = app.snooze_by_link(site.config, number, claim.deadline, now)
-        values["until"] = _when(snoozed.until, number)
-        return site.page(
-            request,
-            "action.html",
-            done=not snoozed.new,
-            result="renewed" if snoozed.renewed else ("snoozed" if snoozed.new else "held"),
-            **values,
-        )
+        result = "renewed" if snoozed.renewed else ("snoozed" if snoozed.new else "held")
+        values["next"] = _next_text(site, number, now, t, lang)
+        return site.page(request, "action.html", done=not snoozed.new, result=result, **values)
     try:
         recorded = app.renew_by_link(site.config, number, claim.deadline, now)
-    except UsageError as e:
-        values["message"] = str(e)
+    except UsageError:
+        values["next"] = _next_text(site, number, now, t, lang)
         return site.page(request, "action.html", 409, done=True, result="refused", **values)
-    if recorded is None:
-        return site.page(request, "action.html", done=True, result="already", **values)
-    values["message"] = _recorded_text(number, now, recorded, t)
-    return site.page(request, "action.html", done=True, result="recorded", **values)
-
-
-def _recorded_text(number: Number, now: datetime, recorded: app.Recorded, t: Translator) -> str:
-    """What ``simkeeper renewed`` says it recorded, in the page's language."""
-    on = local_today(number, now)
-    what = t.gettext("deadline {date} done").format(date=recorded.covers) if recorded.covers else ""
-    nxt = rolling_deadline(number, recorded.ledger) if number.rolling else None
-    if nxt:
-        what = t.gettext("next deadline {date}").format(date=nxt)
-    line = t.gettext("recorded: {name} renewed on {date}").format(name=number.name, date=on)
-    return line + (t.gettext("; {what}").format(what=what) if what else "")
-
-
-def _stage(number: Number, deadline: date, now: datetime) -> str:
-    """The ``after_deadline`` stage a number is in today, if any."""
-    stage = stage_on(number, deadline, local_today(number, now))
-    return stage.state if stage else ""
-
-
-def _when(moment: datetime, number: Number) -> str:
-    """A time as the number's owner reads it: local date and time in the number's zone."""
-    return moment.astimezone(number.timezone).strftime("%Y-%m-%d %H:%M")
+    values["next"] = _next_text(site, number, now, t, lang)
+    result = "already" if recorded is None else "recorded"
+    return site.page(request, "action.html", done=True, result=result, **values)
