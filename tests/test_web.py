@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ok, run, send_due, snapshot, write_config
+from test_weblinks import assert_reveals_nothing
 from webface import free_port, path_of, request, web_config, web_process
 
 from simkeeper.weblinks import Claim, _b64, _unb64, page_token, sign, sign_legacy
@@ -100,9 +101,13 @@ def test_a_delivered_reminder_carries_both_links_and_its_renewal_link_records_on
     got = parts(mail.message)
     plain, page = got["text/plain"], got["text/html"]
     renew, snooze = links_in(plain)
+    for url in (renew, snooze):  # nothing of the number, name or deadline in the link
+        assert_reveals_nothing(url, "+447911123456", date(2026, 12, 15), "UK backup")
     assert f"I renewed it: {renew}" in plain and f"Remind me tomorrow: {snooze}" in plain
-    assert f'I renewed it: <a href="{renew}">{renew}</a>' in page
-    assert f'Remind me tomorrow: <a href="{snooze}">{snooze}</a>' in page
+    # HTML: labelled buttons, no raw URL as a link's text; the text part keeps the URLs
+    assert re.search(rf'<a href="{re.escape(renew)}" style="[^"]+">I renewed it</a>', page)
+    assert re.search(rf'<a href="{re.escape(snooze)}" style="[^"]+">Remind me tomorrow</a>', page)
+    assert f">{renew}</a>" not in page and f">{snooze}</a>" not in page
     assert "AT&amp;T &lt;Prepaid&gt;" in page  # escaping kept with the links
     assert oct((tmp_path / "web.key").stat().st_mode & 0o777) == "0o600"
     key_text = (tmp_path / "web.key").read_text().strip()
