@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, time
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup, escape
+
 from . import app
 from .deadlines import local_today, upcoming
 from .i18n import Translator
@@ -138,25 +140,35 @@ def _problems(report: StatusReport, t: Translator) -> list[str]:
     return list(seen)
 
 
-def _last_pass(report: StatusReport, config: Any, today: date, t: Translator, lang: str) -> str:
+def nowrap(text: str) -> Markup:
+    """A date or time that never breaks across lines (its text escaped)."""
+    return Markup('<span class="date">{}</span>').format(text)
+
+
+def _words(text: str, **values: Any) -> Markup:
+    """A translated text with ``values`` put in, escaped (a value from :func:`nowrap` is
+    kept as markup)."""
+    return escape(text).format(**values)
+
+
+def _last_pass(report: StatusReport, config: Any, today: date, t: Translator, lang: str) -> Markup:
     from .humandates import moment_text
     from .store import parse_stamp
 
     last = report.last_pass
     if last is None:
-        return t.gettext("No reminder check has run yet: is the simkeeper service running?")
-    when = moment_text(parse_stamp(last.ran_at), config.settings.timezone, today, t, lang)
+        return escape(t.gettext("No reminder check has run yet: is the simkeeper service running?"))
+    when = nowrap(moment_text(parse_stamp(last.ran_at), config.settings.timezone, today, t, lang))
     if last.outcome == "error":
-        return t.gettext("Last check {when} went wrong: {error}").format(
-            when=when, error=last.error
-        )
-    line = t.gettext("Last checked for reminders {when}.").format(when=when)
+        text = t.gettext("Last check {when} went wrong: {error}")
+        return _words(text, when=when, error=last.error or "")
+    line = _words(t.gettext("Last checked for reminders {when}."), when=when)
     nxt = report.next_reminder
     if nxt is None:
         return line
-    at = moment_text(nxt.at, config.settings.timezone, today, t, lang)
+    at = nowrap(moment_text(nxt.at, config.settings.timezone, today, t, lang))
     text = t.gettext("The next reminder, about {name}, goes out {when}.")
-    return line + " " + text.format(name=nxt.reminder.number.name, when=at)
+    return line + " " + _words(text, name=nxt.reminder.number.name, when=at)
 
 
 def _card(
@@ -330,14 +342,14 @@ def _action_values(
         "action": claim.action,
         "name": number.name,
         "deadline": when_text(claim.deadline, today, t, lang),
-        "until": moment_text(until, number.timezone, today, t, lang),
+        "until": nowrap(moment_text(until, number.timezone, today, t, lang)),
         "zone": number.timezone_name,
         "next": "",
         "status_url": f"{site.root}/?token={page_token(site.key, 'status')}",
     }
 
 
-def _next_text(site: Site, number: Number, now: datetime, t: Translator, lang: str) -> str:
+def _next_text(site: Site, number: Number, now: datetime, t: Translator, lang: str) -> Markup:
     """The number's next deadline after the press, in words."""
     from .board import next_deadline
     from .humandates import when_text
@@ -345,9 +357,9 @@ def _next_text(site: Site, number: Number, now: datetime, t: Translator, lang: s
     ledger = app.read_ledger_for(site.config, [number.number])
     d = next_deadline(number, now, ledger)
     if d is None:
-        return t.gettext("{name} has no deadline ahead.").format(name=number.name)
-    when = when_text(d.date, local_today(number, now), t, lang)
-    return t.gettext("Next deadline: {when}.").format(when=when)
+        return _words(t.gettext("{name} has no deadline ahead."), name=number.name)
+    when = nowrap(when_text(d.date, local_today(number, now), t, lang))
+    return _words(t.gettext("Next deadline: {when}."), when=when)
 
 
 def _act(
