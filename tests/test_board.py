@@ -63,21 +63,24 @@ def test_most_urgent_first_then_pages_and_search():
     numbers.append(number(500, name="overdue one", due=date(2026, 12, 10)))
     board = Board(numbers)
     reminded = frozenset({("+447911100500", date(2026, 12, 10))})
-    board.rebuild(Ledger(reminded=reminded), NOW, 0)
-    rows = board.ordered()
-    assert rows[0].number.name == "overdue one" and rows[0].deadline.overdue
-    assert [r.needs_action for r in rows] == sorted((r.needs_action for r in rows), reverse=True)
+    ledger = Ledger(reminded=reminded)
+    board.rebuild(ledger, NOW, 0)
     first = board.page()
-    assert len(first.rows) == 50 and first.total == 121 and first.start == 0
+    assert len(first.positions) == 50 and first.total == 121 and first.start == 0
+    rows = board.rows(first, NOW, ledger)
+    assert rows[0].number.name == "overdue one" and rows[0].deadline.overdue
+    needs = [r.needs_action for r in rows]
+    assert needs == sorted(needs, reverse=True) and first.needing == sum(needs) > 0
+    keys = [(not r.needs_action, r.deadline.date, r.position) for r in rows]
+    assert keys == sorted(keys)  # then by date, then in config order
     last = board.page(start=100)
-    assert len(last.rows) == 21 and last.rows[-1] == rows[-1]
+    assert len(last.positions) == 21 and last.positions[-1] == board.ordered()[-1]
     assert board.page(start=10**6).start == 100  # past the end: the last page
     found = board.page("LINE 11")
-    assert {r.number.name for r in found.rows} == {
-        "line 11",
-        *(f"line {i}" for i in range(110, 120)),
-    }
+    names = {numbers[i].name for i in found.positions}
+    assert names == {"line 11", *(f"line {i}" for i in range(110, 120))}
     assert found.total == 11
+    assert board.overdue() == 1
 
 
 def test_the_focus_holds_every_due_reminder():
@@ -114,7 +117,7 @@ def test_a_number_with_no_deadline_ahead_has_a_quiet_row_last():
     assert row.deadline is None and not row.needs_action and not row.broken
     board = Board([past, number(2)])
     board.rebuild(Ledger(), NOW, 0)
-    assert [r.number.name for r in board.ordered()] == ["line 2", "line 1"]
+    assert board.ordered() == [1, 0] and board.deadline_of(past.number) is None
 
 
 def test_the_board_follows_the_change_log(tmp_path: Path, env):
@@ -148,11 +151,13 @@ due = 2026-12-20
     config = app.load(config_path, lambda w: None, for_sending=False)
     board = Board(config.numbers)
     app.refresh_board(config, board, NOW)
-    assert board.row("+447911123456").deadline.date == date(2026, 12, 15)
+    assert board.deadline_of("+447911123456") == date(2026, 12, 15)
+    assert board.ordered() == [0, 1]
     ok(config_path, env, "renewed", "UK backup", "--now", "2026-12-12T10:00")
     app.refresh_board(config, board, NOW)
-    assert board.row("+447911123456").deadline.date == date(2027, 1, 15)
-    assert [r.number.name for r in board.ordered()] == ["Travel", "UK backup"]
-    later = NOW + timedelta(days=1)
-    app.refresh_board(config, board, later)
-    assert board.row("+447911123457").deadline.days_left == 7
+    assert board.deadline_of("+447911123456") == date(2027, 1, 15)
+    assert board.ordered() == [1, 0]
+    seq = board.seq
+    app.refresh_board(config, board, NOW + timedelta(days=1))  # a new day: rebuilt
+    assert board.days != () and board.seq == seq
+    assert board.deadline_of("+447911123457") == date(2026, 12, 20)

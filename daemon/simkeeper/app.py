@@ -261,7 +261,7 @@ def metrics(config: Config, now: datetime, board: Board | None = None) -> tuple[
 
     board = board or Board(config.numbers)
     report = board_status(config, board, now)
-    deadlines = next_deadlines(board.ordered())
+    deadlines = next_deadlines(board.deadlines())
     store = open_state_readonly(config)
     if store is None:
         return figures(config, report, deadlines, {}, now)

@@ -13,7 +13,8 @@ No clock, no I/O.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
@@ -52,12 +53,6 @@ class Row:
     needs_action: bool  # overdue, or within the number's reminder lead: the buttons are shown
     broken: str = ""  # why its deadlines cannot be worked out
 
-    @property
-    def order(self) -> tuple[int, date, int]:
-        """Most urgent first: what needs action, then by date, then by config order."""
-        d = self.deadline
-        return (0 if self.needs_action else 1, d.date if d else date.max, self.position)
-
 
 def next_deadline(number: Number, now: datetime, ledger: Ledger) -> Deadline | None:
     """The number's soonest deadline at ``now`` (overdue ones included), found by widening
@@ -89,24 +84,34 @@ def row_for(number: Number, position: int, now: datetime, ledger: Ledger) -> Row
 
 @dataclass(frozen=True)
 class Page:
-    """One page of the board: its rows, how many rows match in all, and where it starts."""
+    """One page of the board: its numbers' places in the config, how many numbers match in
+    all, where it starts, and how many of all that match need action."""
 
-    rows: tuple[Row, ...]
+    positions: tuple[int, ...]
     total: int
     start: int
     size: int
-    needing: int  # rows (of all that match) that need action
+    needing: int
+
+
+NEEDS, OVERDUE, BROKEN = 1, 2, 4  # a number's flags on the board
 
 
 class Board:
-    """A row per number of one config, most urgent first (thread-safe)."""
+    """Each number's next deadline and whether it needs action, most urgent first
+    (thread-safe through ``lock``).
+
+    Compact by design: a day number and a flag byte per number, in arrays by config position
+    (about 10 bytes a number, not the hundreds a row of objects takes). The rows a page shows
+    are worked out again for just that page (:func:`row_for`)."""
 
     def __init__(self, numbers: Sequence[Number]):
         self.numbers = tuple(numbers)
-        self._position = {n.number: i for i, n in enumerate(self.numbers)}
         self._zones: tuple[tzinfo, ...] = tuple({n.timezone: None for n in self.numbers})
-        self._rows: dict[str, Row] = {}
-        self._sorted: list[Row] | None = None
+        self._index = {n.number: i for i, n in reversed(list(enumerate(self.numbers)))}
+        self._day = array("l", bytes(8 * len(self.numbers)))  # next deadline's ordinal, or 0
+        self._flags = bytearray(len(self.numbers))
+        self._sorted: list[int] | None = None
         self._focus: tuple[Number, ...] | None = None
         self.days: tuple[date, ...] = ()  # each zone's date when the rows were built
         self.seq = -1  # the change log's position the rows reflect
@@ -117,29 +122,53 @@ class Board:
         """Each zone's date at ``now`` (the board is rebuilt when one of them moves)."""
         return tuple(now.astimezone(z).date() for z in self._zones)
 
+    def _put(self, i: int, row: Row) -> None:
+        d = row.deadline
+        self._day[i] = d.date.toordinal() if d else 0
+        flags = NEEDS if row.needs_action else 0
+        flags |= OVERDUE if d and d.overdue else 0
+        self._flags[i] = flags | (BROKEN if row.broken else 0)
+
     def rebuild(self, ledger: Ledger, now: datetime, seq: int) -> None:
-        """Every row anew, from the whole ledger."""
-        self._rows = {n.number: row_for(n, i, now, ledger) for i, n in enumerate(self.numbers)}
+        """Every number anew, from the whole ledger."""
+        for i, n in enumerate(self.numbers):
+            self._put(i, row_for(n, i, now, ledger))
         self._sorted = self._focus = None
         self.days, self.seq = self.days_at(now), seq
 
     def update(self, changed: Iterable[str], ledger: Ledger, now: datetime, seq: int) -> None:
-        """The rows of the ``changed`` numbers anew (``ledger`` holds at least theirs)."""
+        """The ``changed`` numbers anew (``ledger`` holds at least theirs)."""
         for key in changed:
-            i = self._position.get(key)
+            i = self._index.get(key)
             if i is not None:
-                self._rows[key] = row_for(self.numbers[i], i, now, ledger)
+                self._put(i, row_for(self.numbers[i], i, now, ledger))
                 self._sorted = self._focus = None
         self.seq = seq
 
-    def row(self, e164: str) -> Row | None:
-        """The row of one number."""
-        return self._rows.get(e164)
+    def deadline_of(self, e164: str) -> date | None:
+        """A number's next deadline as the board holds it."""
+        i = self._index.get(e164)
+        return date.fromordinal(self._day[i]) if i is not None and self._day[i] else None
 
-    def ordered(self) -> list[Row]:
-        """Every row, most urgent first."""
+    def deadlines(self) -> Iterator[tuple[Number, date]]:
+        """Each number that has a next deadline, with it, in config order."""
+        for n, day in zip(self.numbers, self._day, strict=True):
+            if day:
+                yield n, date.fromordinal(day)
+
+    def overdue(self) -> int:
+        """How many numbers' next deadline has passed."""
+        return sum(1 for f in self._flags if f & OVERDUE)
+
+    def ordered(self) -> list[int]:
+        """Every number's place in the config, most urgent first: what needs action, then by
+        date (none last), then in config order."""
         if self._sorted is None:
-            self._sorted = sorted(self._rows.values(), key=lambda r: r.order)
+            day, flags, last = self._day, self._flags, date.max.toordinal() + 1
+            self._sorted = sorted(
+                range(len(self.numbers)),
+                key=lambda i: (0 if flags[i] & NEEDS else 1, day[i] or last, i),
+            )
         return self._sorted
 
     def focus(self) -> tuple[Number, ...]:
@@ -149,30 +178,32 @@ class Board:
         status report of these alone says what the report of all would."""
         if self._focus is not None:
             return self._focus
-        rows = self.ordered()
-        chosen = [r for r in rows if r.needs_action or r.broken]
-        rest = [(_lead_start(r), r) for r in rows if r.deadline and not r.needs_action]
+        chosen = [i for i, f in enumerate(self._flags) if f & (NEEDS | BROKEN)]
+        rest = [
+            (day - max(self.numbers[i].remind, default=0), i)
+            for i, (day, f) in enumerate(zip(self._day, self._flags, strict=True))
+            if day and not f & NEEDS
+        ]
         if rest:
-            first = min(day for day, _ in rest) + timedelta(days=1)
-            chosen += [r for day, r in rest if day <= first]
-        self._focus = tuple(r.number for r in sorted(chosen, key=lambda r: r.position))
+            first = min(start for start, _ in rest) + 1
+            chosen += [i for start, i in rest if start <= first]
+        self._focus = tuple(self.numbers[i] for i in sorted(set(chosen)))
         return self._focus
 
     def page(self, query: str = "", start: int = 0, size: int = PAGE_SIZE) -> Page:
-        """The rows whose name holds ``query`` (any case), ``size`` of them from ``start``."""
-        rows = self.ordered()
+        """The numbers whose name holds ``query`` (any case), ``size`` of them from
+        ``start``, most urgent first."""
+        order = self.ordered()
         q = query.strip().casefold()
         if q:
-            rows = [r for r in rows if q in r.number.name.casefold()]
-        start = max(0, min(start, max(len(rows) - 1, 0) // size * size))
-        needing = sum(1 for r in rows if r.needs_action)
-        return Page(tuple(rows[start : start + size]), len(rows), start, size, needing)
+            order = [i for i in order if q in self.numbers[i].name.casefold()]
+        start = max(0, min(start, max(len(order) - 1, 0) // size * size))
+        needing = sum(1 for i in order if self._flags[i] & NEEDS)
+        return Page(tuple(order[start : start + size]), len(order), start, size, needing)
 
-
-def _lead_start(row: Row) -> date:
-    """The day a row's first reminder goes out."""
-    assert row.deadline is not None
-    return row.deadline.date - timedelta(days=max(row.number.remind, default=0))
+    def rows(self, page: Page, now: datetime, ledger: Ledger) -> list[Row]:
+        """The rows of a page, worked out from their numbers' ledger."""
+        return [row_for(self.numbers[i], i, now, ledger) for i in page.positions]
 
 
 # -- the picture of the coming months ---------------------------------------------------------

@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from .board import Row
 from .i18n import ENGLISH, Translator
-from .model import Config
+from .model import Config, Number
 from .report import StatusReport
 from .store import parse_stamp, stamp
 
@@ -141,16 +140,13 @@ def metrics(
     )
 
 
-def next_deadlines(rows: Iterable[Row]) -> list[tuple[str, float]]:
-    """Each number's soonest deadline (overdue ones included) by name, in config order, as
-    the Unix time it passes (the end of its day in the number's zone); a number without one,
-    or whose deadlines cannot be worked out, is left out."""
-    found = []
-    for r in sorted(rows, key=lambda r: r.position):
-        if r.deadline is not None:
-            day = r.deadline.date + timedelta(days=1)
-            found.append((r.number.name, datetime.combine(day, time(), r.number.timezone)))
-    return [(name, end.timestamp()) for name, end in found]
+def next_deadlines(found: Iterable[tuple[Number, date]]) -> list[tuple[str, float]]:
+    """Each number's soonest deadline (overdue ones included) by name, as the Unix time it
+    passes (the end of its day in the number's zone), from (number, deadline) pairs."""
+    return [
+        (n.name, datetime.combine(day + timedelta(days=1), time(), n.timezone).timestamp())
+        for n, day in found
+    ]
 
 
 def _label_value(text: str) -> str:

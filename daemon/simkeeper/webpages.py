@@ -69,7 +69,8 @@ def status_page(site: Site, request: Request) -> Response:
     t, lang = site.translator(request), site.language(request)
     query = request.query.get("q", "").strip()[:100]
     page = site.board.page(query, _int(request.query.get("start", "")))
-    ledger = app.read_ledger_for(config, [r.number.number for r in page.rows])
+    ledger = app.read_ledger_for(config, [config.numbers[i].number for i in page.positions])
+    rows = site.board.rows(page, now, ledger)
     token = request.query.get("token", "")
     today = now.astimezone(config.settings.timezone).date()
     needing = site.board.page().needing
@@ -88,7 +89,7 @@ def status_page(site: Site, request: Request) -> Response:
         problems=_problems(report, t),
         zone=config.settings.timezone_name,
         last_pass=_last_pass(report, config, today, t, lang),
-        cards=[_card(site, r, ledger, now, t, lang) for r in page.rows],
+        cards=[_card(site, r, ledger, now, t, lang) for r in rows],
         query=query,
         token=token,
         shown=_shown(page, query, t),
@@ -118,26 +119,41 @@ def _shown(page: Any, query: str, t: Translator) -> str:
     if not page.total:
         return t.gettext("No number is called that.") if query else t.gettext("No numbers yet.")
     return t.gettext("{first}–{last} of {total}").format(
-        first=page.start + 1, last=page.start + len(page.rows), total=page.total
+        first=page.start + 1, last=page.start + len(page.positions), total=page.total
     )
 
 
+PROBLEMS_SHOWN = 5  # of each kind; the rest are counted
+
+
 def _problems(report: StatusReport, t: Translator) -> list[str]:
-    """What needs a person beyond a number's deadline (those are the cards), once each."""
+    """What needs a person beyond a number's deadline (those are the cards), once each, at
+    most :data:`PROBLEMS_SHOWN` of a kind and a count of the rest."""
     from .report import BrokenNumber, TargetHealth
     from .store import UnsentReminder
 
-    seen: dict[str, None] = {}
+    kinds: dict[type, dict[str, None]] = {TargetHealth: {}, UnsentReminder: {}, BrokenNumber: {}}
     for a in report.needs:
         if isinstance(a, TargetHealth):
-            seen[t.gettext("Messages to {name} are failing.").format(name=a.name)] = None
+            text = t.gettext("Messages to {name} are failing.").format(name=a.name)
         elif isinstance(a, UnsentReminder):
-            text = t.gettext("A reminder about {name} is late going out.")
-            seen[text.format(name=a.name)] = None
+            text = t.gettext("A reminder about {name} is late going out.").format(name=a.name)
         elif isinstance(a, BrokenNumber):
             text = t.gettext("{name}: its deadlines cannot be worked out ({error}).")
-            seen[text.format(name=a.name, error=a.error)] = None
-    return list(seen)
+            text = text.format(name=a.name, error=a.error)
+        else:
+            continue
+        kinds[type(a)][text] = None
+    lines = []
+    for found in kinds.values():
+        lines += list(found)[:PROBLEMS_SHOWN]
+        rest = len(found) - PROBLEMS_SHOWN
+        if rest > 0:
+            lines.append(
+                t.ngettext("… and %(n)d more like it.", "… and %(n)d more like it.", rest)
+                % {"n": rest}
+            )
+    return lines
 
 
 def nowrap(text: str) -> Markup:
