@@ -161,3 +161,10 @@ due = 2026-12-20
     app.refresh_board(config, board, NOW + timedelta(days=1))  # a new day: rebuilt
     assert board.days != () and board.seq == seq
     assert board.deadline_of("+447911123457") == date(2026, 12, 20)
+
+
+def test_the_web_face_asks_glibc_for_one_malloc_arena():
+    """Debian's glibc takes M_ARENA_MAX (the web face's threads then share one heap)."""
+    from simkeeper.malloc import one_arena
+
+    assert one_arena() is True

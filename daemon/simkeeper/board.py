@@ -164,10 +164,11 @@ class Board:
         """Every number's place in the config, most urgent first: what needs action, then by
         date (none last), then in config order."""
         if self._sorted is None:
+            # One int a key (flag, day, place in bits): no tuple per number while sorting.
             day, flags, last = self._day, self._flags, date.max.toordinal() + 1
             self._sorted = sorted(
                 range(len(self.numbers)),
-                key=lambda i: (0 if flags[i] & NEEDS else 1, day[i] or last, i),
+                key=lambda i: ((0 if flags[i] & NEEDS else 1) << 64) | ((day[i] or last) << 32) | i,
             )
         return self._sorted
 

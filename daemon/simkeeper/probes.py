@@ -10,8 +10,9 @@ labelled by their names, targets by theirs (never a URL).
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -70,18 +71,20 @@ Labels = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True)
 class Metric:
-    """One metric family: its name, type, help line and samples (labels, value)."""
+    """One metric family: its name, type, help line and samples (labels, value). The samples
+    may be produced as they are read (one a number at 100,000 numbers: no list of them all is
+    held), so a family is rendered once."""
 
     name: str
     kind: str  # gauge | counter
     help: str
-    samples: tuple[tuple[Labels, float], ...]
+    samples: Iterable[tuple[Labels, float]]
 
 
 def metrics(
     config: Config,
     report: StatusReport,
-    deadlines: Sequence[tuple[str, float]],
+    deadlines: Iterable[tuple[str, float]],
     deliveries: Mapping[tuple[str, str], int],
     now: datetime,
 ) -> tuple[Metric, ...]:
@@ -99,7 +102,7 @@ def metrics(
             "gauge",
             "When each number's next deadline passes (the end of its day in the number's time "
             "zone), as a Unix time; overdue ones are in the past.",
-            tuple(((("name", name),), at) for name, at in deadlines),
+            (((("name", name),), at) for name, at in deadlines),
         ),
         Metric(
             "simkeeper_overdue_numbers",
@@ -140,13 +143,12 @@ def metrics(
     )
 
 
-def next_deadlines(found: Iterable[tuple[Number, date]]) -> list[tuple[str, float]]:
+def next_deadlines(found: Iterable[tuple[Number, date]]) -> Iterator[tuple[str, float]]:
     """Each number's soonest deadline (overdue ones included) by name, as the Unix time it
-    passes (the end of its day in the number's zone), from (number, deadline) pairs."""
-    return [
-        (n.name, datetime.combine(day + timedelta(days=1), time(), n.timezone).timestamp())
-        for n, day in found
-    ]
+    passes (the end of its day in the number's zone), from (number, deadline) pairs, one at a
+    time."""
+    for n, day in found:
+        yield n.name, datetime.combine(day + timedelta(days=1), time(), n.timezone).timestamp()
 
 
 def _label_value(text: str) -> str:
@@ -160,14 +162,15 @@ def _number(value: float) -> str:
 
 
 def exposition(families: Iterable[Metric]) -> str:
-    """The Prometheus text format (version 0.0.4) of ``families``."""
-    lines = []
+    """The Prometheus text format (version 0.0.4) of ``families``, written line by line."""
+    out = io.StringIO()
     for m in families:
-        lines.append(f"# HELP {m.name} {m.help}")
-        lines.append(f"# TYPE {m.name} {m.kind}")
+        out.write(f"# HELP {m.name} {m.help}\n# TYPE {m.name} {m.kind}\n")
         for labels, value in m.samples:
             inner = ",".join(f'{k}="{_label_value(v)}"' for k, v in labels)
-            lines.append(
-                f"{m.name}{{{inner}}} {_number(value)}" if inner else f"{m.name} {_number(value)}"
+            out.write(
+                f"{m.name}{{{inner}}} {_number(value)}\n"
+                if inner
+                else f"{m.name} {_number(value)}\n"
             )
-    return "\n".join(lines) + "\n"
+    return out.getvalue()
