@@ -102,6 +102,7 @@ def test_the_wheel_carries_the_example_config_and_both_units(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     units = ("simkeeper.service", "simkeeper-user.service", "simkeeper-failure@.service")
     web = ("simkeeper-web.socket", "simkeeper-web.service")
+    web += ("simkeeper-web-user.socket", "simkeeper-web-user.service")
     for name in ("config.example.toml", *units, *web):
         assert f"simkeeper/data/{name}" in names, names
     packaged = zipfile.ZipFile(wheel).read("simkeeper/data/simkeeper.service").decode()
@@ -407,6 +408,25 @@ def test_init_system_writes_the_web_units_beside(tmp_path, env):
         service.read_text()
     )
     assert "sudo systemctl enable --now simkeeper-web.socket" in result.stdout
+
+
+def test_init_user_writes_the_user_managers_web_units(tmp_path, env):
+    """`init --user` writes the web face's socket (as shipped) and service (running this
+    install) for the user manager beside the user's simkeeper.service, and the next steps say
+    how to enable them."""
+    home = tmp_path / "home"
+    user_env = {**env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    result = run(["init", "--user"], user_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    units = home / ".config" / "systemd" / "user"
+    socket_unit, service = units / "simkeeper-web.socket", units / "simkeeper-web.service"
+    assert mode(socket_unit) == 0o644 and mode(service) == 0o644
+    assert socket_unit.read_text() == (REPO / "systemd" / "simkeeper-web-user.socket").read_text()
+    text = service.read_text()
+    assert f"ExecStart={SIMKEEPER} --config %E/simkeeper/config.toml web --idle-exit 600" in text
+    assert "DynamicUser" not in text
+    assert "systemctl --user enable --now simkeeper-web.socket" in result.stdout
+    assert not (units / "simkeeper-failure@.service").exists()
 
 
 def test_the_installed_wheel_renders_the_web_pages_in_both_languages(wheel, venv):

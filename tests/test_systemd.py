@@ -223,3 +223,38 @@ def test_web_service_has_the_daemons_hardening_and_no_network():
         web,
         re.M,
     )
+
+
+@needs_analyze
+def test_user_web_units_verify_clean(tmp_path):
+    """The user manager's socket and service, under the names `init --user` gives them (the
+    service's Requires= names the socket): `systemd-analyze verify` is clean."""
+    service = installed_copy(
+        tmp_path, "simkeeper-web.service", (UNITS / "simkeeper-web-user.service").read_text()
+    )
+    socket_unit = installed_copy(
+        tmp_path, "simkeeper-web.socket", (UNITS / "simkeeper-web-user.socket").read_text()
+    )
+    result = analyze("verify", str(socket_unit), str(service), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""
+
+
+def test_user_web_service_reads_the_users_config_and_env():
+    """Like the user's simkeeper.service: %E/simkeeper/config.toml, its env file, and no
+    system-only settings (DynamicUser=, StateDirectory=, LoadCredential= from /etc)."""
+    web = (UNITS / "simkeeper-web-user.service").read_text()
+    daemon = (UNITS / "simkeeper-user.service").read_text()
+    assert re.search(
+        r"^ExecStart=\S+/simkeeper --config %E/simkeeper/config.toml web --idle-exit 600$",
+        web,
+        re.M,
+    )
+    [env_line] = re.findall(r"^EnvironmentFile=.*$", daemon, re.M)
+    assert re.search(rf"^{re.escape(env_line)}$", web, re.M)
+    for system_only in ("DynamicUser=", "StateDirectory=", "LoadCredential=", "User="):
+        assert not re.search(rf"^{system_only}", web, re.M), system_only
+    assert re.search(r"^Requires=simkeeper-web.socket$", web, re.M)
+    assert re.search(r"^Type=notify$", web, re.M)
+    sock = (UNITS / "simkeeper-web-user.socket").read_text()
+    assert re.search(r"^ListenStream=127.0.0.1:8787$", sock, re.M)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from conftest import ok, run, send_due, snapshot, write_config
+from test_weblinks import assert_reveals_nothing
 from webface import free_port, path_of, request, web_config, web_process
 
-from simkeeper.weblinks import Claim, page_token, sign
+from simkeeper.weblinks import Claim, _b64, _unb64, page_token, sign, sign_legacy
 
 pytest_plugins = ["receivers"]
 
@@ -48,7 +49,7 @@ HEADERS = {
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
 }
-LINK = re.compile(r"https://sims\.example\.com/sk/r/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+LINK = re.compile(r"https://sims\.example\.com/sk/r/[A-Za-z0-9_\-]+")
 
 
 def make_config(
@@ -100,9 +101,13 @@ def test_a_delivered_reminder_carries_both_links_and_its_renewal_link_records_on
     got = parts(mail.message)
     plain, page = got["text/plain"], got["text/html"]
     renew, snooze = links_in(plain)
+    for url in (renew, snooze):  # nothing of the number, name or deadline in the link
+        assert_reveals_nothing(url, "+447911123456", date(2026, 12, 15), "UK backup")
     assert f"I renewed it: {renew}" in plain and f"Remind me tomorrow: {snooze}" in plain
-    assert f'I renewed it: <a href="{renew}">{renew}</a>' in page
-    assert f'Remind me tomorrow: <a href="{snooze}">{snooze}</a>' in page
+    # HTML: labelled buttons, no raw URL as a link's text; the text part keeps the URLs
+    assert re.search(rf'<a href="{re.escape(renew)}" style="[^"]+">I renewed it</a>', page)
+    assert re.search(rf'<a href="{re.escape(snooze)}" style="[^"]+">Remind me tomorrow</a>', page)
+    assert f">{renew}</a>" not in page and f">{snooze}</a>" not in page
     assert "AT&amp;T &lt;Prepaid&gt;" in page  # escaping kept with the links
     assert oct((tmp_path / "web.key").stat().st_mode & 0o777) == "0o600"
     key_text = (tmp_path / "web.key").read_text().strip()
@@ -114,7 +119,8 @@ def test_a_delivered_reminder_carries_both_links_and_its_renewal_link_records_on
         shown = request(port, path_of(renew))  # a mail scanner or a chat preview fetches it
         assert shown.status == 200
         assert_headers(shown.headers)
-        assert "UK backup" in shown.text and "2026-12-15" in shown.text
+        assert "UK backup" in shown.text and "Tue 15 Dec · in 3 days" in shown.text
+        assert "simkeeper renewed" not in shown.text  # the product's words, not the CLI's
         assert '<form method="post">' in shown.text and "I renewed it</button>" in shown.text
         assert "AT&T" not in shown.text or "&lt;" not in shown.text
         assert request(port, path_of(renew), "HEAD").status == 200
@@ -123,7 +129,11 @@ def test_a_delivered_reminder_carries_both_links_and_its_renewal_link_records_on
         done = request(port, path_of(renew), "POST", b"")
         assert done.status == 200
         assert_headers(done.headers)
-        assert "recorded: UK backup renewed on 2026-12-12; deadline 2026-12-15 done" in done.text
+        assert "Done: UK backup is recorded as renewed today." in done.text
+        assert 'Next deadline: <span class="date">Fri 15 Jan 2027 · in 34 days</span>.' in (
+            done.text
+        )  # the date never breaks across lines
+        assert f'href="/sk/?token={page_token(key_of(tmp_path), "status")}"' in done.text
         assert renewals(db) == [("2026-12-12", "2026-12-15")]
 
         again = request(port, path_of(renew), "POST", b"")
@@ -189,20 +199,30 @@ def test_forged_altered_and_expired_tokens_get_403_and_change_nothing(
         good = sign(
             key, Claim("+447911123456", deadline, "renewed", datetime(2027, 2, 1, tzinfo=UTC))
         )
-        fields, mac = good.split(".")
+        raw = bytearray(_unb64(good))
+        raw[20] ^= 1  # one ciphertext byte flipped
+        flipped = _b64(bytes(raw))
+        legacy = sign_legacy(
+            key, Claim("+447911123456", deadline, "renewed", datetime(2027, 2, 1, tzinfo=UTC))
+        )
+        fields, mac = legacy.split(".")
         forged = sign(
             b"x" * 32, Claim("+447911123456", deadline, "renewed", datetime(2027, 2, 1, tzinfo=UTC))
         )
         other = sign(
             key, Claim("+447911123456", deadline, "snooze", datetime(2027, 2, 1, tzinfo=UTC))
         )
-        altered = other.split(".")[0] + "." + mac  # the snooze fields under the renewal's MAC
+        legacy_other = sign_legacy(
+            key, Claim("+447911123456", deadline, "snooze", datetime(2027, 2, 1, tzinfo=UTC))
+        )
+        altered = legacy_other.split(".")[0] + "." + mac  # snooze fields under the renewal's MAC
         expired = sign(
             key, Claim("+447911123456", deadline, "renewed", datetime(2026, 12, 1, tzinfo=UTC))
         )
         before = snapshot(db)
-        tries = [(bad, "GET") for bad in (forged, altered, expired, good[:-2], "nonsense", fields)]
-        tries += [(bad, "POST") for bad in (forged, altered, expired)]  # 9: under the limit
+        bads = (forged, altered, expired, good[:-2], "nonsense", fields, flipped, other + "A")
+        tries = [(bad, "GET") for bad in bads]
+        tries += [(bad, "POST") for bad in (forged, flipped)]  # 10: the limit's last 403
         for bad, method in tries:
             r = request(port, f"/r/{bad}", method, b"" if method == "POST" else None)
             assert r.status == 403, (bad, method, r.status)
@@ -235,16 +255,39 @@ def test_repeated_bad_tokens_from_one_address_are_rate_limited(
     port = free_port()
     config = make_config(tmp_path, port)
     with web_process(config, env, port, NOW):
-        key = key_of(tmp_path)
-        status_url = f"/?token={page_token(key, 'status')}"
-        statuses = [request(port, f"/r/bad{i}.token").status for i in range(10)]
+        statuses = [request(port, f"/r/bad{i}token").status for i in range(10)]
         assert statuses == [403] * 10
-        limited = request(port, "/r/bad.token")
+        limited = request(port, "/r/badtoken")
         assert limited.status == 429
         assert_headers(limited.headers)
-        assert request(port, status_url).status == 429  # good tokens wait too, for a while
+        assert request(port, "/?token=guess").status == 429  # a bad page token too
     with web_process(config, env, port, NOW):  # in memory: a new process starts afresh
+        assert request(port, "/r/badtoken").status == 403
+
+
+def test_bad_tokens_never_lock_out_a_valid_link(tmp_path: Path, env: dict[str, str]) -> None:
+    """After many bad tokens from 127.0.0.1 (the owner's own address, or a proxy's that hides
+    every client's), the owner's link still opens (200) and its button still records the
+    renewal, and the status page still opens: only bad tokens are answered 429."""
+    port = free_port()
+    config = make_config(tmp_path, port)
+    ok(config, env, "send-due", "--now", NOW)
+    with web_process(config, env, port, NOW):
+        key = key_of(tmp_path)
+        from simkeeper.weblinks import action_links
+
+        [(_, renew), _] = action_links("", key, "+447911123456", date(2026, 12, 15), (0, 30))
+        statuses = {request(port, f"/r/junk{i}").status for i in range(40)}
+        statuses |= {request(port, f"/?token=junk{i}").status for i in range(10)}
+        assert statuses == {403, 429}
+        assert request(port, "/r/junk").status == 429
+        shown = request(port, renew)
+        assert shown.status == 200, shown.status
+        pressed = request(port, renew, "POST", b"")
+        assert pressed.status == 200, pressed.status
         assert request(port, f"/?token={page_token(key, 'status')}").status == 200
+        assert request(port, "/r/junk").status == 429
+    assert [r[0] for r in renewals(tmp_path / "state.db")] == ["2026-12-12"]
 
 
 # -- snooze -----------------------------------------------------------------------------------
@@ -260,9 +303,12 @@ def test_remind_me_tomorrow_holds_the_reminders_and_sends_one_tomorrow(
     _, snooze = links_in(parts(first.message)["text/plain"])
     with web_process(config, env, port, NOW):
         shown = request(port, path_of(snooze))
-        assert "Remind me tomorrow</button>" in shown.text and "2026-12-13 09:00" in shown.text
+        assert "Remind me tomorrow</button>" in shown.text and "Sun 13 Dec, 09:00" in shown.text
         done = request(port, path_of(snooze), "POST", b"")
-        assert done.status == 200 and "wait until 2026-12-13 09:00" in done.text
+        assert done.status == 200
+        assert 'about UK backup goes out on <span class="date">Sun 13 Dec, 09:00</span>' in (
+            done.text
+        )
         again = request(port, path_of(snooze), "POST", b"")
         assert "Already done" in again.text
     assert send_due(config, env, "2026-12-13T08:59") != "sent: mail"
@@ -326,7 +372,13 @@ def test_status_page_shows_what_status_shows_and_needs_its_token(
         assert_headers(page.headers)
         text = page.text
         assert "UK backup" in text and "grace period" in text  # at risk, with its stage
-        assert "last pass" in text and "next reminder" in text
+        assert 'Last checked for reminders <span class="date">Wed 16 Dec, 09:30</span>.' in text
+        assert "Needs attention" not in text and "target(s)" not in text
+        assert text.count('class="name">UK backup<') == 1  # one card, not two lists' entries
+        assert "Dates and times are in Europe/Berlin." in text and text.count("Europe/Berlin") == 1
+        assert re.search(r"<svg class=\"timeline\"[^>]*>.*<rect class=\"stage\"", text, re.S)
+        assert 'action="/sk/r/' in text and "I renewed it</button>" in text
+        assert "Remind me tomorrow</button>" in text
         assert "mail" in text  # the target's health
         assert "<script" not in text and "http://" not in text.replace("http://www.w3", "")
         assert 'href="/sk/style.css"' in text
@@ -348,8 +400,9 @@ def test_pages_speak_zh_cn_by_config_or_by_browser(tmp_path: Path, env: dict[str
         path = f"/?token={page_token(key, 'status')}"
         english = request(port, path)
         chinese = request(port, path, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
-        assert "simkeeper status" in english.text and 'lang="en"' in english.text
-        assert 'lang="zh-CN"' in chinese.text and "simkeeper 状态" in chinese.text
+        assert "Your numbers" in english.text and 'lang="en"' in english.text
+        assert 'lang="zh-CN"' in chinese.text and "你的号码" in chinese.text
+        assert "12月15日（周二）· 还有 3 天" in chinese.text
         assert_headers(chinese.headers)
         missing = request(port, "/nowhere", headers={"Accept-Language": "zh"})
         assert missing.status == 404 and 'lang="zh-CN"' in missing.text
@@ -432,7 +485,8 @@ last_renewed = 2026-06-18
     db = tmp_path / "state.db"
     with web_process(config, env, port, NOW):
         done = request(port, path_of(renew), "POST", b"")
-        assert "recorded: keepalive renewed on 2026-12-12; next deadline 2027-06-10" in done.text
+        assert "Done: keepalive is recorded as renewed today." in done.text
+        assert '<span class="date">Thu 10 Jun 2027 · in 180 days</span>' in done.text
         assert "Already done" in request(port, path_of(renew), "POST", b"").text
     assert renewals(db) == [("2026-12-12", None)]
     assert "2027-06-10" in ok(config, env, "upcoming", "--now", NOW, "--days", "365")

@@ -91,7 +91,7 @@ due = {(at + timedelta(days=20)).date().isoformat()}
                     assert shown.status == 200 and "due line" in shown.text
                     done = request(port, path_of(renew), "POST", b"")
                     assert done.status == 200, done.text
-                    assert "recorded: due line renewed on" in done.text
+                    assert "Done: due line is recorded as renewed today." in done.text
                     daemon.send_signal(signal.SIGHUP)
                     again = request(port, path_of(renew), "POST", b"")
                     assert "Already done" in again.text

@@ -3,6 +3,7 @@ language a page is shown in, and "remind me tomorrow" in the reminder engine."""
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 import threading
@@ -47,14 +48,12 @@ def test_a_signed_claim_verifies_and_round_trips() -> None:
     "tamper",
     [
         lambda t: sign(b"another key of thirty-two bytes!", claim()),  # forged
-        lambda t: (
-            sign(KEY, claim("snooze")).split(".")[0] + "." + t.split(".")[1]
-        ),  # fields swapped
-        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # MAC altered
-        lambda t: t.split(".")[0],  # no MAC
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # tag altered
+        lambda t: t[:-2],  # cut short
+        lambda t: t + "AAAA",  # lengthened
         lambda t: "",
-        lambda t: "%%%.%%%",
-        lambda t: weblinks._b64(b"+44|2026-12-15|renewed") + "." + t.split(".")[1],
+        lambda t: "%%%%",
+        lambda t: t[:30] + t[40:50] + t[30:40] + t[50:],  # bytes moved around
     ],
 )
 def test_forged_altered_or_malformed_tokens_are_refused(tamper) -> None:
@@ -63,7 +62,90 @@ def test_forged_altered_or_malformed_tokens_are_refused(tamper) -> None:
         verify(KEY, tamper(token), NOW)
 
 
-def test_a_token_with_a_valid_mac_but_bad_fields_is_refused() -> None:
+def test_tampering_any_byte_of_a_token_is_refused() -> None:
+    """Every byte of the decoded token (nonce, ciphertext, tag), flipped, is refused."""
+    raw = weblinks._unb64(sign(KEY, claim()))
+    for i in range(len(raw)):
+        for bit in (0x01, 0x80):
+            changed = raw[:i] + bytes([raw[i] ^ bit]) + raw[i + 1 :]
+            with pytest.raises(BadToken):
+                verify(KEY, weblinks._b64(changed), NOW)
+
+
+def test_a_token_in_another_spelling_is_refused() -> None:
+    """base64url has one spelling per token here: padding or the standard alphabet's forms
+    are refused even where they decode to the same bytes."""
+    token = sign(KEY, claim())
+    raw = weblinks._unb64(token)
+    for other in (token + "=", base64.b64encode(raw).decode(), token + "\n"):
+        if other != token:
+            with pytest.raises(BadToken):
+                verify(KEY, other, NOW)
+
+
+def assert_reveals_nothing(url: str, number: str, deadline: date, name: str = "") -> None:
+    """Nothing of the number, its deadline, the action or the name in a link: in the URL as
+    text, in its token base64-decoded (read as Latin-1 text), and in hex. Each check looks
+    for what a readable encoding would hold and chance never makes (the token is random
+    bytes): in the URL, runs of six of the number's digits and whole dates; in the decoded
+    bytes, runs of four digits and every date spelling; in hex, the ASCII of those and the
+    number and the date packed as integers."""
+    token = url.rsplit("/", 1)[1]
+    raw = weblinks._unb64(token)
+    digits = number.removeprefix("+")
+    dates = {deadline.isoformat(), deadline.strftime("%Y%m%d"), deadline.strftime("%Y/%m/%d")}
+    words = {"renewed", "snooze", *([name] if name else [])}
+    runs6 = {digits[i : i + 6] for i in range(len(digits) - 5)}
+    runs4 = {digits[i : i + 4] for i in range(len(digits) - 3)}
+    for piece in runs6 | dates | words | {"|"}:
+        assert piece not in url, (piece, url)
+    text = raw.decode("latin-1")
+    short = {deadline.strftime("%m%d"), deadline.strftime("%m-%d"), str(deadline.year)}
+    for piece in runs4 | dates | short | words:
+        assert piece not in text, (piece, raw)
+    packed = {
+        int(digits).to_bytes(8, "big").hex(),
+        deadline.toordinal().to_bytes(4, "big").hex(),
+        int(deadline.strftime("%Y%m%d")).to_bytes(4, "big").hex(),
+    }
+    for needle in {p.encode().hex() for p in runs4 | dates | words} | packed:
+        assert needle not in raw.hex(), (needle, raw.hex())
+
+
+def test_a_link_reveals_nothing_of_the_number_its_deadline_or_action() -> None:
+    """The URL, its token base64-decoded, in hex and as text reveal nothing; and every token
+    has the same length whatever the number, so the length says nothing either."""
+    number = "+8613123456789"
+    deadline = date(2026, 12, 10)
+    links = weblinks.action_links("https://x.example/s", KEY, number, deadline, (0, 30))
+    for _, url in links:
+        assert_reveals_nothing(url, number, deadline)
+        assert verify(KEY, url.rsplit("/", 1)[1], NOW).number == number
+    lengths = {
+        len(sign(KEY, Claim(n, deadline, "renewed", NOW + timedelta(days=9))))
+        for n in ("+1", "+447911123456", "+861312345678912")
+    }
+    assert lengths == {67}
+    assert links[0][1].rsplit("/", 1)[1] != sign(KEY, claim())  # a random nonce each time
+
+
+def test_legacy_signed_links_still_work_until_they_expire() -> None:
+    """Links sent before the tokens were encrypted verify as they did, and expire as they
+    did; altered ones are refused."""
+    c = claim(expires=NOW + timedelta(days=1))
+    old = weblinks.sign_legacy(KEY, c)
+    assert "." in old and verify(KEY, old, NOW) == c
+    with pytest.raises(BadToken, match="expired"):
+        verify(KEY, old, NOW + timedelta(days=1))
+    for bad in (old[:-1] + ("A" if old[-1] != "A" else "B"), old.split(".")[0], "%%%.%%%"):
+        with pytest.raises(BadToken):
+            verify(KEY, bad, NOW)
+    swapped = weblinks.sign_legacy(KEY, claim("snooze")).split(".")[0] + "." + old.split(".")[1]
+    with pytest.raises(BadToken):
+        verify(KEY, swapped, NOW)
+
+
+def test_a_legacy_token_with_a_valid_mac_but_bad_fields_is_refused() -> None:
     for fields in (b"+44|2026-12-15|delete|9999999999", b"+44|not-a-date|renewed|1", b"a|b"):
         token = weblinks._b64(fields) + "." + weblinks._b64(weblinks._mac(KEY, b"action:" + fields))
         with pytest.raises(BadToken):

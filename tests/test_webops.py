@@ -215,3 +215,19 @@ def test_behind_a_local_proxy_each_client_is_limited_alone(tmp_path, env):
         assert request(port, "/r/bad.token", headers=attacker).status == 429
         other = request(port, "/r/bad.token", headers={"X-Forwarded-For": "198.51.100.7"})
         assert other.status == 403
+
+
+def test_every_proxy_snippet_in_the_readme_passes_the_client_address():
+    """Each nginx snippet that proxies to the web face sets X-Forwarded-For (the header
+    webserve.py trusts from 127.0.0.1), each Caddy one uses reverse_proxy (which sets it), and
+    the README says what happens without it."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```nginx\n(.*?)```", readme, re.S)
+    inline = re.findall(r"`([^`]*proxy_pass http[^`]*)`", readme)
+    snippets = [b for b in blocks if "proxy_pass" in b] + inline
+    assert len(snippets) >= 3, snippets  # the site, the sub-path, /metrics
+    for snippet in snippets:
+        assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for" in snippet, snippet
+    for caddy in re.findall(r"`(handle_path[^`]*)`", readme):
+        assert "reverse_proxy" in caddy
+    assert "A proxy that leaves the header out" in readme

@@ -24,6 +24,7 @@ from .model import EMPTY_LEDGER, Config, Ledger, Number, Target
 from .redact import Redactor
 
 if TYPE_CHECKING:
+    from .board import Board
     from .delivery import Deliver, PassReport, Recorder
     from .i18n import Translator
     from .kinds import EntryKind
@@ -289,27 +290,52 @@ def status(config: Config, now: datetime) -> StatusReport:
 # -- what a monitor asks (/healthz, /metrics) ---------------------------------------------
 
 
-def health(config: Config, now: datetime, t: Translator | None = None) -> Health:
+def board_status(config: Config, board: Board, now: datetime) -> StatusReport:
+    """The status report at ``now`` for the numbers that can need a person (see
+    :meth:`~simkeeper.board.Board.focus`), with ``board`` brought up to date first: what
+    :func:`status` says of them, at the cost of those numbers alone."""
+    from dataclasses import replace
+
+    refresh_board(config, board, now)
+    # Kept for the rest of the minute unless the change log moves: the status page, /healthz
+    # and /metrics all read it, and at 100,000 numbers tens of thousands can be in their
+    # reminder window at once.
+    key = (board.seq, now.replace(second=0, microsecond=0))
+    held = board.report
+    if held is not None and held[0] == key:
+        return held[1]
+    report = status(replace(config, numbers=board.focus()), now)
+    board.report = (key, report)
+    return report
+
+
+def health(
+    config: Config, now: datetime, t: Translator | None = None, board: Board | None = None
+) -> Health:
     """Whether reminders are getting out at ``now`` (see :mod:`simkeeper.probes`), its
-    reasons in the language of ``t``."""
+    reasons in the language of ``t``; ``board``: the web face's, kept between requests."""
+    from .board import Board
     from .i18n import ENGLISH
     from .probes import health as judge
 
-    return judge(status(config, now), now, t or ENGLISH)
+    return judge(board_status(config, board or Board(config.numbers), now), now, t or ENGLISH)
 
 
-def metrics(config: Config, now: datetime) -> tuple[Metric, ...]:
-    """The Prometheus figures at ``now``, read from the state database without writing it."""
+def metrics(config: Config, now: datetime, board: Board | None = None) -> tuple[Metric, ...]:
+    """The Prometheus figures at ``now``, read from the state database without writing it;
+    ``board``: the web face's, kept between requests."""
+    from .board import Board
     from .probes import metrics as figures
-    from .report import build_status
+    from .probes import next_deadlines
 
+    board = board or Board(config.numbers)
+    report = board_status(config, board, now)
+    deadlines = next_deadlines(board.deadlines())
     store = open_state_readonly(config)
     if store is None:
-        report = build_status(config, None, state_path(config), now)
-        return figures(config, report, EMPTY_LEDGER, {}, now)
+        return figures(config, report, deadlines, {}, now)
     with store:
-        report = build_status(config, store, state_path(config), now)
-        return figures(config, report, store.ledger(), store.counts_by_target(), now)
+        return figures(config, report, deadlines, store.counts_by_target(), now)
 
 
 # -- what the user did ----------------------------------------------------------------------
@@ -452,8 +478,37 @@ def snooze_by_link(config: Config, number: Number, deadline: date, now: datetime
 
 
 def number_by_e164(config: Config, e164: str) -> Number | None:
-    """The configured number with this E.164 number, if it is still in the config."""
-    return next((n for n in config.numbers if n.number == e164), None)
+    """The configured number with this E.164 number, if it is still in the config (an index
+    built once per loaded config: no scan of every number)."""
+    return config.by_e164.get(e164)
+
+
+def read_ledger_for(config: Config, numbers: list[str]) -> Ledger:
+    """The ledger of just these numbers (read-only; no database: the empty ledger)."""
+    store = open_state_readonly(config)
+    if store is None:
+        return EMPTY_LEDGER
+    with store:
+        return store.ledger_for(numbers)
+
+
+def refresh_board(config: Config, board: Board, now: datetime) -> None:
+    """Bring ``board`` up to date at ``now``: in full when a day has begun in one of the
+    numbers' zones (or the database was replaced), else only the numbers the change log names
+    since it was last brought up to date. Read-only."""
+    with board.lock:
+        store = open_state_readonly(config)
+        if store is None:
+            if board.seq != 0 or board.days != board.days_at(now):
+                board.rebuild(EMPTY_LEDGER, now, 0)
+            return
+        with store:
+            seq = store.last_change()
+            if board.days != board.days_at(now) or seq < board.seq or board.seq < 0:
+                board.rebuild(store.ledger(), now, seq)
+            elif seq > board.seq:
+                seq, changed = store.changed_since(board.seq)
+                board.update(changed, store.ledger_for(changed), now, seq)
 
 
 def record_topup(store: Store, number: Number, on: date, now: datetime, amount: Decimal) -> Ledger:

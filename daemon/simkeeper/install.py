@@ -2,7 +2,8 @@
 place for this install, from the files the package carries (``simkeeper/data``).
 
 ``--user`` writes ``~/.config/simkeeper/config.toml`` (0600), ``~/.config/simkeeper/credentials``
-(0700) and ``~/.config/systemd/user/simkeeper.service`` (0644); ``--system`` writes
+(0700) and ``~/.config/systemd/user/simkeeper.service`` (0644), with the web face's socket and
+service for the user manager beside it; ``--system`` writes
 ``/etc/simkeeper/config.toml`` (0644: the service's transient user must read it, so it holds no
 secret), ``/etc/simkeeper/credentials`` (0700) and ``/etc/systemd/system/simkeeper.service``
 (0644), with the failure alert unit and the web face's socket and service beside it. The
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from .errors import UsageError
 
+_WEB_UNITS = ("simkeeper-web.socket", "simkeeper-web.service")
 _EXEC_START = re.compile(r"^ExecStart=(\S+)", re.M)
 
 
@@ -60,9 +62,13 @@ def layout(system: bool, root: Path | None, env: Mapping[str, str]) -> Layout:
     source = "simkeeper.service" if system else "simkeeper-user.service"
     # The system unit's OnFailure= starts the alert unit, which must sit beside it.
     # The web face's socket and service go beside it too (enabled only when wanted).
+    # The user manager gets its own variants of the web units, installed under the same names.
     failure = "simkeeper-failure@.service"
-    beside = (failure, "simkeeper-web.socket", "simkeeper-web.service")
-    extra = tuple((unit.with_name(name), name) for name in beside) if system else ()
+    if system:
+        beside = ((failure, failure), *((n, n) for n in _WEB_UNITS))
+    else:
+        beside = tuple((n, n.replace("simkeeper-web.", "simkeeper-web-user.")) for n in _WEB_UNITS)
+    extra = tuple((unit.with_name(name), source) for name, source in beside)
     return Layout(config, 0o644 if system else 0o600, credentials, unit, source, system, extra)
 
 
@@ -155,4 +161,5 @@ def next_steps(where: Layout, executable: str) -> list[str]:
         "systemctl --user daemon-reload",
         "systemctl --user enable --now simkeeper",
         'loginctl enable-linger "$USER"     # keep it running when you are logged out',
+        "systemctl --user enable --now simkeeper-web.socket   # the web face, once [web] is set",
     ]

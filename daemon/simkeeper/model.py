@@ -157,6 +157,12 @@ class Config:
         labels |= {tag for t in self.targets for tag in t.tags}
         return tuple(s for t in self.targets for s in t.secrets if s not in labels)
 
+    @cached_property
+    def by_e164(self) -> dict[str, Number]:
+        """Each number by its E.164 number, built once per loaded config (the web face looks
+        up a link's number in it on every request)."""
+        return {n.number: n for n in reversed(self.numbers)}  # the first of duplicates wins
+
 
 @dataclass(frozen=True)
 class Ledger:

@@ -10,19 +10,18 @@ labelled by their names, targets by theirs (never a URL).
 
 from __future__ import annotations
 
+import io
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from .deadlines import Failure, upcoming
 from .i18n import ENGLISH, Translator
-from .model import Config, Ledger
+from .model import Config, Number
 from .report import StatusReport, from_the_future
 from .store import parse_stamp, stamp
 
 PASS_STALE = timedelta(minutes=3)  # three missed one-minute passes: the daemon is not running
-HORIZON_DAYS = 3660  # how far ahead the next deadline of a number is looked for
 
 
 @dataclass(frozen=True)
@@ -80,22 +79,25 @@ Labels = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True)
 class Metric:
-    """One metric family: its name, type, help line and samples (labels, value)."""
+    """One metric family: its name, type, help line and samples (labels, value). The samples
+    may be produced as they are read (one a number at 100,000 numbers: no list of them all is
+    held), so a family is rendered once."""
 
     name: str
     kind: str  # gauge | counter
     help: str
-    samples: tuple[tuple[Labels, float], ...]
+    samples: Iterable[tuple[Labels, float]]
 
 
 def metrics(
     config: Config,
     report: StatusReport,
-    ledger: Ledger,
+    deadlines: Iterable[tuple[str, float]],
     deliveries: Mapping[tuple[str, str], int],
     now: datetime,
 ) -> tuple[Metric, ...]:
-    """The figures at ``now``: ``deliveries`` counts the outbox per (target, state)."""
+    """The figures at ``now``: ``deadlines`` is :func:`next_deadlines`, ``deliveries`` counts
+    the outbox per (target, state)."""
     last = report.last_pass
     overdue = {d.number.name for d in report.at_risk}
     targets = [t.name for t in config.targets]
@@ -108,7 +110,7 @@ def metrics(
             "gauge",
             "When each number's next deadline passes (the end of its day in the number's time "
             "zone), as a Unix time; overdue ones are in the past.",
-            tuple(((("name", name),), at) for name, at in next_deadlines(config, ledger, now)),
+            (((("name", name),), at) for name, at in deadlines),
         ),
         Metric(
             "simkeeper_overdue_numbers",
@@ -149,16 +151,12 @@ def metrics(
     )
 
 
-def next_deadlines(config: Config, ledger: Ledger, now: datetime) -> list[tuple[str, float]]:
+def next_deadlines(found: Iterable[tuple[Number, date]]) -> Iterator[tuple[str, float]]:
     """Each number's soonest deadline (overdue ones included) by name, as the Unix time it
-    passes; a number whose deadlines cannot be worked out is left out."""
-    broken: list[Failure] = []
-    found: dict[str, float] = {}
-    for d in upcoming(config.numbers, now, HORIZON_DAYS, ledger, broken):
-        if d.number.name not in found:
-            end = datetime.combine(d.date + timedelta(days=1), time(), d.number.timezone)
-            found[d.number.name] = end.timestamp()
-    return [(n.name, found[n.name]) for n in config.numbers if n.name in found]
+    passes (the end of its day in the number's zone), from (number, deadline) pairs, one at a
+    time."""
+    for n, day in found:
+        yield n.name, datetime.combine(day + timedelta(days=1), time(), n.timezone).timestamp()
 
 
 def _label_value(text: str) -> str:
@@ -172,14 +170,15 @@ def _number(value: float) -> str:
 
 
 def exposition(families: Iterable[Metric]) -> str:
-    """The Prometheus text format (version 0.0.4) of ``families``."""
-    lines = []
+    """The Prometheus text format (version 0.0.4) of ``families``, written line by line."""
+    out = io.StringIO()
     for m in families:
-        lines.append(f"# HELP {m.name} {m.help}")
-        lines.append(f"# TYPE {m.name} {m.kind}")
+        out.write(f"# HELP {m.name} {m.help}\n# TYPE {m.name} {m.kind}\n")
         for labels, value in m.samples:
             inner = ",".join(f'{k}="{_label_value(v)}"' for k, v in labels)
-            lines.append(
-                f"{m.name}{{{inner}}} {_number(value)}" if inner else f"{m.name} {_number(value)}"
+            out.write(
+                f"{m.name}{{{inner}}} {_number(value)}\n"
+                if inner
+                else f"{m.name} {_number(value)}\n"
             )
-    return "\n".join(lines) + "\n"
+    return out.getvalue()

@@ -1,8 +1,10 @@
 """A small in-memory limiter of bad requests per client address (forged or expired tokens).
 
-An address that sent :data:`LIMIT` bad tokens within :data:`WINDOW` is refused (429) until the
-oldest of them is older than the window. Memory stays bounded: at most :data:`MAX_ADDRESSES`
-addresses are remembered, the stalest dropped first. Time comes from the caller.
+An address that sent :data:`LIMIT` bad tokens within :data:`WINDOW` has its further bad tokens
+answered 429 until the oldest of them is older than the window. A valid token is never asked
+about (the web face verifies it first), so the limiter cannot lock anyone out. Memory stays
+bounded: at most :data:`MAX_ADDRESSES` addresses are remembered, the stalest dropped first.
+Time comes from the caller.
 """
 
 from __future__ import annotations

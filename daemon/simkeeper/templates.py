@@ -241,6 +241,31 @@ def html_list(lines: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
 
 
+# A link drawn as a button in mail clients (inline styles: mail clients drop style sheets).
+BUTTON_STYLE = (
+    "display:inline-block;margin:8px 8px 0 0;padding:10px 16px;border-radius:6px;"
+    "background:#1a6;color:#fff;font-weight:bold;text-decoration:none"
+)
+# The URLs again, hidden in the HTML part: Apprise makes the mail's text part from the HTML
+# part, and there each button's URL must stay (``label: URL``, as in the plain message).
+HIDDEN_STYLE = "display:none;mso-hide:all;max-height:0;overflow:hidden"
+
+
+def _buttons(links: list[tuple[str, str]], colon: str = ": ") -> str:
+    """The links as labelled buttons, and their URLs for the text part (escaped); ``colon``
+    is the language's colon before a value."""
+    import html
+
+    buttons = "".join(
+        f'<a href="{html.escape(url)}" style="{BUTTON_STYLE}">{html.escape(label)}</a>'
+        for label, url in links
+    )
+    urls = "<br>".join(
+        f"{html.escape(label)}{html.escape(colon)}{html.escape(url)}" for label, url in links
+    )
+    return f'<div>{buttons}</div><div style="{HIDDEN_STYLE}">{urls}</div>'
+
+
 class Texts:
     """The templates of one language with the config's overrides applied."""
 
@@ -331,8 +356,8 @@ class Texts:
         return self._with_actions(title, items, lines)
 
     def _with_actions(self, title: str, items: list[Item], lines: list[str]) -> Message:
-        """The message with each item's web links: a line each, ``label: URL``, in both parts
-        (every text and URL escaped in the HTML part)."""
+        """The message with each item's web links: a line each, ``label: URL``, in the plain
+        text; labelled buttons in the HTML part (every text and URL escaped)."""
         import html  # only messages that are sent need it
 
         plain: list[str] = []
@@ -343,13 +368,7 @@ class Texts:
             links = [(self.t.gettext(ACTION_TEXTS[a]), url) for a, url in item.actions]
             colon = self.t.pgettext("before a value", ": ")
             plain += [f"  {label}{colon}{url}" for label, url in links]
-            # The URL is shown as well: a mail's text part is made from this HTML part.
-            anchors = "".join(
-                f'<br>{html.escape(label)}{html.escape(colon)}<a href="{html.escape(url)}">'
-                f"{html.escape(url)}</a>"
-                for label, url in links
-            )
-            parts.append(html.escape(line) + anchors)
+            parts.append(html.escape(line) + _buttons(links, colon))
         if len(items) == 1:
             body_html = f"<p>{parts[0]}</p>"
         else:

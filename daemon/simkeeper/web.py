@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jinja2
 
+from .board import Board
 from .errors import SimkeeperError
 from .i18n import LANGUAGES, Translator, translator
 from .model import Config
@@ -78,6 +79,8 @@ class Site:
         self.key = key
         self.clock = clock
         self.limiter = limiter or Limiter()
+        # each number's next deadline and stage, kept between requests (see .board)
+        self.board = Board(config.numbers)
         self.pages = {lang: _environment(translator(lang)) for lang in LANGUAGES}
         # where the pages live under base_url (behind a proxy at https://host/sims: "/sims")
         self.root = urlsplit(config.web.base_url).path.rstrip("/") if config.web else ""

@@ -1,8 +1,14 @@
 """Signed links for the web face: one-tap actions in reminders, and the page tokens.
 
 An action token binds a number (E.164), a deadline, an action (``renewed`` or ``snooze``) and
-an expiry with HMAC-SHA256; it is ``base64url(fields) "." base64url(mac)``, checked in constant
-time (:func:`hmac.compare_digest`). It expires at the end of the number's last overdue stage
+an expiry, and reveals none of them: it is ``base64url(nonce || AES-256-GCM(payload))``, the
+payload a fixed 22 bytes (version, action, deadline, expiry, the number's digits as one integer),
+so every token has the same 67 characters whatever the number. The GCM tag is checked in
+constant time by :mod:`cryptography`; a token in any spelling but the canonical one is refused.
+The encryption key is derived from the web key by HMAC with a purpose label, so it is never the
+key that makes the page tokens. Links sent before this form (``base64url(fields) "."
+base64url(mac)``, readable) keep working until they expire: :func:`verify` still checks them,
+and no new one is made. It expires at the end of the number's last overdue stage
 (``after_deadline``), or :data:`DEFAULT_VALID_DAYS` after the deadline for a number without
 stages. The status page and the calendar feed each have a token of their own, derived from the
 same key.
@@ -21,11 +27,15 @@ import hashlib
 import hmac
 import os
 import secrets
+import struct
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal, cast
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .secrets import Secrets
 
@@ -35,7 +45,12 @@ Page = Literal["status", "calendar"]
 KEY_FILE = "web.key"
 KEY_CREDENTIAL = "SIMKEEPER_WEB_KEY"
 DEFAULT_VALID_DAYS = 30  # a number without after_deadline stages: links work 30 days past it
-_SEP = "|"
+_SEP = "|"  # the fields of a legacy (readable, HMAC-signed) token
+_VERSION = 1
+_PAYLOAD = struct.Struct(">BBiQQ")  # version, action, deadline (ordinal), expiry (Unix), digits
+_NONCE = 12
+_TOKEN_BYTES = _NONCE + _PAYLOAD.size + 16  # nonce, ciphertext, GCM tag
+_AAD = b"simkeeper action link v1"
 
 
 class BadToken(ValueError):
@@ -73,8 +88,64 @@ def expiry(deadline: date, stages: tuple[int, ...] = ()) -> datetime:
     return datetime.combine(deadline + timedelta(days=last + 2), time(0), UTC)
 
 
+def _cipher(key: bytes) -> AESGCM:
+    """The link cipher: its key derived from the web key for this one purpose."""
+    return AESGCM(_mac(key, b"simkeeper: action link encryption"))
+
+
 def sign(key: bytes, claim: Claim) -> str:
-    """The token for ``claim``."""
+    """The token for ``claim``: opaque, always the same length."""
+    digits = claim.number.removeprefix("+")
+    if not digits.isdigit() or len(digits) > 15:
+        raise ValueError("not an E.164 number")
+    payload = _PAYLOAD.pack(
+        _VERSION,
+        ACTIONS.index(claim.action),
+        claim.deadline.toordinal(),
+        int(claim.expires.timestamp()),
+        int(digits),
+    )
+    nonce = secrets.token_bytes(_NONCE)
+    return _b64(nonce + _cipher(key).encrypt(nonce, payload, _AAD))
+
+
+def verify(key: bytes, token: str, now: datetime) -> Claim:
+    """The claim of ``token`` if it is authentic and has not expired; else :class:`BadToken`
+    (the reason is for logs, never the key). A legacy signed token is checked as it was."""
+    claim = _verify_legacy(key, token) if "." in token else _open(key, token)
+    if now >= claim.expires:
+        raise BadToken("expired")
+    return claim
+
+
+def _open(key: bytes, token: str) -> Claim:
+    try:
+        raw = _unb64(token)
+    except (binascii.Error, ValueError):
+        raise BadToken("malformed") from None
+    if len(raw) != _TOKEN_BYTES or _b64(raw) != token:
+        raise BadToken("not in canonical form")  # one spelling per token
+    try:
+        payload = _cipher(key).decrypt(raw[:_NONCE], raw[_NONCE:], _AAD)
+    except InvalidTag:
+        raise BadToken("bad signature") from None
+    version, action, deadline, expires, digits = _PAYLOAD.unpack(payload)
+    if version != _VERSION or action >= len(ACTIONS):
+        raise BadToken("unknown version or action")
+    try:
+        return Claim(
+            f"+{digits}",
+            date.fromordinal(deadline),
+            ACTIONS[action],
+            datetime.fromtimestamp(expires, UTC),
+        )
+    except (ValueError, OverflowError, OSError):
+        raise BadToken("malformed") from None
+
+
+def sign_legacy(key: bytes, claim: Claim) -> str:
+    """A token in the form links had before they were encrypted (readable, HMAC-signed): made
+    only by the tests that prove such links still work until they expire."""
     fields = _SEP.join(
         [
             claim.number,
@@ -86,9 +157,7 @@ def sign(key: bytes, claim: Claim) -> str:
     return f"{_b64(fields)}.{_b64(_mac(key, b'action:' + fields))}"
 
 
-def verify(key: bytes, token: str, now: datetime) -> Claim:
-    """The claim of ``token`` if its signature is right and it has not expired; else
-    :class:`BadToken` (the reason is for logs, never the key)."""
+def _verify_legacy(key: bytes, token: str) -> Claim:
     encoded, dot, mac = token.partition(".")
     try:
         fields = _unb64(encoded)
@@ -111,8 +180,6 @@ def verify(key: bytes, token: str, now: datetime) -> Claim:
         raise BadToken("malformed") from None
     if claim.action not in ACTIONS:
         raise BadToken("unknown action")
-    if now >= claim.expires:
-        raise BadToken("expired")
     return claim
 
 

@@ -20,7 +20,7 @@ def healthz(site: Site, request: Request) -> Response:
 
     if request.method not in ("GET", "HEAD"):
         return site.error(request, 405)
-    health = app.health(site.config, site.clock(), site.translator(request))
+    health = app.health(site.config, site.clock(), site.translator(request), site.board)
     if health.ok:
         return Response(200, b"ok\n", TEXT)
     return Response(503, "".join(f"{r}\n" for r in health.reasons).encode("utf-8"), TEXT)
@@ -33,5 +33,5 @@ def metrics(site: Site, request: Request) -> Response:
 
     if request.method not in ("GET", "HEAD"):
         return site.error(request, 405)
-    text = exposition(app.metrics(site.config, site.clock()))
+    text = exposition(app.metrics(site.config, site.clock(), site.board))
     return Response(200, text.encode("utf-8"), PROMETHEUS)

@@ -22,6 +22,7 @@ from waitress.server import create_server
 
 from . import app
 from .listen import Activity, Listening, listening, tracked, watch_idle
+from .malloc import one_arena
 from .model import Config
 from .sdnotify import Notifier
 from .web import Application, Site
@@ -57,6 +58,7 @@ def serve(config: Config, clock: Callable[[], datetime], idle_exit: float | None
     """Serve the web face of ``config`` until SIGTERM or SIGINT, or (socket-activated, with
     ``idle_exit``) until that many seconds pass without a request."""
     assert config.web is not None
+    one_arena()  # before the threads start: see .malloc
     site = make_site(config, clock)  # the key exists before anyone can connect
     where = listening(_shown(config))
     activity = Activity(time.monotonic)
