@@ -240,6 +240,7 @@ WORDS = {
         "snoozed": "Done: the next reminder about UK backup goes out on Sun 13 Dec, 09:00.",
         "done": "Done: UK backup is recorded as renewed today.",
         "next": "Next deadline: Fri 15 Jan 2027 · in 34 days.",
+        "deadline": "Deadline: Tue 15 Dec · in 3 days",
         "back": "See all your numbers",
         "carrier": "Renew at the carrier",
     },
@@ -250,7 +251,8 @@ WORDS = {
         "snooze": "明天再提醒我",
         "snoozed": "完成：关于 UK backup 的下一条提醒将在 12月13日（周日） 09:00 发出。",
         "done": "完成：已记录 UK backup 今天续费。",
-        "next": "下一个截止日期：2027年1月15日（周五）· 还有 34 天。",
+        "next": "下一个期限：2027年1月15日（周五）· 还有 34 天。",
+        "deadline": "期限：12月15日（周二）· 还有 3 天",  # no space after the full-width colon
         "back": "查看你的所有号码",
         "carrier": "去运营商续费",
     },
@@ -304,7 +306,7 @@ def test_chromium_status_page_shows_the_numbers_and_its_buttons_work(
         first = driver.find_elements("css selector", ".card")[0]
         first.find_element("xpath", f".//button[.='{words['renewed']}']").click()
         answer = wait_for_text(driver, words["done"])
-        assert words["next"] in answer, answer
+        assert words["next"] in answer and words["deadline"] in answer, answer
         fits_the_screen(driver)
         driver.save_screenshot(str(shots / f"status-renewed-{name}.png"))
     events = history(config, env)

@@ -98,6 +98,16 @@ CASES: list[tuple[str, str, str]] = [
         "notify[1].url: ",
     ),
     (
+        "target-url-syntax",
+        '[[notify]]\nname = "x"\nurl = "json://[::1/x"\n' + fixed(),
+        "notify[1].url: is not a valid URL: a [ or ] without its pair",
+    ),
+    (
+        "target-timeout",
+        TARGET.replace('name = "hook"', 'name = "hook"\ntimeout = "soon"') + fixed(),
+        'notify[1].timeout: "soon" is not a duration',
+    ),
+    (
         "target-secret",
         '[[notify]]\nname = "x"\nurl = "json://${SK_TEST_NOT_SET}@h/"\n' + fixed(),
         "${SK_TEST_NOT_SET} is not set",

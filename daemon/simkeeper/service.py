@@ -1,9 +1,14 @@
 """The daemon: ``simkeeper run``, a foreground service loop for systemd (Type=notify).
 
 The ``schedule`` library is the tick: a send pass every minute, and a watchdog ping on every
-tick. Due times themselves live in SQLite and the pure core, so between ticks the loop sleeps
-until the next reminder or retry is due (at most a minute, so suspends and clock jumps are
-noticed, and at most half the watchdog interval), woken early by signals through a self-pipe.
+wake-up; each pass reads the wall clock afresh. ``schedule`` keeps a job's next run in wall-clock
+time, so after the clock stepped back two hours it would run no pass, and so no heartbeat, for
+two hours: a step of the wall clock against the monotonic one (NTP, a VM restore, a suspend) is
+noticed on the next wake-up (:class:`ClockWatch`), logged once, runs a pass at once and plans
+the jobs afresh from the new time. Due times themselves live in SQLite and the pure core, so
+between ticks the loop sleeps until the next reminder or retry is due (at most a minute, and at
+most half the watchdog interval; the sleep itself is monotonic), woken early by signals
+through a self-pipe.
 A pass looks only at the numbers whose time has come or whose inputs changed (a reload, the
 store's change log): see :mod:`simkeeper.duework`; ``send-due`` keeps the full pass.
 Every job is wrapped: one failure is logged, the daemon goes on. SIGHUP reloads the config (a
@@ -48,6 +53,25 @@ from .templates import Texts
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
 PASS_EVERY = 60
+STEP_TOLERANCE = 10.0  # seconds the wall clock may drift from the monotonic one per wake-up
+
+
+class ClockWatch:
+    """Notices the wall clock stepping against the monotonic clock between two looks."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self.last: tuple[datetime, float] | None = None
+
+    def step(self, wall: datetime) -> float:
+        """Seconds the wall clock moved beyond the monotonic clock since the last look (< 0:
+        back), or 0.0 within :data:`STEP_TOLERANCE`. Each step is told once."""
+        mono = self.monotonic()
+        last, self.last = self.last, (wall, mono)
+        if last is None:
+            return 0.0
+        drift = (wall - last[0]).total_seconds() - (mono - last[1])
+        return drift if abs(drift) > STEP_TOLERANCE else 0.0
 
 
 @contextlib.contextmanager
@@ -85,11 +109,18 @@ class Service:
     """One daemon process: config, store, scheduler and signal handling."""
 
     def __init__(
-        self, config_path: Path, verbosity: int = 0, clock: Callable[[], datetime] = utc_now
+        self,
+        config_path: Path,
+        verbosity: int = 0,
+        clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] | None = None,
     ):
         self.config_path = config_path
         self.verbosity = verbosity
         self.clock = clock
+        # An injected clock (tests) is its own monotonic clock unless one is given too.
+        if monotonic is None:
+            monotonic = time.monotonic if clock is utc_now else lambda: clock().timestamp()
         self.sd = Notifier()
         self.config: Config | None = None
         self.store: Store | None = None
@@ -108,6 +139,8 @@ class Service:
         self.answers = answer_path(os.getpid())
         self.disk_full_alerted = False
         self._wake_r, self._wake_w = socket.socketpair()
+        self.clock_watch = ClockWatch(monotonic)
+        self.scheduler = schedule.Scheduler()
         self.state_lock = contextlib.ExitStack()
 
     # -- start and stop -----------------------------------------------------------------------
@@ -161,16 +194,15 @@ class Service:
         )
         remove_answer(self.answers)
         self.install_signals()
-        scheduler = schedule.Scheduler()
-        scheduler.every(PASS_EVERY).seconds.do(self.guarded(self.send_pass))
-        # No scheduled watchdog job: loop() pings on every tick and sleep_seconds() caps the
-        # sleep at half the watchdog interval. A job of its own drifts apart from the pass and
-        # costs an extra wake-up (and a second ping) each time.
+        # No watchdog job of its own: loop() pings on every wake-up and sleep_seconds() caps
+        # the sleep at half the watchdog interval (a job of its own would drift apart from the
+        # pass and cost an extra wake-up, and a second ping, each time).
         self.sd.ready("started")
+        self.plan()
         with quiet_gc():  # the first pass builds the index of every number
             self.guarded(self.send_pass)()
         try:
-            self.loop(scheduler)
+            self.loop()
         finally:
             self.sd.stopping()
             remove_answer(self.answers)
@@ -195,22 +227,37 @@ class Service:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def loop(self, scheduler: schedule.Scheduler) -> None:
+    def plan(self) -> None:
+        """Plan the periodic jobs from the wall clock now: a send pass every minute (the
+        heartbeat, calendar, compaction and change log ride on it)."""
+        self.scheduler.clear()
+        self.scheduler.every(PASS_EVERY).seconds.do(self.guarded(self.send_pass))
+
+    def loop(self) -> None:
         while not self.stopping:
             if self.reload_requested:
                 self.reload_requested = False
                 self.guarded(self.reload)()
             now = self.clock()
-            if self.next_due and self.next_due <= now:
+            stepped = self.clock_watch.step(now)
+            if stepped:
+                log.warning(
+                    "the clock stepped %s by %s (NTP, a restored VM or a suspend): a send pass "
+                    "now, and every minute on",
+                    "forward" if stepped > 0 else "back",
+                    _duration(abs(stepped)),
+                )
+                self.plan()  # the jobs' next runs were planned on the clock before the step
+            if stepped or (self.next_due and self.next_due <= now):
                 self.guarded(self.send_pass)()
-            scheduler.run_pending()
+            self.scheduler.run_pending()
             if self.sd.watchdog_interval:
                 self.sd.watchdog()
-            self.sleep(self.sleep_seconds(scheduler))
+            self.sleep(self.sleep_seconds())
 
-    def sleep_seconds(self, scheduler: schedule.Scheduler) -> float:
+    def sleep_seconds(self) -> float:
         """Until the next reminder, retry or scheduled job; never more than a minute."""
-        idle = scheduler.idle_seconds
+        idle = self.scheduler.idle_seconds
         wait = MAX_SLEEP if idle is None else min(MAX_SLEEP, max(0.0, idle))
         if self.sd.watchdog_interval:
             wait = min(wait, self.sd.watchdog_interval / 2)
@@ -439,3 +486,13 @@ class Service:
     def apply_secrets(self) -> None:
         assert self.config
         self.redact = app.use_secrets(self.config)
+
+
+def _duration(seconds: float) -> str:
+    """``7200`` as ``2 h 0 min``, ``75`` as ``1 min 15 s``: a clock step as people read it."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"

@@ -1150,20 +1150,59 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
         return _open_readonly(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as e:
         if is_disk_full(e, path):
             raise disk_full(path) from None
         raise cannot_create(path, e) from None
     # Creating and migrating is not one SQLite transaction (sqlite-utils commits each step):
-    # an exclusive flock on the file (apart from SQLite's own fcntl locks) lets one process
-    # at a time set it up, so two commands starting on a fresh machine never both create it.
+    # an exclusive flock lets one process at a time set it up, so two commands starting on a
+    # fresh machine never both create it. The lock is a file of its own, never the database:
+    # POSIX record locks belong to the process, and closing any descriptor of the database
+    # would drop the locks SQLite holds there for this process's other connections (the
+    # next command to close would then think itself the last and remove the log under them).
+    with _setup_lock(path):
+        return Store(_set_up(path, _create_empty(path)), path)
+
+
+@contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``<state>-lock`` while the database is opened and migrated.
+
+    A folder this user cannot write holds a database it cannot create either: it is then
+    opened unlocked, and SQLite says what is wrong.
+    """
+    try:
+        fd = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        if is_disk_full(e, path):
+            raise disk_full(path) from None
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        new = os.fstat(fd).st_size == 0
-        return Store(_set_up(path, new), path)
+        yield
     finally:
         os.close(fd)  # releases the flock
+
+
+def _create_empty(path: Path) -> bool:
+    """Create ``path`` owner-only if it is missing; True when the database is still empty."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Opened by SQLite alone from here on (see :func:`open_store`); an empty file is one
+        # a crash left between creating and setting up.
+        if not os.access(path, os.R_OK | os.W_OK, effective_ids=True):
+            raise cannot_create(
+                path, PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+            ) from None
+        return path.stat().st_size == 0
+    except OSError as e:
+        if is_disk_full(e, path):
+            raise disk_full(path) from None
+        raise cannot_create(path, e) from None
+    os.close(fd)  # nobody else can hold locks on a file this call just made
+    return True
 
 
 def _set_up(path: Path, new: bool) -> sqlite_utils.Database:
