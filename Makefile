@@ -34,15 +34,16 @@ test: $(BIN)/simkeeper
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/ruff format --check daemon tests bench
 	$(BIN)/mypy --strict daemon/simkeeper
+	$(BIN)/lint-imports
 	$(BIN)/python -m coverage erase
 	$(BIN)/python -m coverage run -m pytest -q -n 4 --durations=15
 	$(BIN)/python -m coverage combine --quiet
 	$(BIN)/python -m coverage report --fail-under=90
 
-# The translation catalogs (daemon/simkeeper/locale): extract every text into simkeeper.pot,
+# The translation catalogs (daemon/simkeeper/texts/locale): extract every text into simkeeper.pot,
 # merge it into each language's .po (translate what is new or fuzzy there), compile the .mo
 # files. All of them are committed; tests/test_i18n.py fails when they are stale.
-LOCALE := daemon/simkeeper/locale
+LOCALE := daemon/simkeeper/texts/locale
 catalogs: $(BIN)/simkeeper
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --no-wrap \
 		--project=simkeeper --copyright-holder="simkeeper authors" \
@@ -55,7 +56,7 @@ format: $(BIN)/simkeeper
 	$(BIN)/ruff format daemon tests bench
 	$(BIN)/ruff check --fix daemon tests bench
 
-# README's config tables and config.example.toml, rendered from daemon/simkeeper/schema.py
+# README's config tables and config.example.toml, rendered from daemon/simkeeper/core/schema.py
 # (tests fail when the committed copies are stale).
 config-docs: $(BIN)/simkeeper
 	$(BIN)/simkeeper config docs --readme README.md

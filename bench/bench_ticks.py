@@ -45,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_upcoming import make_files
 
 from simkeeper import app
-from simkeeper.service import Service
+from simkeeper.service.loop import Service
 
 try:
-    from simkeeper.service import quiet_gc
+    from simkeeper.service.loop import quiet_gc
 except ImportError:  # before issue 14: the collector ran throughout
 
     @contextlib.contextmanager
@@ -56,7 +56,7 @@ except ImportError:  # before issue 14: the collector ran throughout
         yield
 
 
-from simkeeper.store import open_store
+from simkeeper.state.store import open_store
 
 START = datetime(2026, 12, 1, 10, 0, 30, tzinfo=UTC)  # after remind_at: a catch-up first pass
 BEFORE = {  # issue 14's table, measured on 0.1 (whole processes)

@@ -136,7 +136,7 @@ def parse_times(path: Path) -> tuple[float, float]:
 def imports_apprise(sk: list[str], config: Path, env: dict[str, str]) -> bool:
     """Whether ``upcoming`` imports Apprise (it never sends, so it should not)."""
     code = (
-        "import sys; from simkeeper.cli import cli\n"
+        "import sys; from simkeeper.cli.main import cli\n"
         "try:\n    cli.main(sys.argv[1:], prog_name='simkeeper')\nexcept SystemExit:\n    pass\n"
         "sys.stderr.write(str('apprise' in sys.modules))"
     )
@@ -158,7 +158,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     resource.setrlimit(resource.RLIMIT_CPU, (900, 900))
     remind = shutil.which("remind")
-    sk = [sys.executable, "-c", "import sys; from simkeeper.cli import main; main()"]
+    sk = [sys.executable, "-c", "import sys; from simkeeper.cli.main import main; main()"]
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
         env = dict(os.environ, STATE_DIRECTORY=tmp, XDG_CACHE_HOME=str(cache))

@@ -3,7 +3,7 @@
 For each size (``--sizes``, default ``1000,10000,100000``) it writes a config of that many
 numbers (monthly, yearly, rolling and quarterly plans, one json:// target on a closed port of
 127.0.0.1, a ``[web]`` table on a free port), and a state database with one pass and a renewal
-recorded for every tenth number (through :class:`simkeeper.store.Store`, no delivery). Then it
+recorded for every tenth number (through :class:`simkeeper.state.store.Store`, no delivery). Then it
 starts the real ``simkeeper web`` process and measures, each request over a new connection
 (http.client, 127.0.0.1 only):
 
@@ -118,8 +118,8 @@ def make_state(config_path: Path) -> tuple[str, str]:
     """One pass and a renewal for every tenth number in the state database; the action link
     of number 5 and the status page's path."""
     from simkeeper import app
-    from simkeeper.deadlines import local_today, upcoming
-    from simkeeper.weblinks import action_links, load_key, page_token
+    from simkeeper.engine.deadlines import local_today, upcoming
+    from simkeeper.send.links import action_links, load_key, page_token
 
     now = datetime.fromisoformat(NOW).replace(tzinfo=UTC)
     config = app.load(config_path, lambda line: None, for_sending=False)

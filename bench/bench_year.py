@@ -139,7 +139,7 @@ def record_renewals(config_path: Path, day: date, picks: list[int]) -> None:
     """Record renewals as ``simkeeper renewed`` does, in this process (one process each would
     take longer than the year itself)."""
     from simkeeper import app
-    from simkeeper.errors import UsageError
+    from simkeeper.core.errors import UsageError
 
     config = app.load(config_path, lambda _w: None)
     by_name = {n.name: n for n in config.numbers}

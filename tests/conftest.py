@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
-from simkeeper import cli
+from simkeeper.cli import main as cli
 
 # Property tests are bounded by their number of examples, never by time: no per-example
 # deadline and no "too slow" health check, which fire on a loaded machine, not on a defect
@@ -128,7 +128,7 @@ def run(
 
 
 class _ConsoleScript(click.Command):
-    """Stands for the console script under ``CliRunner``: calls ``simkeeper.cli.main`` (with
+    """Stands for the console script under ``CliRunner``: calls ``simkeeper.cli.main.main`` (with
     its own mapping of click errors to one line) on ``sys.argv`` as the real script would,
     and waits for the non-daemon threads it started, as the interpreter does at exit."""
 

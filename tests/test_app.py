@@ -12,12 +12,12 @@ import pytest
 from conftest import write_config
 
 from simkeeper import app
-from simkeeper.delivery import DigestSlot
-from simkeeper.errors import UsageError
-from simkeeper.model import Config
-from simkeeper.report import StatusReport
-from simkeeper.store import STALE_CLAIM, process_token
-from simkeeper.views import status_json, status_text
+from simkeeper.core.errors import UsageError
+from simkeeper.core.model import Config
+from simkeeper.present.report import StatusReport
+from simkeeper.present.views import attention_text, status_json, status_text
+from simkeeper.send.delivery import DigestSlot
+from simkeeper.state.store import STALE_CLAIM, process_token
 
 NOW = datetime(2026, 12, 20, 9, 0, tzinfo=UTC)
 
@@ -61,12 +61,13 @@ def test_status_without_a_database_is_a_typed_report_rendered_twice(tmp_path: Pa
     assert not report.found and report.last_pass is None and not report.waiting
     assert [d.number.name for d in report.at_risk] == ["travel"]
     assert not report.ok
-    assert "travel: OVERDUE (window passed), deadline 2026-12-01" in report.attention
+    attention = [attention_text(a) for a in report.needs]
+    assert "travel: OVERDUE (window passed), deadline 2026-12-01" in attention
     lines = list(status_text(report, config))
     assert lines[0] == f"state: {tmp_path / 'state.db'} (not created yet)"
     assert "last pass: none recorded" in lines
     data = json.loads(status_json(report, config))
-    assert data["attention"] == list(report.attention)
+    assert data["attention"] == attention
     assert data["at_risk"][0]["name"] == "travel"
     assert not (tmp_path / "state.db").exists()  # looking never creates it
 

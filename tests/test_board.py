@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simkeeper import app
-from simkeeper.board import Board, next_deadline, row_for
-from simkeeper.deadlines import upcoming
-from simkeeper.model import Ledger, Number, Settings, Stage
-from simkeeper.periods import parse_cycle
-from simkeeper.reminders import due_reminders
+from simkeeper.core.model import Ledger, Number, Settings, Stage
+from simkeeper.core.periods import parse_cycle
+from simkeeper.engine.deadlines import upcoming
+from simkeeper.engine.reminders import due_reminders
+from simkeeper.present.board import Board, next_deadline, row_for
 
 UTC_ZONE = ZoneInfo("UTC")
 SETTINGS = Settings(timezone=UTC_ZONE, timezone_name="UTC", remind_at=time(9, 0))
@@ -165,6 +165,6 @@ due = 2026-12-20
 
 def test_the_web_face_asks_glibc_for_one_malloc_arena():
     """Debian's glibc takes M_ARENA_MAX (the web face's threads then share one heap)."""
-    from simkeeper.malloc import one_arena
+    from simkeeper.host.malloc import one_arena
 
     assert one_arena() is True

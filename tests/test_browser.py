@@ -33,7 +33,7 @@ from conftest import SIMKEEPER, ok, write_config
 from receivers import HTTPReceiver, free_port
 from webface import web_process
 
-from simkeeper.weblinks import page_token
+from simkeeper.send.links import page_token
 
 pytest_plugins = ["receivers"]
 

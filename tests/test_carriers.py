@@ -22,12 +22,12 @@ from conftest import assert_one_line_error, ok, send_due, sk, write_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simkeeper.deadlines import rolling_deadline
-from simkeeper.i18n import translator
-from simkeeper.model import Ledger, Number, Stage, Tier
-from simkeeper.periods import parse_cycle
-from simkeeper.plans import builtin_plans
-from simkeeper.templates import STAGE_TEXTS, Item, Texts, stage_texts
+from simkeeper.config.plans import builtin_plans
+from simkeeper.core.model import Ledger, Number, Stage, Tier
+from simkeeper.core.periods import parse_cycle
+from simkeeper.engine.deadlines import rolling_deadline
+from simkeeper.texts.i18n import translator
+from simkeeper.texts.templates import STAGE_TEXTS, Item, Texts, stage_texts
 
 pytest_plugins = ["receivers"]
 
@@ -608,7 +608,7 @@ def test_every_plan_loads(tmp_path, env, name):
 
 
 def test_stage_dataclass_is_ordered_in_config(tmp_path):
-    from simkeeper import config as config_mod
+    from simkeeper.config import load as config_mod
 
     path = cfg(
         tmp_path,

@@ -19,9 +19,9 @@ import click
 import pytest
 from conftest import SIMKEEPER, run, unmeasured, write_config
 
-from simkeeper import cli as cli_mod
-from simkeeper import config as config_mod
-from simkeeper import templates as templates_mod
+from simkeeper.cli import main as cli_mod
+from simkeeper.config import load as config_mod
+from simkeeper.texts import templates as templates_mod
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")

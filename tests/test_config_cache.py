@@ -20,11 +20,11 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simkeeper import config as config_mod
-from simkeeper import configcache
-from simkeeper.display import table
-from simkeeper.errors import ConfigError
-from simkeeper.periods import add_months
+from simkeeper.config import cache as configcache
+from simkeeper.config import load as config_mod
+from simkeeper.core.errors import ConfigError
+from simkeeper.core.periods import add_months
+from simkeeper.texts.display import table
 
 PASSWORD = "Pw-literal-7Qx!"
 TOKEN = "Tk-from-env-9Zr"
@@ -112,7 +112,7 @@ def test_any_change_makes_the_entry_stale(files, env, monkeypatch, change):
     elif change == "version":
         monkeypatch.setattr(configcache, "__version__", "99.0")
     elif change == "code":
-        monkeypatch.setattr(configcache, "_CODE", (*configcache._CODE, "service.py"))
+        monkeypatch.setattr(configcache, "_CODE", (*configcache._CODE, "service/loop.py"))
     else:
         env = {**env, "TZ": "Asia/Tokyo"}  # no settings.timezone: the numbers' zone changes
     before = calls()

@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 from conftest import write_config
 
-from simkeeper import config as config_mod
-from simkeeper import periods, templates
-from simkeeper.errors import ConfigError
-from simkeeper.notifier import url_problem
-from simkeeper.periods import PeriodError
-from simkeeper.templates import TemplateError
+from simkeeper.config import load as config_mod
+from simkeeper.core import periods
+from simkeeper.core.errors import ConfigError
+from simkeeper.core.periods import PeriodError
+from simkeeper.send.notifier import url_problem
+from simkeeper.texts import templates
+from simkeeper.texts.templates import TemplateError
 
 SITES = [  # (module, the call that makes a problem's message there)
     (config_mod, "self.problem"),

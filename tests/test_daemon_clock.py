@@ -18,7 +18,7 @@ import pytest
 from conftest import write_config
 from receivers import HTTPReceiver
 
-from simkeeper.service import Service
+from simkeeper.service.loop import Service
 
 START = datetime(2026, 12, 1, 8, 50, tzinfo=UTC)
 DUE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

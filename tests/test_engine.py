@@ -10,10 +10,10 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simkeeper.deadlines import occurrences, rolling_deadline, upcoming
-from simkeeper.model import Ledger, Number, Settings
-from simkeeper.periods import PeriodError, parse_cycle, parse_days
-from simkeeper.reminders import due_reminders, local_instant, next_due_at
+from simkeeper.core.model import Ledger, Number, Settings
+from simkeeper.core.periods import PeriodError, parse_cycle, parse_days
+from simkeeper.engine.deadlines import occurrences, rolling_deadline, upcoming
+from simkeeper.engine.reminders import due_reminders, local_instant, next_due_at
 
 UTC_ZONE = ZoneInfo("UTC")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -233,7 +233,7 @@ def test_overdue_alerts_need_a_reminder_and_stop_when_done():
 def test_overdue_alerts_follow_every_and_a_pass_costs_the_same_for_any_window():
     """Issue 10: overdue_for = "700000d" made every pass walk every alert of the window. Now
     only the alerts around today are made, and they are the same alerts as before."""
-    from simkeeper.reminders import _slots
+    from simkeeper.engine.reminders import _slots
 
     deadline = date(2026, 12, 15)
     n = number(due=deadline, overdue_every=3, overdue_for=1096)
@@ -283,8 +283,8 @@ def test_a_deadline_on_a_skipped_day_is_reminded_on_the_next_day_that_exists():
 )
 def test_the_next_alert_day_is_the_next_of_every_alert_day(every, span, stages, after):
     """The O(1) step through overdue alerts agrees with the list of every alert day."""
-    from simkeeper.model import Stage
-    from simkeeper.reminders import _next_alert_day, overdue_days
+    from simkeeper.core.model import Stage
+    from simkeeper.engine.reminders import _next_alert_day, overdue_days
 
     extra = {"after_deadline": (Stage(span, "number recycled"),)} if stages else {}
     n = number(due=date(2026, 12, 15), overdue_every=every, overdue_for=span, **extra)

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simkeeper.deadlines import local_today, next_occurrence_after, renew_deadlines
-from simkeeper.model import Ledger, Number, Settings
-from simkeeper.periods import parse_cycle
-from simkeeper.reminders import (
+from simkeeper.core.model import Ledger, Number, Settings
+from simkeeper.core.periods import parse_cycle
+from simkeeper.engine.deadlines import local_today, next_occurrence_after, renew_deadlines
+from simkeeper.engine.reminders import (
     _before_times,
     _fixed_near,
     _near,

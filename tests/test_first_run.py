@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 from receivers import wait_for
 
-from simkeeper.cli import cli
-from simkeeper.configdocs import EXAMPLE_DAY, demo_config, example_config
+from simkeeper.cli.main import cli
+from simkeeper.config.docs import EXAMPLE_DAY, demo_config, example_config
 
 REPO = Path(__file__).resolve().parent.parent
 # Days spread over six years (leap days and month ends included), each at three hours of the

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simkeeper.cli import cli
-from simkeeper.config import NOTIFY_KEYS, NUMBER_KEYS, SETTINGS_KEYS, TOP_KEYS
+from simkeeper.cli.main import cli
+from simkeeper.config.load import NOTIFY_KEYS, NUMBER_KEYS, SETTINGS_KEYS, TOP_KEYS
 
 EXAMPLES = 200  # tests/test_suite_bounds.py keeps every property test bounded
 TRIED: list[int] = []

@@ -16,10 +16,10 @@ import pytest
 from conftest import SIMKEEPER, assert_one_line_error, ok, query, sk, write_config
 from receivers import HTTPReceiver, wait_for
 
-from simkeeper import config as config_mod
-from simkeeper.delivery import run_pass
-from simkeeper.redact import Redactor
-from simkeeper.store import open_store
+from simkeeper.config import load as config_mod
+from simkeeper.core.redact import Redactor
+from simkeeper.send.delivery import run_pass
+from simkeeper.state.store import open_store
 
 pytest_plugins = ["receivers"]
 

@@ -1,4 +1,4 @@
-"""The translation catalogs (daemon/simkeeper/locale) and the translated surface.
+"""The translation catalogs (daemon/simkeeper/texts/locale) and the translated surface.
 
 The catalogs are committed: the .pot must hold exactly what the code marks, every .po every
 message of the .pot, zh-CN a translation of each with the same placeholders, and each .mo what
@@ -25,11 +25,11 @@ from conftest import ok, send_due, sk, write_config
 from icalendar import Calendar
 
 import simkeeper
-from simkeeper.i18n import LANGUAGES, locale_name, translator
-from simkeeper.templates import Item, Texts
+from simkeeper.texts.i18n import LANGUAGES, locale_name, translator
+from simkeeper.texts.templates import Item, Texts
 
 PACKAGE = Path(simkeeper.__file__).parent
-LOCALE = PACKAGE / "locale"
+LOCALE = PACKAGE / "texts" / "locale"
 ROOT = PACKAGE.parent.parent
 POT = LOCALE / "simkeeper.pot"
 

@@ -23,14 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simkeeper import app
-from simkeeper.delivery import ProblemSlot, record_due
-from simkeeper.dueindex import DueIndex
-from simkeeper.duework import DueWork
-from simkeeper.errors import UsageError
-from simkeeper.model import Config
-from simkeeper.reminders import Outlook, next_due_at
-from simkeeper.service import Service
-from simkeeper.store import Store, open_store
+from simkeeper.core.errors import UsageError
+from simkeeper.core.model import Config
+from simkeeper.engine.reminders import Outlook, next_due_at
+from simkeeper.send.delivery import ProblemSlot, record_due
+from simkeeper.service.dueindex import DueIndex
+from simkeeper.service.duework import DueWork
+from simkeeper.service.loop import Service
+from simkeeper.state.store import Store, open_store
 
 START = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)
 ZONES = ["UTC", "Asia/Tokyo", "America/New_York", "Pacific/Apia", "Europe/London"]

@@ -113,11 +113,11 @@ def test_the_installed_wheel_carries_and_reads_the_catalogs(wheel, venv):
     import zipfile
 
     names = zipfile.ZipFile(wheel).namelist()
-    assert "simkeeper/locale/simkeeper.pot" in names
+    assert "simkeeper/texts/locale/simkeeper.pot" in names
     for language in ("en", "zh_CN"):
         for ext in ("po", "mo"):
-            assert f"simkeeper/locale/{language}/LC_MESSAGES/simkeeper.{ext}" in names, names
-    code = "from simkeeper.i18n import translator; print(translator('zh-CN').gettext('NAME'))"
+            assert f"simkeeper/texts/locale/{language}/LC_MESSAGES/simkeeper.{ext}" in names, names
+    code = "from simkeeper.texts.i18n import translator; print(translator('zh-CN').gettext('NAME'))"
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=60
     )
@@ -434,9 +434,9 @@ def test_the_installed_wheel_renders_the_web_pages_in_both_languages(wheel, venv
 
     names = zipfile.ZipFile(wheel).namelist()
     for page in ("base.html", "action.html", "status.html", "error.html", "style.css"):
-        assert f"simkeeper/pages/{page}" in names, names
+        assert f"simkeeper/web/pages/{page}" in names, names
     code = (
-        "from simkeeper.web import _environment; from simkeeper.i18n import translator\n"
+        "from simkeeper.web.wsgi import _environment; from simkeeper.texts.i18n import translator\n"
         "for lang in ('en', 'zh-CN'):\n"
         "    page = _environment(translator(lang)).get_template('error.html')\n"
         "    print(page.render(lang=lang, root='', code=404, reason='Not Found', message='<x>'))"

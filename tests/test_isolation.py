@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from conftest import write_config
 from receivers import HTTPReceiver
 
-from simkeeper import config as config_mod
-from simkeeper.cli import cli
-from simkeeper.delivery import run_pass
-from simkeeper.model import Config
-from simkeeper.redact import Redactor
-from simkeeper.store import open_store
+from simkeeper.cli.main import cli
+from simkeeper.config import load as config_mod
+from simkeeper.core.model import Config
+from simkeeper.core.redact import Redactor
+from simkeeper.send.delivery import run_pass
+from simkeeper.state.store import open_store
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # 14 days before "good" is due
 

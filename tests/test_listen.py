@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from simkeeper.errors import UsageError
-from simkeeper.listen import (
+from simkeeper.core.errors import UsageError
+from simkeeper.web.listen import (
     Activity,
     bind,
     listening,
@@ -29,7 +29,7 @@ from simkeeper.listen import (
 CHILD = textwrap.dedent(
     """
     import os, sys
-    from simkeeper.listen import listening
+    from simkeeper.web.listen import listening
     env = dict(os.environ)
     got = listening("127.0.0.1:0", env)
     left = sorted(k for k in env if k.startswith("LISTEN_"))

@@ -108,7 +108,7 @@ def _write(src: Path) -> None:
             config.write_text(mixed_config(language=language), encoding="utf-8")
             config.chmod(0o644)
             for name, args in COMMANDS.items():
-                code = "import sys; from simkeeper.cli import main; main()"
+                code = "import sys; from simkeeper.cli.main import main; main()"
                 result = subprocess.run(
                     [sys.executable, "-c", code, "--config", str(config), *args],
                     capture_output=True,

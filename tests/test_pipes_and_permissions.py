@@ -100,7 +100,7 @@ def _nobody_python() -> list[str]:
     import sys
 
     check = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    main = "import sys; from simkeeper.cli import main; sys.argv[0] = 'simkeeper'; main()"
+    main = "import sys; from simkeeper.cli.main import main; sys.argv[0] = 'simkeeper'; main()"
     if subprocess.run([*check, sys.executable, "-c", "import simkeeper"]).returncode == 0:
         return [*check, sys.executable, "-c", main]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"

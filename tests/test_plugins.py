@@ -13,7 +13,7 @@ from receivers import HTTPReceiver
 
 CHECK = """
 import json, sys
-from simkeeper.cli import main
+from simkeeper.cli.main import main
 sys.argv[0] = "simkeeper"
 code = 0
 try:
@@ -80,7 +80,7 @@ TABLE = """
 import json
 from pathlib import Path
 from apprise.manager_plugins import NotificationManager
-from simkeeper.notifier import plugin_modules
+from simkeeper.send.notifier import plugin_modules
 
 manager = NotificationManager()
 manager.load_modules()

@@ -16,7 +16,7 @@ from conftest import SIMKEEPER, snapshot, write_config
 from receivers import free_port
 from webface import request, web_config, web_process
 
-from simkeeper.weblinks import page_token
+from simkeeper.send.links import page_token
 
 pytest_plugins = ["receivers"]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from conftest import ok, sk, write_config
 
 from simkeeper import app
-from simkeeper.i18n import translator
-from simkeeper.probes import PASS_STALE, Metric, exposition
+from simkeeper.present.probes import PASS_STALE, Metric, exposition
+from simkeeper.texts.i18n import translator
 
 pytest_plugins = ["receivers"]
 

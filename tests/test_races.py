@@ -16,7 +16,7 @@ from pathlib import Path
 from conftest import SIMKEEPER, ok, unmeasured, write_config
 from webface import free_port, request, web_config, web_process
 
-from simkeeper.weblinks import Claim, sign
+from simkeeper.send.links import Claim, sign
 
 NOW = "2026-12-12T10:00"
 ROUNDS = 12
@@ -96,7 +96,7 @@ def test_parallel_taps_and_cli_renewals_record_exactly_one_renewal_every_round(
     assert "2026-12-15" in ok(config, env, "upcoming", "--now", NOW, "--days", "60")
 
 
-OPEN = "import sys; from pathlib import Path; from simkeeper.store import open_store; "
+OPEN = "import sys; from pathlib import Path; from simkeeper.state.store import open_store; "
 OPEN += "open_store(Path(sys.argv[1])).close()"
 
 

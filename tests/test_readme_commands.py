@@ -20,7 +20,7 @@ import pytest
 from conftest import SIMKEEPER
 from receivers import free_port, wait_for
 
-from simkeeper import cli as cli_mod
+from simkeeper.cli import main as cli_mod
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import SIMKEEPER, ok, send_due, write_config
 
 import simkeeper
-from simkeeper.cli import cli
+from simkeeper.cli.main import cli
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def test_babel_is_not_a_run_time_dependency():
 def test_the_commands_run_with_babel_unimportable(tmp_path):
     code = (
         "import sys; sys.modules['babel'] = None\n"
-        "from simkeeper.cli import main\n"
+        "from simkeeper.cli.main import main\n"
         "sys.argv = ['simkeeper', '--config', sys.argv[1], 'upcoming', '--now', "
         "'2026-12-01T09:00']\n"
         "main()\n"

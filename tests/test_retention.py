@@ -27,11 +27,11 @@ import pytest
 from conftest import ok, query, sk, unmeasured, write_config
 
 from simkeeper import app
-from simkeeper.delivery import deliver, record_due, run_pass
-from simkeeper.model import Config
-from simkeeper.redact import Redactor
-from simkeeper.retention import compact_if_due
-from simkeeper.store import FOLD_AFTER, Entry, SentReminder, Store, open_store, stamp
+from simkeeper.core.model import Config
+from simkeeper.core.redact import Redactor
+from simkeeper.send.delivery import deliver, record_due, run_pass
+from simkeeper.state.retention import compact_if_due
+from simkeeper.state.store import FOLD_AFTER, Entry, SentReminder, Store, open_store, stamp
 
 pytest_plugins = ["receivers"]
 
@@ -293,7 +293,7 @@ class Slot:
 COMPACT_CHILD = """
 import sys
 from datetime import date, datetime, timedelta
-from simkeeper.store import open_store
+from simkeeper.state.store import open_store
 store = open_store(sys.argv[1])
 print("ready", flush=True)
 store.compact(datetime.fromisoformat(sys.argv[2]), timedelta(days=3650), date(2000, 1, 1))
@@ -394,7 +394,7 @@ def test_the_daemons_index_passes_agree_with_full_passes_across_compactions(
 ):
     """Two stores, one run by full passes (``send-due``), one by the daemon's index: the same
     reminders recorded every day for 70 days, compactions and the retention window included."""
-    from simkeeper.duework import DueWork
+    from simkeeper.service.duework import DueWork
 
     config = make_config(tmp_path, http_receiver.json_url(), numbers(4, date(2026, 12, 10)))
     redact = Redactor(config.secrets)

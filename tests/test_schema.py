@@ -11,12 +11,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import run, write_config
 
-from simkeeper import cli as cli_mod
-from simkeeper import config as config_mod
-from simkeeper import configdocs, schema
-from simkeeper import templates as templates_mod
-from simkeeper.errors import ConfigError
-from simkeeper.model import Number, Settings, Target
+from simkeeper.cli import main as cli_mod
+from simkeeper.config import docs as configdocs
+from simkeeper.config import load as config_mod
+from simkeeper.core import schema
+from simkeeper.core.errors import ConfigError
+from simkeeper.core.model import Number, Settings, Target
+from simkeeper.texts import templates as templates_mod
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"

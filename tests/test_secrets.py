@@ -299,7 +299,7 @@ def test_the_user_part_beside_a_password_is_secret_too(tmp_path, env):
     assert "notify[1].url" in result.stderr
     assert "ACxx" not in result.stdout + result.stderr, result.stderr
     assert "tokenSECRET" not in result.stdout + result.stderr
-    from simkeeper.redact import url_secrets
+    from simkeeper.core.redact import url_secrets
 
     shown = url_secrets("mailtos://someuser:pw123@smtp.example.com/path/TOKEN123?to=x&key=k123")
     assert {"someuser", "pw123", "TOKEN123", "k123"} <= set(shown)

@@ -21,7 +21,7 @@ from conftest import write_config
 from receivers import HOST
 from webface import free_port, request, web_config, web_process
 
-from simkeeper.weblinks import Claim, sign
+from simkeeper.send.links import Claim, sign
 
 SLOW = 150
 NOW = "2026-12-12T10:00"

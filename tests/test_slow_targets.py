@@ -86,7 +86,7 @@ def test_a_bad_timeout_is_a_config_error_with_line_and_key(
 
 
 def test_a_timeout_in_seconds_or_minutes_is_taken(tmp_path: Path, env: dict[str, str]) -> None:
-    from simkeeper.config import load
+    from simkeeper.config.load import load
 
     targets = "".join(
         f'\n[[notify]]\nname = "t{i}"\nurl = "console://"\ntimeout = {v}\n'

@@ -13,12 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from simkeeper.store import open_store
+from simkeeper.state.store import open_store
 
 WRITER = """
 import sys
 from pathlib import Path
-from simkeeper.store import open_store
+from simkeeper.state.store import open_store
 store = open_store(Path(sys.argv[1]))
 store.db.execute("CREATE TABLE IF NOT EXISTS probe (n INTEGER)")
 store.db.execute("INSERT INTO probe VALUES (2)")

@@ -1,5 +1,5 @@
 """Every URL that reaches Apprise, the heartbeat or a reminder passes one guard
-(:mod:`simkeeper.urls`): a malformed one is a config error (exit 2, file, line, key path and a
+(:mod:`simkeeper.core.urls`): a malformed one is a config error (exit 2, file, line, key path and a
 fix), never ``internal error: ValueError``."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import assert_one_line_error, sk, write_config
 
-from simkeeper.urls import BadUrl, split_url, url_syntax_problem
+from simkeeper.core.urls import BadUrl, split_url, url_syntax_problem
 
 NUMBER = """
 [[numbers]]

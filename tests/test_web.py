@@ -16,7 +16,7 @@ from conftest import ok, run, send_due, snapshot, write_config
 from test_weblinks import assert_reveals_nothing
 from webface import free_port, path_of, request, web_config, web_process
 
-from simkeeper.weblinks import Claim, _b64, _unb64, page_token, sign, sign_legacy
+from simkeeper.send.links import Claim, _b64, _unb64, page_token, sign, sign_legacy
 
 pytest_plugins = ["receivers"]
 
@@ -240,7 +240,7 @@ def test_a_link_expires_at_the_end_of_the_last_stage(tmp_path: Path, env: dict[s
     with web_process(config, env, port, NOW):
         pass
     key = bytes.fromhex(key_holder.read_text().strip())
-    from simkeeper.weblinks import action_links
+    from simkeeper.send.links import action_links
 
     [(_, renew), _snooze] = action_links("", key, "+447911123456", date(2026, 12, 15), (0, 30))
     with web_process(config, env, port, "2027-01-14T23:00"):  # the day the number is lost
@@ -274,7 +274,7 @@ def test_bad_tokens_never_lock_out_a_valid_link(tmp_path: Path, env: dict[str, s
     ok(config, env, "send-due", "--now", NOW)
     with web_process(config, env, port, NOW):
         key = key_of(tmp_path)
-        from simkeeper.weblinks import action_links
+        from simkeeper.send.links import action_links
 
         [(_, renew), _] = action_links("", key, "+447911123456", date(2026, 12, 15), (0, 30))
         statuses = {request(port, f"/r/junk{i}").status for i in range(40)}
@@ -445,7 +445,7 @@ def test_bad_listen_is_a_config_error(tmp_path: Path, env: dict[str, str], bad: 
 
 
 def test_base_url_defaults_to_the_listen_address(tmp_path: Path) -> None:
-    from simkeeper import config as config_mod
+    from simkeeper.config import load as config_mod
 
     path = make_config(tmp_path, 8787, web=False)
     path.write_text(path.read_text() + '\n[web]\nlisten = "[::1]:9000"\n')

@@ -17,7 +17,7 @@ from conftest import SIMKEEPER, ok, write_config
 from receivers import HTTPReceiver, wait_for
 from webface import free_port, path_of, request, web_config, web_process
 
-from simkeeper.weblinks import page_token
+from simkeeper.send.links import page_token
 
 
 def test_daemon_and_web_face_share_the_state(tmp_path: Path, env: dict[str, str]) -> None:

@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from simkeeper import weblinks
 from simkeeper.app import deadline_done
-from simkeeper.model import Ledger, Number, Settings
-from simkeeper.periods import parse_cycle
-from simkeeper.ratelimit import Limiter
-from simkeeper.reminders import due_reminders, next_due_at
-from simkeeper.store import open_store
-from simkeeper.web import find_handler, negotiate, parse_request
-from simkeeper.weblinks import BadToken, Claim, expiry, page_allowed, page_token, sign, verify
+from simkeeper.core.model import Ledger, Number, Settings
+from simkeeper.core.periods import parse_cycle
+from simkeeper.engine.reminders import due_reminders, next_due_at
+from simkeeper.send import links as weblinks
+from simkeeper.send.links import BadToken, Claim, expiry, page_allowed, page_token, sign, verify
+from simkeeper.state.store import open_store
+from simkeeper.web.ratelimit import Limiter
+from simkeeper.web.wsgi import find_handler, negotiate, parse_request
 
 KEY = bytes(range(32))
 NOW = datetime(2026, 12, 12, 9, 0, tzinfo=UTC)
@@ -366,9 +366,9 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
 def test_every_answer_has_the_headers_errors_and_failures_included(tmp_path: Path) -> None:
     from io import BytesIO
 
-    from simkeeper import config as config_mod
-    from simkeeper.errors import StateError
-    from simkeeper.web import SECURITY_HEADERS, Application, Response, Site, style_sheet
+    from simkeeper.config import load as config_mod
+    from simkeeper.core.errors import StateError
+    from simkeeper.web.wsgi import SECURITY_HEADERS, Application, Response, Site, style_sheet
 
     path = tmp_path / "config.toml"
     path.write_text(

@@ -18,7 +18,7 @@ from receivers import HOST, HTTPReceiver, free_port, wait_for
 from test_daemon import NotifySocket
 from webface import request, web_config, web_process
 
-from simkeeper.weblinks import page_token
+from simkeeper.send.links import page_token
 
 pytest_plugins = ["receivers"]
 
@@ -197,8 +197,8 @@ def test_the_daemon_never_imports_the_web_libraries(tmp_path, env):
         finally:
             notify.close()
     imported = log.read_text()
-    assert "simkeeper.service" in imported and "simkeeper.delivery" in imported
-    for module in ("waitress", "jinja2", "simkeeper.web", "simkeeper.webserve"):
+    assert "simkeeper.service.loop" in imported and "simkeeper.send.delivery" in imported
+    for module in ("waitress", "jinja2", "simkeeper.web", "simkeeper.web.serve"):
         assert not re.search(rf"\| +{re.escape(module)}(\.|$)", imported, re.M), module
 
 

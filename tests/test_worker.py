@@ -130,11 +130,13 @@ def test_the_daemon_sends_without_ever_importing_apprise(tmp_path, env):
     assert "giffgaff" in http.requests[0].json()["message"]
     assert states(tmp_path / "state.db") == ["sent"]
     modules = (found / f"{daemon.pid}.txt").read_text().split()
-    assert "simkeeper.service" in modules and "simkeeper.worker" in modules
+    assert "simkeeper.service.loop" in modules and "simkeeper.service.worker" in modules
     assert [m for m in modules if m == "apprise" or m.startswith("apprise.")] == []
     # Nor what only other commands use (issue 14: a light idle daemon).
     assert [m for m in modules if m.split(".")[0] in ("jinja2", "waitress", "icalendar")] == []
-    assert {"simkeeper.report", "simkeeper.web", "simkeeper.webpages"}.isdisjoint(modules)
+    assert {"simkeeper.present.report", "simkeeper.web", "simkeeper.web.handlers"}.isdisjoint(
+        modules
+    )
 
 
 def idle_config(tmp_path: Path) -> Path:
@@ -178,7 +180,7 @@ def test_an_idle_daemon_has_its_numbers_validated_in_a_worker(tmp_path, env):
     assert "simkeeper started: 1 number(s)" in log.read_text()
     assert list((Path(env["HOME"]) / ".cache" / "simkeeper").glob("config-*.pickle"))
     modules = (found / f"{daemon.pid}.txt").read_text().split()
-    assert "simkeeper.service" in modules
+    assert "simkeeper.service.loop" in modules
     assert [m for m in modules if m.split(".")[0] in ("phonenumbers", "apprise")] == []
     assert "importlib.metadata" not in modules  # no scan of the installed packages' plugins
 
@@ -267,9 +269,9 @@ def test_sigterm_while_the_worker_sends_finishes_the_send_and_exits_0(tmp_path, 
 def test_a_worker_past_its_time_limit_is_killed_and_reported_dead(tmp_path, monkeypatch):
     """A send that hangs past every timeout would hold the daemon forever: the worker gets a
     time limit (the claim's staleness), then SIGKILL. Here the limit is 0 and the job blocks."""
-    from simkeeper.redact import Redactor
-    from simkeeper.service import Service
-    from simkeeper.worker import Worker, WorkerDied
+    from simkeeper.core.redact import Redactor
+    from simkeeper.service.loop import Service
+    from simkeeper.service.worker import Worker, WorkerDied
 
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)

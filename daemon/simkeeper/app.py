@@ -16,22 +16,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import config as config_mod
-from . import paths
-from .deadlines import Failure, counts, occurrence_to_mark, occurrences
-from .errors import UsageError
-from .model import EMPTY_LEDGER, Config, Ledger, Number, Target
-from .redact import Redactor
+from simkeeper.config import load as config_mod
+from simkeeper.core.errors import UsageError
+from simkeeper.core.model import EMPTY_LEDGER, Config, Ledger, Number, Target
+from simkeeper.core.redact import Redactor
+from simkeeper.engine.deadlines import Failure, counts, occurrence_to_mark, occurrences
+from simkeeper.host import paths
 
 if TYPE_CHECKING:
-    from .board import Board
-    from .delivery import Deliver, PassReport, Recorder
-    from .i18n import Translator
-    from .kinds import EntryKind
-    from .probes import Health, Metric
-    from .report import StatusReport
-    from .store import Entry, Store
-    from .templates import Message
+    from simkeeper.core.kinds import EntryKind
+    from simkeeper.present.board import Board
+    from simkeeper.present.probes import Health, Metric
+    from simkeeper.present.report import StatusReport
+    from simkeeper.send.delivery import Deliver, PassReport, Recorder
+    from simkeeper.state.store import Entry, Store
+    from simkeeper.texts.i18n import Translator
+    from simkeeper.texts.templates import Message
 
 Warn = Callable[[str], None]
 
@@ -41,15 +41,15 @@ def load(path: Path, warn: Warn, *, for_sending: bool = True, cache: Path | None
 
     ``for_sending`` checks each notify URL with Apprise and requires every secret; commands that
     never send go without (their URLs are only shown redacted). ``cache``: the folder of the
-    validated-config cache (:mod:`simkeeper.configcache`), for one-shot commands.
+    validated-config cache (:mod:`simkeeper.config.cache`), for one-shot commands.
     """
     url_check = None
     if for_sending:
-        from .notifier import url_problem
+        from simkeeper.send.notifier import url_problem
 
         url_check = url_problem
     config = config_mod.load(path, url_check=url_check, require_secrets=for_sending, cache=cache)
-    from .logs import set_zone
+    from simkeeper.host.logs import set_zone
 
     set_zone(config.settings.timezone)  # log lines stamped as every other time is shown
     for warning in config.warnings:
@@ -60,7 +60,7 @@ def load(path: Path, warn: Warn, *, for_sending: bool = True, cache: Path | None
 def use_secrets(config: Config) -> Redactor:
     """The redactor for ``config``'s secrets, also taught to the installed log handlers (with
     the config's time zone, which their stamps use)."""
-    from .logs import set_redactor, set_zone
+    from simkeeper.host.logs import set_redactor, set_zone
 
     redact = Redactor(config.secrets)
     set_redactor(redact)
@@ -75,7 +75,7 @@ def state_path(config: Config) -> Path:
 
 def open_state(config: Config) -> Store:
     """The state database, opened read-write, created (or migrated) when needed."""
-    from .store import open_store
+    from simkeeper.state.store import open_store
 
     store = open_store(state_path(config))
     assert store is not None  # create=True never gives None
@@ -92,7 +92,7 @@ def open_state_readonly(config: Config) -> Store | None:
     path = state_path(config)
     if not path.exists():
         return None
-    from .store import open_store
+    from simkeeper.state.store import open_store
 
     return open_store(path, create=False, readonly=True)
 
@@ -127,7 +127,7 @@ def find_number(numbers: tuple[Number, ...], query: str) -> Number:
     """The number a command means: exact name, E.164 number (with or without its ``+``), or an
     unambiguous name prefix.
 
-    Raises :class:`~simkeeper.errors.UsageError` when nothing or several numbers match.
+    Raises :class:`~simkeeper.core.errors.UsageError` when nothing or several numbers match.
     """
     q = query.strip()
     exact = _exact(numbers, q)
@@ -170,9 +170,9 @@ def send_pass(
     recorder: Recorder | None = None,
 ) -> PassReport:
     """Record and deliver what is due at ``now`` (one pass). ``recorder`` records what is due
-    instead of the full pass's :func:`~simkeeper.delivery.record_due` (the daemon's index);
+    instead of the full pass's :func:`~simkeeper.send.delivery.record_due` (the daemon's index);
     ``send`` replaces the deliver step (the daemon sends from a worker process)."""
-    from .delivery import run_pass
+    from simkeeper.send.delivery import run_pass
 
     return run_pass(
         config, store, now, redact, stop=stop, source=source, send=send, recorder=recorder
@@ -184,8 +184,8 @@ def refresh_calendar(
 ) -> tuple[tuple[object, ...] | None, str | None]:
     """Rewrite the calendar feed (unless it still shows ``last``): what it shows, and why it
     could not be written (None when it was, or when no feed is configured)."""
-    from .calendar_feed import refresh_feed
-    from .writable import explain
+    from simkeeper.host.writable import explain
+    from simkeeper.present.calendar import refresh_feed
 
     path = config.settings.calendar
     if not path:
@@ -233,11 +233,11 @@ def preview_pass(config: Config, now: datetime, redact: Redactor) -> Preview:
     import sqlite3
     import tempfile
 
-    from .backup import copy_database
-    from .delivery import deliver, record_due
-    from .notifier import Outcome
-    from .store import open_store
-    from .weblinks import KEY_FILE
+    from simkeeper.send.delivery import deliver, record_due
+    from simkeeper.send.links import KEY_FILE
+    from simkeeper.send.notifier import Outcome
+    from simkeeper.state.backup import copy_database
+    from simkeeper.state.store import open_store
 
     real = state_path(config)
     kept: list[tuple[str, Message]] = []
@@ -278,7 +278,7 @@ def preview_pass(config: Config, now: datetime, redact: Redactor) -> Preview:
 
 def status(config: Config, now: datetime) -> StatusReport:
     """The status report at ``now``, read from the state database without writing it."""
-    from .report import build_status
+    from simkeeper.present.report import build_status
 
     store = open_state_readonly(config)
     if store is None:
@@ -292,7 +292,7 @@ def status(config: Config, now: datetime) -> StatusReport:
 
 def board_status(config: Config, board: Board, now: datetime) -> StatusReport:
     """The status report at ``now`` for the numbers that can need a person (see
-    :meth:`~simkeeper.board.Board.focus`), with ``board`` brought up to date first: what
+    :meth:`~simkeeper.present.board.Board.focus`), with ``board`` brought up to date first: what
     :func:`status` says of them, at the cost of those numbers alone."""
     from dataclasses import replace
 
@@ -312,11 +312,11 @@ def board_status(config: Config, board: Board, now: datetime) -> StatusReport:
 def health(
     config: Config, now: datetime, t: Translator | None = None, board: Board | None = None
 ) -> Health:
-    """Whether reminders are getting out at ``now`` (see :mod:`simkeeper.probes`), its
+    """Whether reminders are getting out at ``now`` (see :mod:`simkeeper.present.probes`), its
     reasons in the language of ``t``; ``board``: the web face's, kept between requests."""
-    from .board import Board
-    from .i18n import ENGLISH
-    from .probes import health as judge
+    from simkeeper.present.board import Board
+    from simkeeper.present.probes import health as judge
+    from simkeeper.texts.i18n import ENGLISH
 
     return judge(board_status(config, board or Board(config.numbers), now), now, t or ENGLISH)
 
@@ -324,9 +324,9 @@ def health(
 def metrics(config: Config, now: datetime, board: Board | None = None) -> tuple[Metric, ...]:
     """The Prometheus figures at ``now``, read from the state database without writing it;
     ``board``: the web face's, kept between requests."""
-    from .board import Board
-    from .probes import metrics as figures
-    from .probes import next_deadlines
+    from simkeeper.present.board import Board
+    from simkeeper.present.probes import metrics as figures
+    from simkeeper.present.probes import next_deadlines
 
     board = board or Board(config.numbers)
     report = board_status(config, board, now)
@@ -425,7 +425,7 @@ def record_renewal(
 def deadline_done(number: Number, deadline: date, ledger: Ledger) -> bool:
     """Whether ``deadline`` of ``number`` is already renewed: a fixed occurrence marked done, or
     a rolling deadline that a recorded renewal has moved past."""
-    from .deadlines import rolling_deadline
+    from simkeeper.engine.deadlines import rolling_deadline
 
     if not number.rolling:
         return (number.number, deadline) in ledger.done
@@ -437,7 +437,7 @@ def renew_by_link(config: Config, number: Number, deadline: date, now: datetime)
     """ "I renewed it" from a reminder's link: a renewal today, recorded exactly as
     ``simkeeper renewed NAME`` records it (and its refusals), the calendar feed refreshed.
     None, and nothing written, when ``deadline`` is already renewed."""
-    from .deadlines import local_today
+    from simkeeper.engine.deadlines import local_today
 
     with open_state(config) as store:
         on = local_today(number, now)
@@ -450,8 +450,8 @@ def renew_by_link(config: Config, number: Number, deadline: date, now: datetime)
 def snooze_until(config: Config, number: Number, now: datetime) -> datetime:
     """When "remind me tomorrow" sends its reminder: tomorrow at ``remind_at`` in the number's
     zone (UTC)."""
-    from .deadlines import local_today
-    from .reminders import local_instant
+    from simkeeper.engine.deadlines import local_today
+    from simkeeper.engine.reminders import local_instant
 
     tomorrow = local_today(number, now) + timedelta(days=1)
     return local_instant(tomorrow, config.settings.remind_at, number.timezone)

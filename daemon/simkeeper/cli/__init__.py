@@ -1,0 +1,2 @@
+"""The command line: every command a thin layer over :mod:`simkeeper.app`.
+"""

@@ -1,0 +1,188 @@
+"""A cache of a config's validated numbers, so a one-shot command on 100,000 numbers does not
+parse and validate them all again while the file is unchanged.
+
+One file per config file in the cache folder (see :func:`folder`). An entry is used only
+when the config's text, simkeeper's version and code, and Python's version are exactly those it
+was written for (:func:`content_key`), and when what number validation reads besides the
+``[[numbers]]`` tables (the defaults ``[settings]`` gives, the target names and tags) is the
+same (:func:`context_key`). It holds the validated numbers and where their tables lie in the
+text, never a ``[[notify]]`` target (their URLs can hold passwords): on a hit everything but
+the ``[[numbers]]`` tables is parsed and validated afresh, so targets, secrets and warnings are
+exactly those of a full load. A missing, corrupt, foreign or unreadable entry is ignored, and
+an entry is written atomically (a reader sees the old one or the new one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simkeeper import __version__
+from simkeeper.core.model import Number, Settings, Target
+
+FORMAT = 1
+_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
+# The modules whose code decides what a validated number is: a change to any of them (an
+# editable install keeps its version number) makes every entry stale.
+_CODE = (
+    *("config/load.py", "config/cache.py", "core/model.py", "core/periods.py"),
+    *("config/plans.py", "config/plans.toml", "core/schema.py", "core/currencies.py"),
+    *("host/zones.py", "config/secrets.py", "texts/templates.py"),
+)
+
+Spans = tuple[tuple[int, int], ...]  # character ranges [start, end) of the [[numbers]] tables
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the cache keeps of one config file."""
+
+    key: str  # content_key() of the text it was validated from
+    context: str  # context_key() of its settings and targets
+    spans: Spans
+    numbers: tuple[Number, ...]
+
+
+def folder(env: Mapping[str, str] | None = None) -> Path | None:
+    """The cache folder: ``$CACHE_DIRECTORY`` (systemd's ``CacheDirectory=``), else
+    ``$XDG_CACHE_HOME/simkeeper``, else ``/var/cache/simkeeper`` for root and
+    ``~/.cache/simkeeper`` for a user; None without a home folder."""
+    env = os.environ if env is None else env
+    if env.get("CACHE_DIRECTORY"):
+        return Path(env["CACHE_DIRECTORY"].split(":")[0])
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "simkeeper"
+    if os.geteuid() == 0:
+        return Path("/var/cache/simkeeper")
+    return Path(env["HOME"]) / ".cache" / "simkeeper" if env.get("HOME") else None
+
+
+def content_key(text: str) -> str:
+    """The digest an entry must carry to be used for ``text``: of the text, simkeeper's
+    version and code, Python's version and this cache's format."""
+    h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{sys.version}\0".encode())
+    here = Path(__file__).parent.parent  # the simkeeper package
+    for name in _CODE:
+        try:
+            st = (here / name).stat()
+        except OSError:
+            continue
+        h.update(f"{name}:{st.st_mtime_ns}:{st.st_size}\0".encode())
+    for i in range(0, len(text), 1 << 20):  # a megabyte at a time: no copy of a big file
+        h.update(text[i : i + (1 << 20)].encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def context_key(number_defaults: Mapping[str, Any], targets: Iterable[Target]) -> str:
+    """The digest of what number validation reads besides the number's own table."""
+    tags = sorted({t.name for t in targets} | {tag for t in targets for tag in t.tags})
+    have = bool(tags)
+    return hashlib.sha256(repr((sorted(number_defaults.items()), tags, have)).encode()).hexdigest()
+
+
+def settings_defaults(settings: Settings) -> dict[str, Any]:
+    """The number keys whose defaults come from ``[settings]``."""
+    return {
+        "remind": settings.remind,
+        "timezone": (settings.timezone_name, repr(settings.timezone)),
+        "overdue_every": settings.overdue_every,
+        "overdue_for": settings.overdue_for,
+    }
+
+
+def number_spans(text: str) -> Spans:
+    """Where the ``[[numbers]]`` tables (and their sub-tables) lie in ``text``, merged.
+
+    A plain scan for header lines: a header-like line inside a multi-line string fools it, so
+    :func:`write` only keeps spans whose removal leaves the rest of the config parsing the same.
+    """
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for m in _HEADER.finditer(text):
+        name = m.group(1).replace('"', "").replace("'", "").strip()
+        inside = name == "numbers" or name.startswith("numbers.")
+        if inside and start is None:
+            start = m.start()
+        elif not inside and start is not None:
+            spans.append((start, m.start()))
+            start = None
+    if start is not None:
+        spans.append((start, len(text)))
+    return tuple(spans)
+
+
+def without(text: str, spans: Spans) -> str:
+    """``text`` with the ``spans`` left out."""
+    parts, at = [], 0
+    for start, end in spans:
+        parts.append(text[at:start])
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
+def entry_path(cache: Path, config: Path) -> Path:
+    """The cache file of the config file ``config``."""
+    name = hashlib.sha256(str(config.absolute()).encode("utf-8", "surrogatepass")).hexdigest()
+    return cache / f"config-{name[:32]}.pickle"
+
+
+CHUNK = 1000  # numbers per pickle: unpickling keeps every object of one pickle until its end
+
+
+def read(cache: Path, config: Path, key: str) -> Entry | None:
+    """The entry for ``config`` if it was written for ``key`` by this user, else None."""
+    try:
+        fd = os.open(entry_path(cache, config), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+                return None  # someone else could have written it: never unpickled
+            if f.read(len(key)) != key.encode():
+                return None
+            context, spans, chunks = pickle.load(f)
+            numbers: list[Number] = []
+            for _ in range(chunks):
+                numbers += pickle.load(f)
+            entry = Entry(key, context, spans, tuple(numbers))
+    except Exception:  # a corrupt or truncated entry is a miss, whatever unpickling says
+        return None
+    if not all(type(n) is Number for n in entry.numbers):
+        return None
+    return entry
+
+
+def write(cache: Path, config: Path, entry: Entry) -> None:
+    """Store ``entry`` for ``config`` atomically; a cache that cannot be written is skipped.
+
+    The numbers go in pickles of :data:`CHUNK` each, so reading them back never holds more
+    than one chunk's worth of unpickling state (100,000 numbers in one pickle would keep
+    every number's attribute table twice until the end: 120 MB)."""
+    import tempfile
+
+    try:
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=".config-", suffix=".tmp")
+    except OSError:
+        return
+    numbers = entry.numbers
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(entry.key.encode())
+            chunks = range(0, len(numbers), CHUNK)
+            pickle.dump((entry.context, entry.spans, len(chunks)), f, pickle.HIGHEST_PROTOCOL)
+            for i in chunks:
+                pickle.dump(numbers[i : i + CHUNK], f, pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, entry_path(cache, config))
+    except Exception:  # a full disk, a read-only folder, or a number that cannot be pickled
+        Path(tmp).unlink(missing_ok=True)

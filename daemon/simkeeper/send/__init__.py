@@ -1,0 +1,3 @@
+"""From the outbox to the receivers: the delivery pass, Apprise, the heartbeat and the signed
+web links the messages carry.
+"""

@@ -1,0 +1,243 @@
+"""The daemon's passes follow what is due, not how many numbers there are.
+
+The first pass works every number out once (:func:`~simkeeper.engine.reminders.outlook`) and keeps
+when each next needs looking at in a :class:`~simkeeper.service.dueindex.DueIndex`. A later pass
+looks
+only at the numbers whose instant has come, those whose ledger changed (the store's change log:
+renewals, top-ups and undos from other processes, renew reminders recorded) and those a config
+reload changed; it records what is due for them, exactly as a full pass would, and works them
+out again. ``simkeeper send-due`` keeps the full pass (:func:`~simkeeper.send.delivery.record_due`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from functools import partial
+
+from simkeeper.core.model import Config, Ledger, Number, Settings
+from simkeeper.core.redact import Redactor
+from simkeeper.engine.deadlines import Failure, isolated, local_today
+from simkeeper.engine.reminders import Outlook, Reminder, local_instant, outlook
+from simkeeper.send.delivery import digest_entry, digest_slot, record_entries, reminder_entries
+from simkeeper.service.dueindex import DueIndex
+from simkeeper.state.store import OutboxItem, Store
+
+
+class DueWork:
+    """What the daemon knows between passes: the index, the numbers it holds, the change log
+    read so far, and whether anything changed since the calendar feed was refreshed."""
+
+    def __init__(self) -> None:
+        self.index = DueIndex()
+        self.config: Config | None = None
+        # each number's place in config.numbers, by E.164 key (a place, not a (place, Number)
+        # pair: one small int a number is what the idle daemon holds)
+        self.numbers: dict[str, int] = {}
+        self.seq: int | None = None  # the change log read up to here; None: not built yet
+        self.pending: set[str] = set()  # numbers to look at on the next pass
+        self.changed = True  # anything changed since the calendar feed was last refreshed
+        self.zones: tuple[object, ...] = ()  # the numbers' time zones (their dates move a feed)
+
+    # -- the config -----------------------------------------------------------------------------
+
+    def use(self, config: Config, unchanged_file: bool = False) -> None:
+        """Take a (re)loaded config. From the same file bytes nothing is looked at again (the
+        numbers are those held); otherwise the numbers whose definition differs, or every
+        number when the settings or the targets' names and tags differ."""
+        old = self.config
+        self.config = config
+        self.changed = True
+        same = old is not None and unchanged_file and len(old.numbers) == len(config.numbers)
+        if same and old is not None and _same_frame(old, config):
+            return
+        numbers = {n.number: i for i, n in enumerate(config.numbers)}
+        if old is None or self.seq is None or not _same_frame(old, config):
+            self.index = DueIndex()
+            self.pending = set(numbers)
+        else:
+            for key, i in numbers.items():
+                held = self.numbers.get(key)
+                if held is None or old.numbers[held] != config.numbers[i]:
+                    self.pending.add(key)
+            for key in self.numbers.keys() - numbers.keys():
+                self.index.drop(key)
+                self.pending.discard(key)
+            if [k for k in self.numbers] != [k for k in numbers]:
+                self.index.reorder(numbers)
+        self.numbers = numbers
+        self.zones = tuple({n.timezone: None for n in config.numbers})
+
+    # -- a pass -----------------------------------------------------------------------------
+
+    def record(
+        self,
+        config: Config,
+        store: Store,
+        now: datetime,
+        failures: list[Failure],
+        redact: Redactor | None = None,
+    ) -> int:
+        """Record what is due at ``now`` for the numbers whose time has come or whose inputs
+        changed (every number on the first pass); how many reminders were new. The
+        :data:`~simkeeper.send.delivery.Recorder` of the daemon's passes."""
+        if config is not self.config:
+            self.use(config)
+        first = self.seq is None
+        seq = store.last_change() if first else self.seq
+        assert seq is not None
+        seq, changed = (seq, set()) if first else store.changed_since(seq)
+        keys = self._to_look_at(now, changed, first)
+        try:
+            ledger = store.ledger() if first else store.ledger_for(keys)
+            found = self._work_out(keys, now, ledger, failures)
+            due = sorted(
+                (r for f in found.values() for r in f.due),
+                key=lambda r: (r.due_at, r.number.name, r.deadline, r.kind),
+            )
+            entries = reminder_entries(config, due, now, ledger)
+            digest = self._digest(config, store, now, ledger if first else None, failures)
+            if digest:
+                entries.append(digest)
+            renew = [r for r in due if r.kind == "renew"]
+            known = store.recorded(r.key for r in renew) if renew else set()
+            recorded = record_entries(config, store, now, entries, failures, redact)
+        except BaseException:
+            self.pending.update(keys)  # looked at again on the next pass
+            raise
+        self.seq = seq
+        if changed or first:
+            self.changed = True
+        for key, got in found.items():
+            self.index.put(key, self.numbers[key], got)
+        reminded: dict[str, list[date]] = {}
+        for r in renew:
+            if r.key not in known:
+                reminded.setdefault(r.number.number, []).append(r.deadline)
+        if not self._own_changes(store, now, seq, reminded):
+            self._look_ahead(store, now, seq)
+        return recorded
+
+    def _own_changes(
+        self, store: Store, now: datetime, seq: int, reminded: dict[str, list[date]]
+    ) -> bool:
+        """When the change log after ``seq`` holds only this pass's own renew reminders (one
+        row per number ``reminded``, none from another process), take them in without working
+        those numbers out again: a deadline now reminded about adds only its overdue alerts,
+        which begin on its day, so the number is looked at again then. False otherwise.
+        """
+        if not reminded:
+            return False
+        newest, changed = store.changed_since(seq)
+        if newest - seq != len(reminded) or changed != reminded.keys():
+            return False  # another process changed something too: the full look-ahead
+        self.seq = newest
+        self.changed = True
+        near = []
+        for key, days in reminded.items():
+            if key not in self.numbers:
+                continue
+            number = self._number(key)
+            day = min(days)
+            if day <= local_today(number, now):  # its alerts may already be near
+                near.append(key)
+            else:
+                self.index.wake_at(key, local_instant(day, time(0), number.timezone))
+        self._recompute(store, now, near)
+        return True
+
+    def _number(self, key: str) -> Number:
+        """The configured number with the E.164 key ``key``."""
+        assert self.config is not None
+        return self.config.numbers[self.numbers[key]]
+
+    def _to_look_at(self, now: datetime, changed: set[str], first: bool) -> list[str]:
+        """The numbers this pass looks at, in config order."""
+        if first:
+            self.pending.clear()
+            return list(self.numbers)
+        wanted = self.pending | changed
+        wanted.update(self.index.pop_due(now))
+        self.pending = set()
+        return sorted((k for k in wanted if k in self.numbers), key=lambda k: self.numbers[k])
+
+    def _work_out(
+        self, keys: Iterable[str], now: datetime, ledger: Ledger, failures: list[Failure]
+    ) -> dict[str, Outlook]:
+        """Each number's outlook; one that cannot be worked out is tried again next day."""
+        assert self.config
+        settings = self.config.settings
+        found: dict[str, Outlook] = {}
+        for key in keys:
+            number = self._number(key)
+            work = partial(_outlook_of, number, settings, now, ledger)
+            got = isolated(number, failures, work)
+            found[key] = got[0] if got else Outlook((), None, _next_midnight(number, now))
+        return found
+
+    def _digest(
+        self,
+        config: Config,
+        store: Store,
+        now: datetime,
+        ledger: Ledger | None,
+        failures: list[Failure],
+    ) -> OutboxItem | None:
+        """The weekly digest's entry while it is due and not yet in the outbox."""
+        slot = digest_slot(config, now)
+        if slot is None or store.recorded([slot.key]):
+            return None
+        return digest_entry(config, now, ledger or store.ledger(), failures)
+
+    def _look_ahead(self, store: Store, now: datetime, seq: int) -> None:
+        """Work out again the numbers whose ledger changed since the change log was read (this
+        pass's own reminders among them), so the next reminder is right. One with something
+        due at ``now`` is left for the next pass to record; for the others that pass would
+        record nothing, so they count as looked at."""
+        self.seq, changed = store.changed_since(seq)
+        if changed:
+            self.changed = True
+        self._recompute(store, now, changed)
+
+    def _recompute(self, store: Store, now: datetime, changed: Iterable[str]) -> None:
+        """Work these numbers out again with their ledger as it is now, without recording;
+        leave for the next pass those with something due not yet in the outbox."""
+        keys = sorted((k for k in changed if k in self.numbers), key=lambda k: self.numbers[k])
+        if not keys:
+            return
+        ledger = store.ledger_for(keys)
+        broken: list[Failure] = []
+        found = self._work_out(keys, now, ledger, broken)
+        self.pending.update(f.number.number for f in broken)
+        due = {r.key: r.number.number for got in found.values() for r in got.due}
+        recorded = store.recorded(due) if due else set()
+        self.pending.update(n for k, n in due.items() if k not in recorded)
+        for key, got in found.items():
+            self.index.put(key, self.numbers[key], got)
+
+    # -- what the daemon asks -----------------------------------------------------------------
+
+    def next_reminder(self) -> Reminder | None:
+        """The earliest reminder ahead of any number (the first number's on a tie)."""
+        return self.index.next_reminder()
+
+    def calendar_dates(self, now: datetime) -> tuple[date, ...]:
+        """The dates a calendar feed depends on at ``now``: UTC's and each number zone's."""
+        return (now.date(), *(now.astimezone(z).date() for z in self.zones))  # type: ignore[arg-type]
+
+
+def _outlook_of(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> list[Outlook]:
+    return [outlook(number, settings, now, ledger)]
+
+
+def _same_frame(old: Config, new: Config) -> bool:
+    """Whether what every number's reminders depend on besides the number itself is the same:
+    the settings, and the targets' names and tags."""
+    return old.settings == new.settings and [(t.name, t.tags) for t in old.targets] == [
+        (t.name, t.tags) for t in new.targets
+    ]
+
+
+def _next_midnight(number: Number, now: datetime) -> datetime:
+    """The start of the number's next local day."""
+    return local_instant(local_today(number, now) + timedelta(days=1), time(0), number.timezone)

@@ -1,0 +1,500 @@
+"""The daemon: ``simkeeper run``, a foreground service loop for systemd (Type=notify).
+
+The ``schedule`` library is the tick: a send pass every minute, and a watchdog ping on every
+wake-up; each pass reads the wall clock afresh. ``schedule`` keeps a job's next run in wall-clock
+time, so after the clock stepped back two hours it would run no pass, and so no heartbeat, for
+two hours: a step of the wall clock against the monotonic one (NTP, a VM restore, a suspend) is
+noticed on the next wake-up (:class:`ClockWatch`), logged once, runs a pass at once and plans
+the jobs afresh from the new time. Due times themselves live in SQLite and the pure core, so
+between ticks the loop sleeps until the next reminder or retry is due (at most a minute, and at
+most half the watchdog interval; the sleep itself is monotonic), woken early by signals
+through a self-pipe.
+A pass looks only at the numbers whose time has come or whose inputs changed (a reload, the
+store's change log): see :mod:`simkeeper.service.duework`; ``send-due`` keeps the full pass.
+Every job is wrapped: one failure is logged, the daemon goes on. SIGHUP reloads the config (a
+broken one is rejected, the old one kept); SIGTERM and SIGINT finish the delivery in flight and
+exit 0. Whatever needs Apprise (a pass's deliveries, the disk-full alert, checking notify URLs)
+runs in a forked worker (:mod:`simkeeper.service.worker`) that the loop waits on like a sleep, still
+serving signals and the watchdog: the idle daemon never loads Apprise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import hashlib
+import logging
+import os
+import select
+import signal
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import schedule
+
+from simkeeper import app
+from simkeeper.config import cache as configcache
+from simkeeper.core.errors import ConfigError, DiskFullError, SimkeeperError, format_bytes
+from simkeeper.core.model import Config
+from simkeeper.core.redact import Redactor
+from simkeeper.engine.reminders import Reminder, next_digest_at
+from simkeeper.host.sdnotify import Notifier
+from simkeeper.send.delivery import PassReport
+from simkeeper.service import worker
+from simkeeper.service.duework import DueWork
+from simkeeper.service.reloadack import Answer, answer_path, remove_answer, write_answer
+from simkeeper.state.backup import state_lock
+from simkeeper.state.store import Store, open_store
+from simkeeper.texts.templates import Texts
+
+log = logging.getLogger("simkeeper.service")
+MAX_SLEEP = 60.0
+PASS_EVERY = 60
+STEP_TOLERANCE = 10.0  # seconds the wall clock may drift from the monotonic one per wake-up
+
+
+class ClockWatch:
+    """Notices the wall clock stepping against the monotonic clock between two looks."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self.last: tuple[datetime, float] | None = None
+
+    def step(self, wall: datetime) -> float:
+        """Seconds the wall clock moved beyond the monotonic clock since the last look (< 0:
+        back), or 0.0 within :data:`STEP_TOLERANCE`. Each step is told once."""
+        mono = self.monotonic()
+        last, self.last = self.last, (wall, mono)
+        if last is None:
+            return 0.0
+        drift = (wall - last[0]).total_seconds() - (mono - last[1])
+        return drift if abs(drift) > STEP_TOLERANCE else 0.0
+
+
+@contextlib.contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Cyclic garbage collection off while a batch of long-lived objects is built (a config,
+    the index of a first pass), which it would otherwise scan again and again; what exists
+    then is frozen out of later collections (reference counting still frees it), and the heap
+    the batch freed is handed back (:func:`trim_heap`)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        trim_heap()
+        if enabled:
+            gc.enable()
+
+
+def trim_heap() -> None:
+    """Return the free memory at the top of the C heap to the system. glibc keeps what a batch
+    freed (a parsed TOML text, a first pass's work) as part of the idle daemon's resident size
+    until it is asked with ``malloc_trim``; a libc without it (musl, macOS) is left alone."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def utc_now() -> datetime:
+    """The real clock; the only place the daemon reads it."""
+    return datetime.now(UTC)
+
+
+class Service:
+    """One daemon process: config, store, scheduler and signal handling."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        verbosity: int = 0,
+        clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] | None = None,
+    ):
+        self.config_path = config_path
+        self.verbosity = verbosity
+        self.clock = clock
+        # An injected clock (tests) is its own monotonic clock unless one is given too.
+        if monotonic is None:
+            monotonic = time.monotonic if clock is utc_now else lambda: clock().timestamp()
+        self.sd = Notifier()
+        self.config: Config | None = None
+        self.store: Store | None = None
+        self.redact = Redactor()
+        self.next_due: datetime | None = None
+        self.next_reminder: tuple[datetime, Reminder] | None = None
+        self.stopping = False
+        self.reload_requested = False
+        self.calendar_key: tuple[object, ...] | None = None
+        self.calendar_problem: str | None = None
+        self.calendar_dates: tuple[object, ...] | None = None  # what the feed was refreshed for
+        self.work = DueWork()  # the index: each pass looks only at the numbers due or changed
+        self.config_digest: bytes | None = None
+        self.changes_pruned_on: object = None
+        self.reloads = 0
+        self.answers = answer_path(os.getpid())
+        self.disk_full_alerted = False
+        self._wake_r, self._wake_w = socket.socketpair()
+        self.clock_watch = ClockWatch(monotonic)
+        self.scheduler = schedule.Scheduler()
+        self.state_lock = contextlib.ExitStack()
+
+    # -- start and stop -----------------------------------------------------------------------
+
+    def load(self) -> Config:
+        """Load the config as ``simkeeper check`` does; Apprise checks the URLs in a worker,
+        and the numbers are validated in one (see :func:`worker.validate_apart`) into the
+        config cache (``$CACHE_DIRECTORY``, else the folder the commands use), from which the
+        daemon takes them while the file is unchanged; a cache that cannot be written is
+        skipped and the daemon validates them itself."""
+        return worker.load_checked(
+            self.config_path, self.warn, self.wait_for, cache=configcache.folder()
+        )
+
+    def read_config_digest(self) -> bytes | None:
+        """The SHA-256 of the config file's bytes (None when unreadable): a reload from the
+        same bytes leaves every number's index entry as it is. Only the digest is held, not
+        the text (1.3 MB at 10,000 numbers)."""
+        try:
+            return hashlib.sha256(self.config_path.read_bytes()).digest()
+        except OSError:
+            return None
+
+    @staticmethod
+    def warn(line: str) -> None:
+        """A config warning, logged."""
+        log.warning("%s", line)
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; return the exit status."""
+        try:
+            self.config_digest = self.read_config_digest()
+            with quiet_gc():
+                self.config = self.load()
+            self.work.use(self.config)
+            self.apply_secrets()
+            path = app.state_path(self.config)
+            # Held for the daemon's life: `simkeeper restore` refuses while any daemon holds it.
+            self.state_lock.enter_context(state_lock(path, exclusive=False))
+            self.store = open_store(path)
+        except SimkeeperError as e:
+            for line in e.lines():
+                log.error("%s", line)
+            self.state_lock.close()
+            return e.exit_code
+        log.info(
+            "simkeeper started: %d number(s), %d target(s), state %s",
+            len(self.config.numbers),
+            len(self.config.targets),
+            path,
+        )
+        remove_answer(self.answers)
+        self.install_signals()
+        # No watchdog job of its own: loop() pings on every wake-up and sleep_seconds() caps
+        # the sleep at half the watchdog interval (a job of its own would drift apart from the
+        # pass and cost an extra wake-up, and a second ping, each time).
+        self.sd.ready("started")
+        self.plan()
+        with quiet_gc():  # the first pass builds the index of every number
+            self.guarded(self.send_pass)()
+        try:
+            self.loop()
+        finally:
+            self.sd.stopping()
+            remove_answer(self.answers)
+            if self.store:
+                self.store.close()
+            self.state_lock.close()
+            log.info("simkeeper stopped")
+        return 0
+
+    def install_signals(self) -> None:
+        self._wake_w.setblocking(False)
+        signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
+        signal.signal(signal.SIGTERM, self.on_stop)
+        signal.signal(signal.SIGINT, self.on_stop)
+        signal.signal(signal.SIGHUP, self.on_reload)
+
+    def on_stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def on_reload(self, signum: int, frame: object) -> None:
+        self.reload_requested = True
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def plan(self) -> None:
+        """Plan the periodic jobs from the wall clock now: a send pass every minute (the
+        heartbeat, calendar, compaction and change log ride on it)."""
+        self.scheduler.clear()
+        self.scheduler.every(PASS_EVERY).seconds.do(self.guarded(self.send_pass))
+
+    def loop(self) -> None:
+        while not self.stopping:
+            if self.reload_requested:
+                self.reload_requested = False
+                self.guarded(self.reload)()
+            now = self.clock()
+            stepped = self.clock_watch.step(now)
+            if stepped:
+                log.warning(
+                    "the clock stepped %s by %s (NTP, a restored VM or a suspend): a send pass "
+                    "now, and every minute on",
+                    "forward" if stepped > 0 else "back",
+                    _duration(abs(stepped)),
+                )
+                self.plan()  # the jobs' next runs were planned on the clock before the step
+            if stepped or (self.next_due and self.next_due <= now):
+                self.guarded(self.send_pass)()
+            self.scheduler.run_pending()
+            if self.sd.watchdog_interval:
+                self.sd.watchdog()
+            self.sleep(self.sleep_seconds())
+
+    def sleep_seconds(self) -> float:
+        """Until the next reminder, retry or scheduled job; never more than a minute."""
+        idle = self.scheduler.idle_seconds
+        wait = MAX_SLEEP if idle is None else min(MAX_SLEEP, max(0.0, idle))
+        if self.sd.watchdog_interval:
+            wait = min(wait, self.sd.watchdog_interval / 2)
+        if self.next_due:
+            wait = min(wait, max(0.0, (self.next_due - self.clock()).total_seconds()))
+        return wait
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if a signal arrives."""
+        if self.stopping or self.reload_requested:
+            return
+        ready, _, _ = select.select([self._wake_r], [], [], seconds)
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                self._wake_r.recv(4096)
+
+    def wait_for(self, child: worker.Worker) -> None:
+        """Wait until a worker has answered, serving signals and the watchdog meanwhile: a
+        stop request is passed on to it (it finishes what it is sending)."""
+        while not child.done:
+            if self.stopping:
+                child.terminate()
+            if child.overdue():
+                child.kill()
+            timeout = max(0.0, min(MAX_SLEEP, child.deadline - time.monotonic()))
+            if self.sd.watchdog_interval:
+                timeout = min(timeout, self.sd.watchdog_interval / 2)
+            ready, _, _ = select.select([child.fd, self._wake_r.fileno()], [], [], timeout)
+            if self._wake_r.fileno() in ready:
+                with contextlib.suppress(BlockingIOError):
+                    self._wake_r.recv(4096)
+            if child.fd in ready:
+                child.read()
+            if self.sd.watchdog_interval:
+                self.sd.watchdog()
+
+    def deliver(
+        self,
+        config: Config,
+        store: Store,
+        now: datetime,
+        redact: Redactor,
+        stop: Callable[[], bool],
+    ) -> PassReport:
+        """The deliver step of the daemon's passes: in a worker, so Apprise never loads here."""
+        return worker.deliver_apart(config, store, now, redact, stop, self.wait_for)
+
+    def guarded(self, job: Callable[[], object]) -> Callable[[], None]:
+        """Wrap a job so an error is logged and the daemon goes on."""
+
+        def run_job() -> None:
+            try:
+                job()
+            except Exception as e:  # the daemon must outlive any one failed job
+                log.error(
+                    "%s failed: %s",
+                    getattr(job, "__name__", "job"),
+                    self.redact(f"{type(e).__name__}: {e}"),
+                    exc_info=self.verbosity > 0,
+                )
+
+        run_job.__name__ = getattr(job, "__name__", "job")
+        return run_job
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def send_pass(self) -> None:
+        """Record and deliver what is due, then work out when to wake next."""
+        assert self.config and self.store
+        now = self.clock()
+        try:
+            app.send_pass(
+                self.config,
+                self.store,
+                now,
+                self.redact,
+                stop=lambda: self.stopping,
+                source="daemon",
+                send=self.deliver,
+                recorder=self.work.record,
+            )
+        except DiskFullError as e:
+            self.on_disk_full(e)
+            return
+        except worker.WorkerDied:  # logged, its claims handed back: they go out next minute
+            self.sd.status("the sending worker died: retrying on the next pass")
+            self.next_due = None
+            return
+        if self.disk_full_alerted:
+            log.info("the state disk has room again; sending resumed")
+            self.disk_full_alerted = False
+        self.plan_next(now)
+        self.write_calendar(now)
+        self.prune_changes(now)
+        self.sd.status(self.status_line())
+
+    def on_disk_full(self, error: DiskFullError) -> None:
+        """Log a full disk on every pass, and tell the targets once (until there is room)."""
+        log.error("%s", error)
+        self.sd.status("state disk full: sending paused")
+        self.next_due = None  # retry on the next minute's pass
+        if self.disk_full_alerted or not self.config:
+            return
+        self.disk_full_alerted = True
+        texts = Texts(self.config.settings.language, self.config.templates)
+        message = texts.disk_full(error.path, format_bytes(error.free))
+        jobs = [(t, message) for t in self.config.targets]
+        timeout = self.config.settings.send_timeout
+        for name, why in worker.send_apart(jobs, timeout, self.redact, self.wait_for):
+            if why is not None:
+                log.warning("could not tell %s the disk is full: %s", name, why)
+
+    def plan_next(self, now: datetime) -> None:
+        """When to wake: the next reminder of any number (from the index), retry or digest."""
+        assert self.config and self.store
+        candidates = [self.store.next_retry_at(now), next_digest_at(self.config.settings, now)]
+        # A number that cannot be worked out is reported by the pass; the others are planned.
+        reminder = self.work.next_reminder()
+        nxt = (reminder.due_at, reminder) if reminder and reminder.due_at > now else None
+        self.next_reminder = nxt
+        if nxt:
+            candidates.append(nxt[0])
+        future = [c for c in candidates if c is not None]
+        self.next_due = min(future) if future else None
+
+    def prune_changes(self, now: datetime) -> None:
+        """Once a day, forget the change log the index has read long ago."""
+        assert self.store
+        if self.work.seq is None or self.changes_pruned_on == now.date():
+            return
+        try:
+            self.store.prune_changes(now, self.work.seq)
+        except (SimkeeperError, sqlite3.Error) as e:  # tomorrow, then; reminders go on
+            log.warning("could not prune the change log: %s", e)
+            return
+        self.changes_pruned_on = now.date()
+
+    def status_line(self) -> str:
+        nxt = self.next_reminder
+        if not nxt:
+            return "running; no reminder scheduled"
+        at, reminder = nxt
+        return (
+            f"next reminder {at.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')} for "
+            f"{reminder.number.name} (deadline {reminder.deadline.isoformat()})"
+        )
+
+    def write_calendar(self, now: datetime) -> None:
+        """Keep the calendar feed current; a feed that cannot be written is said once (and
+        again only when the reason changes), and never stops reminders."""
+        assert self.config and self.store
+        path = self.config.settings.calendar
+        if not path:
+            return
+        # The feed moves only with a change (config, ledger) or a new date somewhere.
+        dates = self.work.calendar_dates(now)
+        if not self.work.changed and dates == self.calendar_dates and not self.calendar_problem:
+            return
+        self.calendar_key, problem = app.refresh_calendar(
+            self.config, self.store, now, self.calendar_key
+        )
+        self.work.changed = False
+        self.calendar_dates = dates
+        if problem:
+            if problem != self.calendar_problem:
+                log.error(
+                    "calendar feed not updated: %s (reminders still go out; `simkeeper check` "
+                    "says how to fix it)",
+                    problem,
+                )
+            self.calendar_problem = problem
+            return
+        if self.calendar_problem:
+            log.info("calendar feed written again: %s", path)
+        self.calendar_problem = None
+
+    def reload(self) -> None:
+        """Load the config again; keep the running one if the new one has problems.
+
+        Whatever happens, systemd hears READY=1 again (a unit left ``reloading`` blocks every
+        later reload) and ``simkeeper reload`` gets its answer before the pass that follows.
+        """
+        self.sd.reloading()
+        self.reloads += 1
+        answer = Answer(self.reloads, False, ("reload failed: see the daemon's log",))
+        try:
+            answer = self.take_new_config()
+        finally:
+            self.sd.ready(self.status_line())
+            self.answer(answer)
+        if answer.ok:
+            self.guarded(self.send_pass)()
+
+    def take_new_config(self) -> Answer:
+        """Load and apply the config; the answer for ``simkeeper reload``."""
+        try:
+            raw = self.read_config_digest()
+            with quiet_gc():
+                config = self.load()
+        except ConfigError as e:
+            log.error("reload rejected, still running on the previous config:")
+            for line in e.lines():
+                log.error("%s", line)
+            return Answer(self.reloads, False, tuple(e.lines()))
+        if self.config and config.settings.state != self.config.settings.state:
+            log.warning("settings.state changed: restart simkeeper to move the database")
+        self.config = config
+        unchanged = raw is not None and raw == self.config_digest == self.read_config_digest()
+        self.work.use(config, unchanged_file=unchanged)
+        self.config_digest = raw
+        self.apply_secrets()
+        self.calendar_key = None
+        self.calendar_problem = None
+        log.info(
+            "config reloaded: %d number(s), %d target(s)", len(config.numbers), len(config.targets)
+        )
+        return Answer(self.reloads, True)
+
+    def answer(self, answer: Answer) -> None:
+        """Tell a waiting ``simkeeper reload`` how it went; a failure here is only logged."""
+        try:
+            write_answer(self.answers, answer)
+        except OSError as e:
+            log.warning("cannot write the reload answer %s: %s", self.answers, e.strerror)
+
+    def apply_secrets(self) -> None:
+        assert self.config
+        self.redact = app.use_secrets(self.config)
+
+
+def _duration(seconds: float) -> str:
+    """``7200`` as ``2 h 0 min``, ``75`` as ``1 min 15 s``: a clock step as people read it."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
