@@ -17,7 +17,7 @@ from simkeeper.core.model import Config
 from simkeeper.present.report import StatusReport
 from simkeeper.present.views import attention_text, status_json, status_text
 from simkeeper.send.delivery import DigestSlot
-from simkeeper.state.store import STALE_CLAIM, process_token
+from simkeeper.state.outbox import STALE_CLAIM, process_token
 
 NOW = datetime(2026, 12, 20, 9, 0, tzinfo=UTC)
 

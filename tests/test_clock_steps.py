@@ -18,7 +18,7 @@ from conftest import run, write_config
 from receivers import HTTPReceiver, wait_for
 from test_daemon import Daemon, NotifySocket
 
-from simkeeper.state.store import parse_stamp
+from simkeeper.state.rows import parse_stamp
 
 LIBS = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
 RHYTHM_WAIT = 90  # the minute pass, with room for a loaded machine

@@ -31,7 +31,9 @@ from simkeeper.core.model import Config
 from simkeeper.core.redact import Redactor
 from simkeeper.send.delivery import deliver, record_due, run_pass
 from simkeeper.state.retention import compact_if_due
-from simkeeper.state.store import FOLD_AFTER, Entry, SentReminder, Store, open_store, stamp
+from simkeeper.state.rows import Entry, SentReminder, stamp
+from simkeeper.state.store import Store, open_store
+from simkeeper.state.upkeep import FOLD_AFTER
 
 pytest_plugins = ["receivers"]
 

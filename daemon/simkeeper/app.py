@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from simkeeper.present.probes import Health, Metric
     from simkeeper.present.report import StatusReport
     from simkeeper.send.delivery import Deliver, PassReport, Recorder
-    from simkeeper.state.store import Entry, Store
+    from simkeeper.state.rows import Entry
+    from simkeeper.state.store import Store
     from simkeeper.texts.i18n import Translator
     from simkeeper.texts.templates import Message
 

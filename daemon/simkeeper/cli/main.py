@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from simkeeper.config.plans import Plan
-    from simkeeper.state.store import Entry, HistoryEvent
+    from simkeeper.state.rows import Entry, HistoryEvent
 
 log = logging.getLogger("simkeeper")
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from simkeeper.core.model import Config, Number
 from simkeeper.present.report import StatusReport, from_the_future
-from simkeeper.state.store import parse_stamp, stamp
+from simkeeper.state.rows import parse_stamp, stamp
 from simkeeper.texts.i18n import ENGLISH, Translator
 
 PASS_STALE = timedelta(minutes=3)  # three missed one-minute passes: the daemon is not running

@@ -28,16 +28,16 @@ from simkeeper.engine.deadlines import (
     upcoming,
 )
 from simkeeper.engine.reminders import Reminder
-from simkeeper.state.store import (
+from simkeeper.state.diskfull import free_bytes
+from simkeeper.state.rows import (
     OpenDelivery,
     PassRecord,
-    Store,
     TargetState,
     UnsentReminder,
-    free_bytes,
     parse_stamp,
     stamp,
 )
+from simkeeper.state.store import Store
 
 UNSENT_GRACE = timedelta(minutes=10)  # a due reminder unsent for longer needs attention
 

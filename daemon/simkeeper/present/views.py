@@ -21,7 +21,7 @@ from simkeeper.texts.i18n import ENGLISH, N_, Translator, label
 if TYPE_CHECKING:  # the status and history views import them when used: upcoming and check
     # start without the store and sqlite-utils
     from simkeeper.present.report import Attention, StatusReport, TargetHealth
-    from simkeeper.state.store import HistoryEvent
+    from simkeeper.state.rows import HistoryEvent
 
 
 def local_stamp(text: str | None, config: Config, seconds: bool = False) -> str | None:
@@ -145,7 +145,7 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
 
 def history_json(e: HistoryEvent, config: Config) -> dict[str, Any]:
     """One history event as a JSON object; stored UTC stamps in the configured zone."""
-    from simkeeper.state.store import SentReminder
+    from simkeeper.state.rows import SentReminder
 
     if isinstance(e, SentReminder):
         sent_at = local_stamp(e.sent_at, config, seconds=True)
@@ -162,7 +162,7 @@ HISTORY_KINDS = (N_("renewal"), N_("topup"), N_("renew"), N_("overdue"), N_("dig
 
 def history_row(e: HistoryEvent, config: Config, t: Translator = ENGLISH) -> list[str]:
     """One history event as a ``history`` table row: when, name, what."""
-    from simkeeper.state.store import SentReminder
+    from simkeeper.state.rows import SentReminder
 
     if isinstance(e, SentReminder):
         if e.kind == "problem":
@@ -261,7 +261,7 @@ def attention_text(a: Attention, t: Translator = ENGLISH) -> str:
     """One thing that needs a person, as a short line (``needs attention``, JSON ``attention``)."""
     from simkeeper.core.errors import format_bytes
     from simkeeper.present.report import BrokenNumber, DiskFull, TargetHealth
-    from simkeeper.state.store import UnsentReminder
+    from simkeeper.state.rows import UnsentReminder
 
     if isinstance(a, DiskFull):
         return t.gettext(
@@ -381,7 +381,7 @@ def _tables(report: StatusReport, config: Config, t: Translator) -> Iterator[str
 
 
 def _target_row(t: TargetHealth, config: Config) -> list[str]:
-    from simkeeper.state.store import TargetState
+    from simkeeper.state.rows import TargetState
 
     seen = t.seen or TargetState(t.name, None, None, None)
     return [

@@ -22,8 +22,11 @@ from simkeeper.engine.balances import Projection, money
 from simkeeper.engine.deadlines import Failure, local_today, projection, unique_failures, upcoming
 from simkeeper.engine.reminders import Reminder, digest_due_at, due_reminders
 from simkeeper.send import heartbeat
+from simkeeper.state.diskfull import disk_full
+from simkeeper.state.outbox import process_token
 from simkeeper.state.retention import compact_if_due
-from simkeeper.state.store import Claimed, OutboxItem, Store, disk_full, process_token
+from simkeeper.state.rows import Claimed, OutboxItem
+from simkeeper.state.store import Store
 from simkeeper.texts.templates import Item, Message, Texts
 
 if TYPE_CHECKING:

@@ -21,7 +21,8 @@ from simkeeper.engine.deadlines import Failure, isolated, local_today
 from simkeeper.engine.reminders import Outlook, Reminder, local_instant, outlook
 from simkeeper.send.delivery import digest_entry, digest_slot, record_entries, reminder_entries
 from simkeeper.service.dueindex import DueIndex
-from simkeeper.state.store import OutboxItem, Store
+from simkeeper.state.rows import OutboxItem
+from simkeeper.state.store import Store
 
 
 class DueWork:

@@ -38,7 +38,8 @@ from simkeeper.core.errors import ConfigError, DiskFullError
 from simkeeper.core.model import Config, Target
 from simkeeper.core.redact import Redactor
 from simkeeper.send.delivery import PassReport, deliver
-from simkeeper.state.store import STALE_CLAIM, Store, open_store
+from simkeeper.state.outbox import STALE_CLAIM
+from simkeeper.state.store import Store, open_store
 from simkeeper.texts.templates import Message
 
 log = logging.getLogger("simkeeper.worker")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simkeeper.core.errors import StateError, UsageError
-from simkeeper.state.store import cannot_create
+from simkeeper.state.problems import cannot_create
 
 MIGRATIONS_TABLE = "_sqlite_migrations"
 
@@ -33,7 +33,7 @@ class Copied:
 
 
 def _known_migrations() -> list[str]:
-    from simkeeper.state.store import migrations
+    from simkeeper.state.migrations import migrations
 
     return [m.name for m in migrations._migrations]
 

@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from simkeeper.core.errors import DiskFullError
 from simkeeper.core.model import Config
 from simkeeper.engine.deadlines import overdue_span
-from simkeeper.state.store import COMPACT_EVERY, Compaction, Store
+from simkeeper.state.rows import Compaction
+from simkeeper.state.store import Store
+from simkeeper.state.upkeep import COMPACT_EVERY
 
 log = logging.getLogger("simkeeper.retention")
 

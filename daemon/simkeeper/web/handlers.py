@@ -130,7 +130,7 @@ def _problems(report: StatusReport, t: Translator) -> list[str]:
     """What needs a person beyond a number's deadline (those are the cards), once each, at
     most :data:`PROBLEMS_SHOWN` of a kind and a count of the rest."""
     from simkeeper.present.report import BrokenNumber, TargetHealth
-    from simkeeper.state.store import UnsentReminder
+    from simkeeper.state.rows import UnsentReminder
 
     kinds: dict[type, dict[str, None]] = {TargetHealth: {}, UnsentReminder: {}, BrokenNumber: {}}
     for a in report.needs:
@@ -168,7 +168,7 @@ def _words(text: str, **values: Any) -> Markup:
 
 
 def _last_pass(report: StatusReport, config: Any, today: date, t: Translator, lang: str) -> Markup:
-    from simkeeper.state.store import parse_stamp
+    from simkeeper.state.rows import parse_stamp
     from simkeeper.texts.humandates import moment_text
 
     last = report.last_pass

@@ -1,0 +1,155 @@
+"""The state database's schema, one migration per change (sqlite-utils' ``Migrations``)."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+AUTO_VACUUM_INCREMENTAL = 2  # PRAGMA auto_vacuum: 0 none, 1 full, 2 incremental
+
+migrations = Migrations("simkeeper")
+
+
+@migrations()
+def m001_outbox(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            offset INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (number, deadline, kind, offset)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            reminder_id INTEGER NOT NULL REFERENCES reminders(id) ON DELETE CASCADE,
+            target TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            last_error TEXT,
+            claimed_by TEXT,
+            claimed_at TEXT,
+            sent_at TEXT,
+            UNIQUE (reminder_id, target)
+        )"""
+    )
+    db.execute("CREATE INDEX deliveries_due ON deliveries (state, target, next_attempt_at)")
+    db.execute(
+        """
+        CREATE TABLE targets (
+            name TEXT PRIMARY KEY,
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT
+        )"""
+    )
+
+
+@migrations()
+def m002_history(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            date TEXT NOT NULL,
+            amount TEXT,
+            currency TEXT,
+            note TEXT,
+            covers TEXT,
+            recorded_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX history_number ON history (number, date)")
+
+
+@migrations()
+def m003_passes(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE passes (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            ran_at TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            outcome TEXT NOT NULL,
+            sent INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        )"""
+    )
+
+
+@migrations()
+def m004_changes(db: sqlite_utils.Database) -> None:
+    # Which numbers' ledger changed, in order: the daemon reads the rows after the last one it
+    # saw on each tick and works those numbers out again (renewals and top-ups come from other
+    # processes). Written in the same transaction as the change itself.
+    db.execute(
+        """
+        CREATE TABLE changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            number TEXT NOT NULL,
+            at TEXT NOT NULL
+        )"""
+    )
+
+
+@migrations()
+def m005_web_snoozes(db: sqlite_utils.Database) -> None:
+    # "Remind me tomorrow" from the web face: a deadline's reminders held until ``until``.
+    db.execute(
+        """
+        CREATE TABLE snoozes (
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            until TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (number, deadline)
+        )"""
+    )
+
+
+@migrations()
+def m006_retention(db: sqlite_utils.Database) -> None:
+    """The compact form settled outbox entries are folded into (see :meth:`Store.compact`)."""
+    db.execute(
+        """
+        CREATE TABLE settled (
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            offset INTEGER NOT NULL,
+            target TEXT NOT NULL,
+            id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            at TEXT NOT NULL,
+            until TEXT NOT NULL,
+            sent INTEGER NOT NULL,
+            PRIMARY KEY (number, deadline, kind, offset, target)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """
+        CREATE TABLE reminded (
+            number TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            PRIMARY KEY (number, deadline)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE TABLE tallies (state TEXT PRIMARY KEY, count INTEGER NOT NULL)")
+    db.execute("CREATE TABLE compactions (id INTEGER PRIMARY KEY CHECK (id = 1), ran_at TEXT)")
