@@ -174,11 +174,18 @@ def history(config: Path, env: dict[str, str]) -> list[dict]:
 
 def wait_for_text(driver, text: str) -> str:
     """The page's text once it holds ``text`` (the page may still be changing meanwhile)."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.wait import WebDriverWait
 
     def found(d) -> str | bool:
-        body = d.find_element("tag name", "body").text
+        try:
+            body = d.find_element("tag name", "body").text
+        except WebDriverException as e:
+            # The body found belonged to the page being left (Chromium may say so in these
+            # words rather than as a stale element): look again.
+            if "does not belong to the document" in str(e):
+                return False
+            raise
         return body if text in body else False
 
     wait = WebDriverWait(driver, TIMEOUT, ignored_exceptions=(StaleElementReferenceException,))

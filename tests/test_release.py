@@ -36,13 +36,13 @@ def test_the_changelog_starts_with_this_version_and_dates_every_release():
     assert "0.3.0 (2026-11-25)" in headings
 
 
-def test_babel_is_not_a_run_time_dependency():
-    """Babel only builds the catalogs; the installed command reads them with stdlib gettext."""
+def test_no_test_tool_is_a_run_time_dependency():
+    """The test and build tools are the ``test`` extra's; the catalogs are read with stdlib
+    gettext (Babel formats only the web face's dates: tests/test_dependencies.py)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     names = [re.split(r"[<>=!~ \[]", d)[0].lower() for d in project["dependencies"]]
-    for tool in ("babel", "pytest", "ruff", "mypy", "hypothesis", "setuptools"):
+    for tool in ("pytest", "ruff", "mypy", "hypothesis", "setuptools", "coverage"):
         assert tool not in names
-    assert any(d.startswith("babel") for d in project["optional-dependencies"]["test"])
 
 
 def test_the_commands_run_with_babel_unimportable(tmp_path):
