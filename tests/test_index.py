@@ -29,7 +29,7 @@ from simkeeper.engine.reminders import Outlook, next_due_at
 from simkeeper.send.delivery import ProblemSlot, record_due
 from simkeeper.service.dueindex import DueIndex
 from simkeeper.service.duework import DueWork
-from simkeeper.service.loop import Service
+from simkeeper.service.loop import Service, file_digest
 from simkeeper.state.store import Store, open_store
 
 START = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)
@@ -272,7 +272,7 @@ def test_the_daemon_rewrites_its_calendar_when_another_process_records_a_renewal
     monkeypatch.setenv("CACHE_DIRECTORY", str(tmp_path / "cache"))  # the daemon's config cache
     at = [START]
     service = Service(path, clock=lambda: at[0])
-    service.config_digest = service.read_config_digest()
+    service.config_digest = file_digest(service.config_path)
     service.config = service.load()
     service.store = open_store(app.state_path(service.config))
     try:
@@ -330,6 +330,6 @@ def test_the_daemon_holds_a_digest_of_its_config_file_not_its_text(tmp_path: Pat
     path = tmp_path / "c.toml"
     path.write_text(config_text(tmp_path / "s.db", ("09:00", "1d", "5d", False), []))
     service = Service(path)
-    assert service.read_config_digest() == hashlib.sha256(path.read_bytes()).digest()
+    assert file_digest(service.config_path) == hashlib.sha256(path.read_bytes()).digest()
     path.unlink()
-    assert service.read_config_digest() is None
+    assert file_digest(service.config_path) is None

@@ -11,10 +11,13 @@ out again. ``simkeeper send-due`` keeps the full pass (:func:`~simkeeper.send.de
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
+from simkeeper.core.errors import SimkeeperError
 from simkeeper.core.model import Config, Ledger, Number, Settings
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.deadlines import Failure, isolated, local_today
@@ -23,6 +26,8 @@ from simkeeper.send.delivery import digest_entry, digest_slot, record_entries, r
 from simkeeper.service.dueindex import DueIndex
 from simkeeper.state.rows import OutboxItem
 from simkeeper.state.store import Store
+
+log = logging.getLogger("simkeeper.service")
 
 
 class DueWork:
@@ -39,6 +44,7 @@ class DueWork:
         self.pending: set[str] = set()  # numbers to look at on the next pass
         self.changed = True  # anything changed since the calendar feed was last refreshed
         self.zones: tuple[object, ...] = ()  # the numbers' time zones (their dates move a feed)
+        self.pruned_on: date | None = None  # the change log was last pruned on this day
 
     # -- the config -----------------------------------------------------------------------------
 
@@ -85,24 +91,12 @@ class DueWork:
         if config is not self.config:
             self.use(config)
         first = self.seq is None
-        seq = store.last_change() if first else self.seq
-        assert seq is not None
-        seq, changed = (seq, set()) if first else store.changed_since(seq)
+        seq, changed = self._changes(store, first)
         keys = self._to_look_at(now, changed, first)
         try:
-            ledger = store.ledger() if first else store.ledger_for(keys)
-            found = self._work_out(keys, now, ledger, failures)
-            due = sorted(
-                (r for f in found.values() for r in f.due),
-                key=lambda r: (r.due_at, r.number.name, r.deadline, r.kind),
+            found, renew, known, recorded = self._record(
+                config, store, now, keys, first, failures, redact
             )
-            entries = reminder_entries(config, due, now, ledger)
-            digest = self._digest(config, store, now, ledger if first else None, failures)
-            if digest:
-                entries.append(digest)
-            renew = [r for r in due if r.kind == "renew"]
-            known = store.recorded(r.key for r in renew) if renew else set()
-            recorded = record_entries(config, store, now, entries, failures, redact)
         except BaseException:
             self.pending.update(keys)  # looked at again on the next pass
             raise
@@ -118,6 +112,52 @@ class DueWork:
         if not self._own_changes(store, now, seq, reminded):
             self._look_ahead(store, now, seq)
         return recorded
+
+    def _changes(self, store: Store, first: bool) -> tuple[int, set[str]]:
+        """The change log's newest entry and the numbers changed since the last pass (none on
+        the first pass, which looks at every number anyway)."""
+        if first:
+            return store.last_change(), set()
+        assert self.seq is not None
+        return store.changed_since(self.seq)
+
+    def _record(
+        self,
+        config: Config,
+        store: Store,
+        now: datetime,
+        keys: list[str],
+        first: bool,
+        failures: list[Failure],
+        redact: Redactor | None,
+    ) -> tuple[dict[str, Outlook], list[Reminder], set[tuple[str, str, str, int]], int]:
+        """Work ``keys`` out and record what is due: their outlooks, the renew reminders due,
+        those of them recorded before this pass, and how many reminders were new."""
+        ledger = store.ledger() if first else store.ledger_for(keys)
+        found = self._work_out(keys, now, ledger, failures)
+        due = sorted(
+            (r for f in found.values() for r in f.due),
+            key=lambda r: (r.due_at, r.number.name, r.deadline, r.kind),
+        )
+        entries = reminder_entries(config, due, now, ledger)
+        digest = self._digest(config, store, now, ledger if first else None, failures)
+        if digest:
+            entries.append(digest)
+        renew = [r for r in due if r.kind == "renew"]
+        known = store.recorded(r.key for r in renew) if renew else set()
+        recorded = record_entries(config, store, now, entries, failures, redact)
+        return found, renew, known, recorded
+
+    def prune_changes(self, store: Store, now: datetime) -> None:
+        """Once a day, forget the change log this index has read long ago."""
+        if self.seq is None or self.pruned_on == now.date():
+            return
+        try:
+            store.prune_changes(now, self.seq)
+        except (SimkeeperError, sqlite3.Error) as e:  # tomorrow, then; reminders go on
+            log.warning("could not prune the change log: %s", e)
+            return
+        self.pruned_on = now.date()
 
     def _own_changes(
         self, store: Store, now: datetime, seq: int, reminded: dict[str, list[date]]

@@ -29,7 +29,6 @@ import os
 import select
 import signal
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -39,18 +38,19 @@ import schedule
 
 from simkeeper import app
 from simkeeper.config import cache as configcache
-from simkeeper.core.errors import ConfigError, DiskFullError, SimkeeperError, format_bytes
+from simkeeper.core.errors import ConfigError, DiskFullError, SimkeeperError
 from simkeeper.core.model import Config
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.reminders import Reminder, next_digest_at
 from simkeeper.host.sdnotify import Notifier
 from simkeeper.send.delivery import PassReport
 from simkeeper.service import worker
+from simkeeper.service.diskalert import DiskFullAlert
 from simkeeper.service.duework import DueWork
+from simkeeper.service.feed import CalendarFeed
 from simkeeper.service.reloadack import Answer, answer_path, remove_answer, write_answer
 from simkeeper.state.backup import state_lock
 from simkeeper.state.store import Store, open_store
-from simkeeper.texts.templates import Texts
 
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
@@ -131,15 +131,12 @@ class Service:
         self.next_reminder: tuple[datetime, Reminder] | None = None
         self.stopping = False
         self.reload_requested = False
-        self.calendar_key: tuple[object, ...] | None = None
-        self.calendar_problem: str | None = None
-        self.calendar_dates: tuple[object, ...] | None = None  # what the feed was refreshed for
+        self.feed = CalendarFeed()
         self.work = DueWork()  # the index: each pass looks only at the numbers due or changed
         self.config_digest: bytes | None = None
-        self.changes_pruned_on: object = None
         self.reloads = 0
         self.answers = answer_path(os.getpid())
-        self.disk_full_alerted = False
+        self.disk_full = DiskFullAlert()
         self._wake_r, self._wake_w = socket.socketpair()
         self.clock_watch = ClockWatch(monotonic)
         self.scheduler = schedule.Scheduler()
@@ -157,15 +154,6 @@ class Service:
             self.config_path, self.warn, self.wait_for, cache=configcache.folder()
         )
 
-    def read_config_digest(self) -> bytes | None:
-        """The SHA-256 of the config file's bytes (None when unreadable): a reload from the
-        same bytes leaves every number's index entry as it is. Only the digest is held, not
-        the text (1.3 MB at 10,000 numbers)."""
-        try:
-            return hashlib.sha256(self.config_path.read_bytes()).digest()
-        except OSError:
-            return None
-
     @staticmethod
     def warn(line: str) -> None:
         """A config warning, logged."""
@@ -174,7 +162,7 @@ class Service:
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit status."""
         try:
-            self.config_digest = self.read_config_digest()
+            self.config_digest = file_digest(self.config_path)
             with quiet_gc():
                 self.config = self.load()
             self.work.use(self.config)
@@ -342,35 +330,21 @@ class Service:
                 recorder=self.work.record,
             )
         except DiskFullError as e:
-            self.on_disk_full(e)
+            log.error("%s", e)
+            self.sd.status("state disk full: sending paused")
+            self.next_due = None  # retry on the next minute's pass
+            self.disk_full.alert(e, self.config, self.redact, self.wait_for)
             return
         except worker.WorkerDied:  # logged, its claims handed back: they go out next minute
             self.sd.status("the sending worker died: retrying on the next pass")
             self.next_due = None
             return
-        if self.disk_full_alerted:
-            log.info("the state disk has room again; sending resumed")
-            self.disk_full_alerted = False
+        self.disk_full.clear()
         self.plan_next(now)
-        self.write_calendar(now)
-        self.prune_changes(now)
-        self.sd.status(self.status_line())
-
-    def on_disk_full(self, error: DiskFullError) -> None:
-        """Log a full disk on every pass, and tell the targets once (until there is room)."""
-        log.error("%s", error)
-        self.sd.status("state disk full: sending paused")
-        self.next_due = None  # retry on the next minute's pass
-        if self.disk_full_alerted or not self.config:
-            return
-        self.disk_full_alerted = True
-        texts = Texts(self.config.settings.language, self.config.templates)
-        message = texts.disk_full(error.path, format_bytes(error.free))
-        jobs = [(t, message) for t in self.config.targets]
-        timeout = self.config.settings.send_timeout
-        for name, why in worker.send_apart(jobs, timeout, self.redact, self.wait_for):
-            if why is not None:
-                log.warning("could not tell %s the disk is full: %s", name, why)
+        assert self.config and self.store
+        self.feed.refresh(self.config, self.store, self.work, now)
+        self.work.prune_changes(self.store, now)
+        self.sd.status(status_line(self.next_reminder))
 
     def plan_next(self, now: datetime) -> None:
         """When to wake: the next reminder of any number (from the index), retry or digest."""
@@ -385,57 +359,6 @@ class Service:
         future = [c for c in candidates if c is not None]
         self.next_due = min(future) if future else None
 
-    def prune_changes(self, now: datetime) -> None:
-        """Once a day, forget the change log the index has read long ago."""
-        assert self.store
-        if self.work.seq is None or self.changes_pruned_on == now.date():
-            return
-        try:
-            self.store.prune_changes(now, self.work.seq)
-        except (SimkeeperError, sqlite3.Error) as e:  # tomorrow, then; reminders go on
-            log.warning("could not prune the change log: %s", e)
-            return
-        self.changes_pruned_on = now.date()
-
-    def status_line(self) -> str:
-        nxt = self.next_reminder
-        if not nxt:
-            return "running; no reminder scheduled"
-        at, reminder = nxt
-        return (
-            f"next reminder {at.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')} for "
-            f"{reminder.number.name} (deadline {reminder.deadline.isoformat()})"
-        )
-
-    def write_calendar(self, now: datetime) -> None:
-        """Keep the calendar feed current; a feed that cannot be written is said once (and
-        again only when the reason changes), and never stops reminders."""
-        assert self.config and self.store
-        path = self.config.settings.calendar
-        if not path:
-            return
-        # The feed moves only with a change (config, ledger) or a new date somewhere.
-        dates = self.work.calendar_dates(now)
-        if not self.work.changed and dates == self.calendar_dates and not self.calendar_problem:
-            return
-        self.calendar_key, problem = app.refresh_calendar(
-            self.config, self.store, now, self.calendar_key
-        )
-        self.work.changed = False
-        self.calendar_dates = dates
-        if problem:
-            if problem != self.calendar_problem:
-                log.error(
-                    "calendar feed not updated: %s (reminders still go out; `simkeeper check` "
-                    "says how to fix it)",
-                    problem,
-                )
-            self.calendar_problem = problem
-            return
-        if self.calendar_problem:
-            log.info("calendar feed written again: %s", path)
-        self.calendar_problem = None
-
     def reload(self) -> None:
         """Load the config again; keep the running one if the new one has problems.
 
@@ -448,15 +371,15 @@ class Service:
         try:
             answer = self.take_new_config()
         finally:
-            self.sd.ready(self.status_line())
-            self.answer(answer)
+            self.sd.ready(status_line(self.next_reminder))
+            tell_reload(self.answers, answer)
         if answer.ok:
             self.guarded(self.send_pass)()
 
     def take_new_config(self) -> Answer:
         """Load and apply the config; the answer for ``simkeeper reload``."""
         try:
-            raw = self.read_config_digest()
+            raw = file_digest(self.config_path)
             with quiet_gc():
                 config = self.load()
         except ConfigError as e:
@@ -467,27 +390,48 @@ class Service:
         if self.config and config.settings.state != self.config.settings.state:
             log.warning("settings.state changed: restart simkeeper to move the database")
         self.config = config
-        unchanged = raw is not None and raw == self.config_digest == self.read_config_digest()
+        unchanged = raw is not None and raw == self.config_digest == file_digest(self.config_path)
         self.work.use(config, unchanged_file=unchanged)
         self.config_digest = raw
         self.apply_secrets()
-        self.calendar_key = None
-        self.calendar_problem = None
+        self.feed = CalendarFeed()  # written afresh for the new config
         log.info(
             "config reloaded: %d number(s), %d target(s)", len(config.numbers), len(config.targets)
         )
         return Answer(self.reloads, True)
 
-    def answer(self, answer: Answer) -> None:
-        """Tell a waiting ``simkeeper reload`` how it went; a failure here is only logged."""
-        try:
-            write_answer(self.answers, answer)
-        except OSError as e:
-            log.warning("cannot write the reload answer %s: %s", self.answers, e.strerror)
-
     def apply_secrets(self) -> None:
         assert self.config
         self.redact = app.use_secrets(self.config)
+
+
+def status_line(nxt: tuple[datetime, Reminder] | None) -> str:
+    """What ``systemctl status`` shows of the daemon: its next reminder."""
+    if not nxt:
+        return "running; no reminder scheduled"
+    at, reminder = nxt
+    return (
+        f"next reminder {at.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')} for "
+        f"{reminder.number.name} (deadline {reminder.deadline.isoformat()})"
+    )
+
+
+def file_digest(path: Path) -> bytes | None:
+    """The SHA-256 of the config file's bytes (None when unreadable): a reload from the same
+    bytes leaves every number's index entry as it is. Only the digest is held, not the text
+    (1.3 MB at 10,000 numbers)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except OSError:
+        return None
+
+
+def tell_reload(where: Path, answer: Answer) -> None:
+    """Tell a waiting ``simkeeper reload`` how it went; a failure here is only logged."""
+    try:
+        write_answer(where, answer)
+    except OSError as e:
+        log.warning("cannot write the reload answer %s: %s", where, e.strerror)
 
 
 def _duration(seconds: float) -> str:
