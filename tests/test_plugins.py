@@ -80,7 +80,7 @@ TABLE = """
 import json
 from pathlib import Path
 from apprise.manager_plugins import NotificationManager
-from simkeeper.send.notifier import plugin_modules
+from simkeeper.send.apprise_private import plugin_modules
 
 manager = NotificationManager()
 manager.load_modules()
@@ -106,3 +106,49 @@ def test_the_schemes_read_from_the_sources_are_those_apprise_registers(env):
     # another way) make simkeeper fall back to Apprise's load of every plugin.
     assert {s: apprise[s] for s in read} == read
     assert len(read) > 0.9 * len(apprise)
+
+
+FALLBACK = """
+import logging, sys
+from apprise.manager_plugins import NotificationManager
+from simkeeper.send import apprise_private
+
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(levelname)s %(message)s")
+
+
+def moved(manager, wanted):  # what a newer Apprise that renamed its table would raise
+    raise AttributeError("'NotificationManager' object has no attribute '_schema_map'")
+
+
+if sys.argv[1] == "changed":
+    apprise_private._add_plugins = moved
+print(apprise_private.load_schemes([sys.argv[2]]), apprise_private.load_schemes(["form"]))
+print("json" in NotificationManager()._schema_map)
+"""
+
+
+def fallback(env, how: str, scheme: str) -> tuple[list[str], str]:
+    result = subprocess.run(
+        [sys.executable, "-c", FALLBACK, how, scheme],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split(), result.stderr
+
+
+def test_a_changed_apprise_falls_back_to_its_full_load_with_one_warning(env):
+    out, err = fallback(env, "changed", "json")
+    assert out == ["True", "False", "True"]  # the full load, once; json is served
+    warnings = [line for line in err.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1, err
+    assert "loading every Apprise plugin" in warnings[0] and "apprise 2.3" in warnings[0]
+
+
+def test_a_mistyped_scheme_makes_apprise_look_everywhere_without_a_warning(env):
+    out, err = fallback(env, "typo", "nosuchscheme")
+    assert out == ["True", "False", "True"]
+    assert "WARNING" not in err
+    assert "DEBUG loading every Apprise plugin: no plugin source declares" in err

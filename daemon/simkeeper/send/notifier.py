@@ -7,16 +7,11 @@ DEBUG output prints URLs and tokens; everything said about a target goes through
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import re
-import sys
-import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
@@ -24,6 +19,7 @@ from urllib.parse import unquote
 from simkeeper.core.model import Target
 from simkeeper.core.redact import Redactor
 from simkeeper.core.urls import split_url
+from simkeeper.send.apprise_private import fresh_pools, load_schemes
 from simkeeper.texts.templates import Message
 
 MAX_WORKERS = 8
@@ -42,11 +38,13 @@ _registered = False
 
 
 def _apprise(schemes: Iterable[str] = ()) -> ModuleType:
-    """Apprise, with the plugins of ``schemes`` loaded (see :func:`load_schemes`)."""
+    """Apprise, with the plugins of ``schemes`` loaded (see
+    :func:`~simkeeper.send.apprise_private.load_schemes`)."""
     global _registered
     import apprise
 
-    load_schemes(schemes)
+    if load_schemes(schemes):
+        _registered = False  # console:// went with the table: registered again
 
     quiet = logging.getLogger("apprise")
     quiet.setLevel(logging.WARNING)
@@ -59,121 +57,9 @@ def _apprise(schemes: Iterable[str] = ()) -> ModuleType:
         from apprise.decorators import notify
 
         notify(on="console", name="Console (standard output)")(_console)  # type: ignore[no-untyped-call]
-        os.register_at_fork(after_in_child=_fresh_pools)
+        os.register_at_fork(after_in_child=fresh_pools)
         _registered = True
     return apprise
-
-
-def _fresh_pools() -> None:
-    """In a forked child (the daemon's sending worker) Apprise's shared thread pools, made in
-    the parent, have no threads: drop them so the child makes its own."""
-    core = sys.modules.get("apprise.apprise")
-    for name in ("_shared_executor", "_coordinator_executor"):
-        if core is not None and hasattr(core, name):
-            setattr(core, name, None)
-            setattr(core, name + "_lock", threading.Lock())
-
-
-# A plugin declares its schemes as class attributes: ``protocol = "json"``,
-# ``secure_protocol = ("mailtos", ...)``.
-_DECLARED = re.compile(r"protocol\s*=\s*(\([^)]*\)|\"[^\"]*\"|'[^']*')")
-_NAME = re.compile(r"[\"']([^\"']+)[\"']")
-_MODULE = re.compile(r"^(?P<name>(?!base|_)[a-z0-9_]+)(\.py)?$", re.I)  # Apprise's own filter
-
-
-def plugin_modules(folder: Path, wanted: set[str]) -> dict[str, str]:
-    """Which module of Apprise's plugin folder serves each scheme in ``wanted``, read from
-    their sources without importing them: ``{"json": "custom_json", "mailto": "email"}``.
-
-    Modules whose name contains a wanted scheme are read first, and reading stops once every
-    scheme is found.
-    """
-    entries = [e for e in sorted(os.listdir(folder)) if _MODULE.match(e)]
-    entries.sort(key=lambda e: not any(s in e for s in wanted))
-    found: dict[str, str] = {}
-    for entry in entries:
-        path = folder / entry
-        if path.is_file() and not entry.endswith(".py"):
-            continue
-        name = entry.removesuffix(".py")
-        for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
-            for scheme in _declared(source.read_text(encoding="utf-8")):
-                found.setdefault(scheme, name)
-        if wanted <= set(found):
-            break
-    return {s: found[s] for s in wanted if s in found}
-
-
-def _declared(text: str) -> Iterator[str]:
-    """The schemes a plugin source declares in indented ``protocol``/``secure_protocol`` lines."""
-    for match in _DECLARED.finditer(text):
-        line = text.rfind("\n", 0, match.start()) + 1
-        if text[line : line + 1] in (" ", "\t") and text[line : match.start()].strip() in (
-            "",
-            "secure_",
-        ):
-            yield from (s.lower() for s in _NAME.findall(match.group(1)))
-
-
-def load_schemes(schemes: Iterable[str]) -> None:
-    """Load only the Apprise plugins serving ``schemes``, not all ~200 of them.
-
-    Apprise loads every plugin the first time its plugin table is used; here the table starts
-    with just the modules that declare these schemes (found by :func:`plugin_modules`), and
-    more are added as other schemes are asked for. Anything unexpected (a scheme no source
-    declares, a changed Apprise) falls back to Apprise's own load of every plugin.
-    """
-    from apprise.manager_plugins import NotificationManager
-
-    manager = NotificationManager()  # type: ignore[no-untyped-call]
-    wanted = {s.lower() for s in schemes} - {"console"}
-    try:
-        with manager._lock:
-            if manager and not (getattr(manager, "_simkeeper_subset", False) and wanted):
-                return  # loaded in full (by Apprise), or nothing new is asked for
-            _add_plugins(manager, wanted)
-    except Exception as e:  # any surprise: let Apprise load everything, as it would
-        global _registered
-        logging.getLogger("simkeeper.notifier").debug("loading every Apprise plugin: %s", e)
-        manager._simkeeper_subset = False  # type: ignore[attr-defined]
-        manager.unload_modules()  # type: ignore[no-untyped-call]
-        manager.load_modules()  # type: ignore[no-untyped-call]
-        _registered = False  # console:// went with the table: registered again
-
-
-def _add_plugins(manager: Any, wanted: set[str]) -> None:
-    """Put the plugins serving ``wanted`` in Apprise's table (under its lock)."""
-    if not manager:
-        manager._module_map, manager._schema_map = {}, {}
-        manager._custom_module_map = {}
-        manager._simkeeper_subset = True
-    missing = wanted - set(manager._schema_map)
-    if not missing:
-        manager._loaded.add(manager.module_path)
-        return
-    modules = plugin_modules(Path(manager.module_path), missing)
-    unknown = missing - set(modules)
-    if unknown:
-        raise LookupError(f"no plugin source declares {sorted(unknown)}")
-    for name in sorted({modules[s] for s in missing} - set(manager._module_map)):
-        module = importlib.import_module(f"{manager.module_name_prefix}.{name}")
-        for attr in dir(module):
-            plugin = getattr(module, attr)
-            if not manager.module_filter_re.match(attr) or not hasattr(plugin, "app_id"):
-                continue
-            manager._module_map[name] = {
-                "plugin": {plugin},
-                "module": module,
-                "path": f"{manager.module_name_prefix}.{name}",
-                "native": True,
-            }
-            for schema in plugin.schemas(plugin) if callable(plugin.schemas) else ():
-                manager._schema_map.setdefault(schema, plugin)
-            break
-    manager._loaded.add(manager.module_path)
-    manager._build_dep_counter()
-    if missing - set(manager._schema_map):
-        raise LookupError(f"the plugins loaded do not serve {sorted(missing)}")
 
 
 def _console(body: str, title: str, notify_type: str, *args: object, **kwargs: object) -> bool:
