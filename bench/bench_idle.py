@@ -351,7 +351,9 @@ ALL_PLUGINS = (
     "import apprise; from apprise.manager_plugins import NotificationManager;"
     "NotificationManager().load_modules(); apprise.Apprise.instantiate('json://127.0.0.1/x')"
 )
-CONFIG_PLUGINS = "from simkeeper.send.notifier import url_problem; url_problem('json://127.0.0.1/x')"
+CONFIG_PLUGINS = (
+    "from simkeeper.send.notifier import url_problem; url_problem('json://127.0.0.1/x')"
+)
 
 
 def issue14_figures(runs: int, count: int) -> None:

@@ -1,2 +1,1 @@
-"""The command line: every command a thin layer over :mod:`simkeeper.app`.
-"""
+"""The command line: every command a thin layer over :mod:`simkeeper.app`."""
