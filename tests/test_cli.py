@@ -20,7 +20,8 @@ import pytest
 from conftest import SIMKEEPER, run, unmeasured, write_config
 
 from simkeeper.cli import main as cli_mod
-from simkeeper.config import load as config_mod
+from simkeeper.config.numbers import NUMBER_KEYS
+from simkeeper.config.validate import NOTIFY_KEYS, SETTINGS_KEYS, TOP_KEYS
 from simkeeper.texts import templates as templates_mod
 
 REPO = Path(__file__).resolve().parent.parent
@@ -574,9 +575,9 @@ def test_every_option_is_in_readme(path, cmd):
 @pytest.mark.parametrize(
     "heading,keys",
     [
-        ("### `[settings]`", config_mod.SETTINGS_KEYS),
-        ("### `[[numbers]]`", config_mod.NUMBER_KEYS),
-        ("### `[[notify]]`", config_mod.NOTIFY_KEYS),
+        ("### `[settings]`", SETTINGS_KEYS),
+        ("### `[[numbers]]`", NUMBER_KEYS),
+        ("### `[[notify]]`", NOTIFY_KEYS),
         ("### `[templates]`", list(templates_mod.TEMPLATE_KEYS)),
     ],
     ids=["settings", "numbers", "notify", "templates"],
@@ -588,7 +589,7 @@ def test_every_config_key_is_in_readme(heading, keys):
 
 
 def test_every_config_table_has_a_readme_section():
-    for key in config_mod.TOP_KEYS:
+    for key in TOP_KEYS:
         table = f"[[{key}]]" if key in ("numbers", "notify") else f"[{key}]"
         assert f"\n### `{table}`\n" in CONFIG_REF, key
 

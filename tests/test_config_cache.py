@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from simkeeper.config import cache as configcache
 from simkeeper.config import load as config_mod
+from simkeeper.config.values import _e164
 from simkeeper.core.errors import ConfigError
 from simkeeper.core.periods import add_months
 from simkeeper.texts.display import table
@@ -64,7 +65,7 @@ last_renewed = 2026-06-01
 
 def calls() -> int:
     """How many phone numbers were validated in this process so far."""
-    info = config_mod._e164.cache_info()
+    info = _e164.cache_info()
     return info.hits + info.misses
 
 

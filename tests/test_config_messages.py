@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 from conftest import write_config
 
+from simkeeper.config import checker, readers, validate
 from simkeeper.config import load as config_mod
+from simkeeper.config import numbers as number_checks
 from simkeeper.core import periods
 from simkeeper.core.errors import ConfigError
 from simkeeper.core.periods import PeriodError
@@ -28,7 +30,7 @@ from simkeeper.texts import templates
 from simkeeper.texts.templates import TemplateError
 
 SITES = [  # (module, the call that makes a problem's message there)
-    (config_mod, "self.problem"),
+    *((module, "self.problem") for module in (checker, readers, number_checks, validate)),
     (periods, "PeriodError"),
     (templates, "TemplateError"),
 ]
@@ -231,7 +233,7 @@ def reached_sites() -> Iterator[set[tuple[str, int]]]:
         return recording
 
     patched = [
-        (config_mod._Validator, "problem"),
+        (checker.Checker, "problem"),
         (PeriodError, "__init__"),
         (TemplateError, "__init__"),
     ]

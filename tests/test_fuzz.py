@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simkeeper.cli.main import cli
-from simkeeper.config.load import NOTIFY_KEYS, NUMBER_KEYS, SETTINGS_KEYS, TOP_KEYS
+from simkeeper.config.numbers import NUMBER_KEYS
+from simkeeper.config.validate import NOTIFY_KEYS, SETTINGS_KEYS, TOP_KEYS
 
 EXAMPLES = 200  # tests/test_suite_bounds.py keeps every property test bounded
 TRIED: list[int] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import time
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +15,9 @@ from conftest import run, write_config
 from simkeeper.cli import main as cli_mod
 from simkeeper.config import docs as configdocs
 from simkeeper.config import load as config_mod
+from simkeeper.config.numbers import NUMBER_KEYS
+from simkeeper.config.readers import SchemaWalk
+from simkeeper.config.validate import NOTIFY_KEYS, SETTINGS_KEYS, TOP_KEYS
 from simkeeper.core import schema
 from simkeeper.core.errors import ConfigError
 from simkeeper.core.model import Number, Settings, Target
@@ -105,15 +109,16 @@ def test_docs_rewrites_a_stale_readme_and_refuses_one_without_markers(tmp_path: 
 
 
 def test_the_validator_knows_exactly_the_schema_keys():
-    assert schema.SETTINGS.names == config_mod.SETTINGS_KEYS
-    assert schema.NUMBERS.names == config_mod.NUMBER_KEYS
-    assert schema.NOTIFY.names == config_mod.NOTIFY_KEYS
-    assert config_mod.TOP_KEYS == ["settings", "numbers", "notify", "templates", "web"]
+    assert schema.SETTINGS.names == SETTINGS_KEYS
+    assert schema.NUMBERS.names == NUMBER_KEYS
+    assert schema.NOTIFY.names == NOTIFY_KEYS
+    assert TOP_KEYS == ["settings", "numbers", "notify", "templates", "web"]
     assert schema.TEMPLATES.names == list(templates_mod.TEMPLATE_KEYS)
 
 
 def test_every_key_has_a_reader_a_doc_and_an_example():
-    readers = set(config_mod._Validator.READERS)
+    readers = set(SchemaWalk.READERS)
+    assert readers == set(get_args(schema.KeyKind)), "one READERS entry per schema kind"
     for table in schema.TABLES:
         assert len(set(table.names)) == len(table.names), table.name
         for key in table.keys:

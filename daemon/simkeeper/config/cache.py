@@ -33,8 +33,9 @@ _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)
 # editable install keeps its version number) makes every entry stale.
 _CODE = (
     *("config/load.py", "config/cache.py", "core/model.py", "core/periods.py"),
-    *("config/plans.py", "config/plans.toml", "core/schema.py", "core/currencies.py"),
-    *("host/zones.py", "config/secrets.py", "texts/templates.py"),
+    *("config/validate.py", "config/checker.py", "config/readers.py", "config/numbers.py"),
+    *("config/values.py", "config/plans.py", "config/plans.toml", "core/schema.py"),
+    *("core/currencies.py", "host/zones.py", "config/secrets.py", "texts/templates.py"),
 )
 
 Spans = tuple[tuple[int, int], ...]  # character ranges [start, end) of the [[numbers]] tables

@@ -1,8 +1,8 @@
 """The config schema: every key of every table once, with its type, default, range and docs.
 
-This is the one place a key is declared. The validator (:mod:`simkeeper.config.load`) walks it for
-the per-key type and range checks, the model (:mod:`simkeeper.core.model`) takes its defaults from
-it, and :mod:`simkeeper.config.docs` renders the README's configuration tables and
+This is the one place a key is declared. The validator (:mod:`simkeeper.config.validate`) walks it
+for the per-key type and range checks, the model (:mod:`simkeeper.core.model`) takes its defaults
+from it, and :mod:`simkeeper.config.docs` renders the README's configuration tables and
 ``config.example.toml`` from it. Rules between keys (a rolling number needs ``last_renewed``)
 stay small named functions in the validator.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 MAX_LEAD_DAYS = 1096  # lead times, overdue_every and overdue_for: at most three years
 MAX_SPAN_DAYS = 3653  # ten years: the longest validity, max_ahead or stage simkeeper accepts
@@ -22,14 +22,45 @@ LAST_DAY = date(2200, 12, 31)  # steps a date out of Python's range (year 9999)
 CALENDAR_MODES = {"0600": 0o600, "0640": 0o640}  # it holds names, notes and deadlines
 RENEWAL_RULES = ("reset", "extend", "later")
 
+# How the validator reads a key's value: each kind but the last two names its reader in
+# ``SchemaWalk.READERS`` (:mod:`simkeeper.config.readers`), which mypy holds to one per kind.
+KeyKind = Literal[
+    "string",
+    "bool",
+    "int",
+    "number",
+    "seconds",
+    "days",
+    "date",
+    "time",
+    "leads",
+    "zone",
+    "amount",
+    "limited_amount",
+    "language",
+    "calendar_mode",
+    "digest",
+    "http_url",
+    "heartbeat_fail",
+    "cycle",
+    "phone",
+    "web_url",
+    "currency",
+    "renewal_rule",
+    "listen",
+    "base_url",
+    "custom",  # read by a named function of the validator (a rule between keys)
+    "template",  # a [templates] text, checked by simkeeper.texts.templates
+]
+
 
 @dataclass(frozen=True)
 class Key:
     """One config key.
 
-    ``kind`` says how the validator reads the value (see ``_Validator.READERS`` in
-    :mod:`simkeeper.config.load`); ``low``/``high`` bound it (``unit`` names what they count;
-    ``above`` excludes ``low`` itself);
+    ``kind`` says how the validator reads the value (see :data:`KeyKind` and
+    ``SchemaWalk.READERS`` in :mod:`simkeeper.config.readers`); ``low``/``high`` bound it
+    (``unit`` names what they count; ``above`` excludes ``low`` itself);
     ``default`` is the model's value when the key is left out and ``shown_default`` how the
     README shows it; ``example`` is a TOML value and ``note`` its comment in
     ``config.example.toml`` (``active`` keys are written there, the others commented out);
@@ -37,7 +68,7 @@ class Key:
     """
 
     name: str
-    kind: str
+    kind: KeyKind
     doc: str
     default: Any = None
     shown_default: str = ""
