@@ -18,7 +18,7 @@ from simkeeper.config import load as config_mod
 from simkeeper.config.numbers import NUMBER_KEYS
 from simkeeper.config.readers import SchemaWalk
 from simkeeper.config.validate import NOTIFY_KEYS, SETTINGS_KEYS, TOP_KEYS
-from simkeeper.core import schema
+from simkeeper.core import keys, schema
 from simkeeper.core.errors import ConfigError
 from simkeeper.core.model import Number, Settings, Target
 from simkeeper.texts import templates as templates_mod
@@ -118,7 +118,7 @@ def test_the_validator_knows_exactly_the_schema_keys():
 
 def test_every_key_has_a_reader_a_doc_and_an_example():
     readers = set(SchemaWalk.READERS)
-    assert readers == set(get_args(schema.KeyKind)), "one READERS entry per schema kind"
+    assert readers == set(get_args(keys.KeyKind)), "one READERS entry per schema kind"
     for table in schema.TABLES:
         assert len(set(table.names)) == len(table.names), table.name
         for key in table.keys:

@@ -34,7 +34,7 @@ _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)
 _CODE = (
     *("config/load.py", "config/cache.py", "core/model.py", "core/periods.py"),
     *("config/validate.py", "config/checker.py", "config/readers.py", "config/numbers.py"),
-    *("config/values.py", "config/plans.py", "config/plans.toml", "core/schema.py"),
+    *("config/values.py", "config/plans.py", "config/plans.toml", "core/schema.py", "core/keys.py"),
     *("core/currencies.py", "host/zones.py", "config/secrets.py", "texts/templates.py"),
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 from simkeeper.config.secrets import Secrets
 from simkeeper.config.values import ValueType, _join, _suggest, _type_hint, _type_message
 from simkeeper.core.errors import Problem
-from simkeeper.core.schema import FIRST_DAY, LAST_DAY
+from simkeeper.core.keys import FIRST_DAY, LAST_DAY
 
 UrlCheck = Callable[[str], "str | None"]
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 
-from simkeeper.core.schema import NOTIFY, NUMBERS, SETTINGS, TABLES, WEB, Key, Table
+from simkeeper.core.keys import Key, Table
+from simkeeper.core.schema import NOTIFY, NUMBERS, SETTINGS, TABLES, WEB
 
 COMMENT_COLUMN = 36  # where the comments of the example's [settings] lines start
 

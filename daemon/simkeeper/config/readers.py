@@ -1,7 +1,7 @@
 """Reading one value: the typed value checks (dates, times, time zones, lead times, durations,
 amounts, URLs, phone numbers, cycles) and the schema walk, which reads every key of a table by
 the reader its kind names (:attr:`SchemaWalk.READERS`: one entry per
-:data:`simkeeper.core.schema.KeyKind`, which mypy holds complete).
+:data:`simkeeper.core.keys.KeyKind`, which mypy holds complete).
 """
 
 from __future__ import annotations
@@ -29,15 +29,8 @@ from simkeeper.config.values import (
     split_listen,
 )
 from simkeeper.core.currencies import CODES as CURRENCY_CODES
+from simkeeper.core.keys import CALENDAR_MODES, MAX_AMOUNT, MAX_LEAD_DAYS, RENEWAL_RULES, Key, Table
 from simkeeper.core.periods import NAMED_CYCLES, Cycle, PeriodError, parse_cycle, parse_days
-from simkeeper.core.schema import (
-    CALENDAR_MODES,
-    MAX_AMOUNT,
-    MAX_LEAD_DAYS,
-    RENEWAL_RULES,
-    Key,
-    Table,
-)
 from simkeeper.core.urls import url_syntax_problem
 from simkeeper.host.paths import state_folder
 from simkeeper.host.zones import system_timezone, zone_names
@@ -267,7 +260,7 @@ Reader = Callable[["SchemaWalk", Mapping[str, Any], Key, str, Any], Any]
 
 
 class Readers(TypedDict):
-    """The reader of each schema kind (:data:`~simkeeper.core.schema.KeyKind`); None for the
+    """The reader of each schema kind (:data:`~simkeeper.core.keys.KeyKind`); None for the
     kinds the walk leaves alone: ``custom`` keys are read by the validator's named functions,
     ``template`` texts by ``templates()``. A TypedDict, so that mypy checks that
     :attr:`SchemaWalk.READERS` fills every field and that ``READERS[key.kind]`` has a field for

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
-from simkeeper.core.schema import MAX_LEAD_DAYS, MAX_SPAN_DAYS
+from simkeeper.core.keys import MAX_LEAD_DAYS, MAX_SPAN_DAYS
 
 TomlTable = Mapping[str, Any]  # a TOML table as parsed
 ValueType = type | tuple[type, ...]  # the type(s) a key's value may have

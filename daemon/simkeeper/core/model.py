@@ -83,7 +83,7 @@ class Number:
     currency: str = _N["currency"]
     balance: Decimal | None = None
     balance_date: date | None = None
-    on_renewal: str = _N["on_renewal"]  # one of schema.RENEWAL_RULES: how a renewal moves it
+    on_renewal: str = _N["on_renewal"]  # one of keys.RENEWAL_RULES: how a renewal moves it
     min_amount: Decimal | None = None  # a renewal with a smaller amount moves nothing
     validity: tuple[Tier, ...] = _N["validity"]  # by amount, smallest minimum first
     max_ahead: int | None = None  # days: a deadline never lies further after its renewal
