@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simkeeper.config import load as config_mod
-from simkeeper.core.errors import UsageError
+from simkeeper.core.errors import Problem, UsageError
 from simkeeper.core.model import EMPTY_LEDGER, Config, Ledger, Number, Target
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.deadlines import Failure, counts, occurrence_to_mark, occurrences
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from simkeeper.present.probes import Health, Metric
     from simkeeper.present.report import StatusReport
     from simkeeper.send.delivery import Deliver, PassReport, Recorder
+    from simkeeper.send.notifier import Outcome
+    from simkeeper.state.backup import Copied
     from simkeeper.state.rows import Entry
     from simkeeper.state.store import Store
     from simkeeper.texts.i18n import Translator
@@ -586,3 +588,54 @@ def _marks_later(
             hint,
         )
     return None
+
+
+# -- messages outside a pass, and the state file as a whole ------------------------------------
+
+
+def send_test(
+    config: Config, targets: list[Target], redact: Redactor
+) -> list[tuple[Target, Outcome]]:
+    """Send the test message to each of ``targets`` (``simkeeper test``); each one's outcome,
+    in the order they answered."""
+    from simkeeper.send.notifier import send_all
+    from simkeeper.texts.templates import Texts
+
+    message = Texts(config.settings.language, config.templates).test()
+    jobs = [(t, message) for t in targets]
+    return list(send_all(jobs, config.settings.send_timeout, redact))
+
+
+def load_for_alert(path: Path) -> tuple[Config, tuple[Problem, ...]]:
+    """The config at ``path`` as far as it is valid, and its problems: a failure alert goes
+    out through the targets that are still valid (a broken config is a common reason for the
+    failure it reports)."""
+    from simkeeper.send.notifier import url_problem
+
+    return config_mod.load_partial(path, url_check=url_problem)
+
+
+def send_failure_alert(config: Config, unit: str, redact: Redactor) -> list[tuple[Target, Outcome]]:
+    """Tell every target of ``config`` that the systemd unit ``unit`` failed."""
+    from simkeeper.send.notifier import send_all
+    from simkeeper.texts.templates import Texts
+
+    message = Texts(config.settings.language, config.templates).failure(unit)
+    jobs = [(t, message) for t in config.targets]
+    return list(send_all(jobs, config.settings.send_timeout, redact))
+
+
+def backup_state(config: Config, dest: Path) -> Copied:
+    """A consistent copy of the state database at ``dest`` (mode 0600), even while the daemon
+    runs."""
+    from simkeeper.state.backup import backup
+
+    return backup(state_path(config), dest)
+
+
+def restore_state(config: Config, source: Path) -> tuple[Copied, Path | None]:
+    """Put the backup ``source`` back as the state database; where the one it replaced is
+    kept, if there was one."""
+    from simkeeper.state.backup import restore
+
+    return restore(source, state_path(config))

@@ -17,10 +17,8 @@ from simkeeper.texts.i18n import translator
 def backup(obj: Context, file: Path) -> None:
     """Write a consistent copy of the state database to FILE (mode 0600), even while the
     daemon runs."""
-    from simkeeper.state.backup import backup as copy
-
     config = obj.load(validate_urls=False)
-    done = copy(app.state_path(config), file)
+    done = app.backup_state(config, file)
     t = translator(config.settings.language)
     line = t.ngettext(
         "backed up {state} to {path}: {reminders} reminder(s), {history} history entry",
@@ -39,10 +37,8 @@ def backup(obj: Context, file: Path) -> None:
 def restore(obj: Context, file: Path) -> None:
     """Put the backup FILE back as the state database (stop the daemon first); the database it
     replaces is kept as STATE.before-restore."""
-    from simkeeper.state.backup import restore as put_back
-
     config = obj.load(validate_urls=False)
-    done, kept = put_back(file, app.state_path(config))
+    done, kept = app.restore_state(config, file)
     t = translator(config.settings.language)
     line = t.ngettext(
         "restored {path} from {file}: {reminders} reminder(s), {history} history entry",

@@ -73,23 +73,19 @@ def _check_writable(config: Config, state: Path) -> None:
 @click.pass_obj
 def test_cmd(obj: Context, tags: tuple[str, ...]) -> None:
     """Send a test message to each notify target and say which work (exit 1 if any failed)."""
-    from simkeeper.send.notifier import send_all
-    from simkeeper.texts.templates import Texts
-
     config = obj.load()
     redact = app.use_secrets(config)
     chosen = [t for t in config.targets if t.matches(tags)]
     if not chosen:
         raise UsageError("no notify target to test", "add [[notify]] entries, or check --tag")
-    texts = Texts(config.settings.language, config.templates)
-    message = texts.test()
-    results = dict(send_all([(t, message) for t in chosen], config.settings.send_timeout, redact))
+    results = dict(app.send_test(config, chosen, redact))
+    t = translator(config.settings.language)
     for target in chosen:
         outcome = results[target]
         where = display_url(target.url)
         if outcome.ok:
-            status = texts.t.gettext("ok")
+            status = t.gettext("ok")
         else:
-            status = texts.t.gettext("FAILED: {error}").format(error=outcome.error)
+            status = t.gettext("FAILED: {error}").format(error=outcome.error)
         click.echo(f"{target.name} ({where}): {status}")
     sys.exit(0 if all(o.ok for o in results.values()) else 1)

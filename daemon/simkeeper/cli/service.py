@@ -11,7 +11,6 @@ import click
 
 from simkeeper import app
 from simkeeper.cli.base import NOW_OPTION, Context, error_line, parse_now
-from simkeeper.config import load as config_mod
 from simkeeper.core.errors import UsageError
 from simkeeper.texts.i18n import translator
 
@@ -97,19 +96,14 @@ def notify_failure(obj: Context, unit: str) -> None:
     Works from a config with errors too, through the targets that are still valid: a broken
     config is a common reason for the failure. Exit 1 when no target took the message.
     """
-    from simkeeper.send.notifier import send_all, url_problem
-    from simkeeper.texts.templates import Texts
-
-    config, problems = config_mod.load_partial(obj.config_path, url_check=url_problem)
+    config, problems = app.load_for_alert(obj.config_path)
     for problem in problems:
         click.echo(f"config problem: {problem}", err=True)
     redact = app.use_secrets(config)
     if not config.targets:
         click.echo(error_line(f"{unit} failed, and no notify target can be used"), err=True)
         sys.exit(1)
-    message = Texts(config.settings.language, config.templates).failure(unit)
-    jobs = [(t, message) for t in config.targets]
-    results = list(send_all(jobs, config.settings.send_timeout, redact))
+    results = app.send_failure_alert(config, unit, redact)
     t = translator(config.settings.language)
     alert = t.gettext("failure alert for {unit} to {target}: {status}")
     for target, outcome in results:
