@@ -385,7 +385,7 @@ if inside timeout 60 systemctl enable --now simkeeper-web.socket 2>/dev/null \
     wait_until 60 healthy || true  # once the daemon's start-up pass is recorded
     health=$(http_get /healthz || true)
     KEYFILE=$ROOT/var/lib/private/simkeeper/web.key
-    page=$(http_get "/?token=$("$PYTHON" -c 'import sys; from simkeeper.weblinks import page_token; print(page_token(bytes.fromhex(open(sys.argv[1]).read().strip()), "status"))' "$KEYFILE")" || true)
+    page=$(http_get "/?token=$("$PYTHON" -c 'import sys; from simkeeper.send.links import page_token; print(page_token(bytes.fromhex(open(sys.argv[1]).read().strip()), "status"))' "$KEYFILE")" || true)
     if [[ $first =~ ^(200|503)$ && $started == active && $health == $'200\nok' ]] \
         && [[ ${page%%$'\n'*} == 200 && $page == *giffgaff* ]] \
         && [[ $(inside stat -c %a /var/lib/private/simkeeper/web.key) == 600 ]]; then

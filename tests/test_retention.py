@@ -29,7 +29,7 @@ from conftest import ok, query, sk, unmeasured, write_config
 from simkeeper import app
 from simkeeper.core.model import Config
 from simkeeper.core.redact import Redactor
-from simkeeper.send.delivery import deliver, record_due, run_pass
+from simkeeper.send.delivery import PassSteps, deliver, record_due, run_pass
 from simkeeper.state.retention import compact_if_due
 from simkeeper.state.rows import Entry, SentReminder, stamp
 from simkeeper.state.store import Store, open_store
@@ -407,7 +407,7 @@ def test_the_daemons_index_passes_agree_with_full_passes_across_compactions(
             for hour in (9, 21):
                 now = at(START + timedelta(days=k), hour)
                 a = run_pass(config, full, now, redact).recorded
-                b = run_pass(config, index, now, redact, recorder=work.record).recorded
+                b = run_pass(config, index, now, redact, PassSteps(record=work.record)).recorded
                 assert a == b, (now, a, b)
         assert sent_keys(full) == sent_keys(index)
         assert full.db.execute("SELECT COUNT(*) FROM settled").fetchone()[0] > 0

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from simkeeper.present.board import Board
     from simkeeper.present.probes import Health, Metric
     from simkeeper.present.report import StatusReport
-    from simkeeper.send.delivery import Deliver, PassReport, Recorder
+    from simkeeper.send.delivery import PassReport, PassSteps
     from simkeeper.send.notifier import Outcome
     from simkeeper.state.backup import Copied
     from simkeeper.state.rows import Entry
@@ -166,20 +166,15 @@ def send_pass(
     store: Store,
     now: datetime,
     redact: Redactor,
-    *,
+    steps: PassSteps | None = None,
     stop: Callable[[], bool] = lambda: False,
-    source: str = "send-due",
-    send: Deliver | None = None,
-    recorder: Recorder | None = None,
 ) -> PassReport:
-    """Record and deliver what is due at ``now`` (one pass). ``recorder`` records what is due
-    instead of the full pass's :func:`~simkeeper.send.delivery.record_due` (the daemon's index);
-    ``send`` replaces the deliver step (the daemon sends from a worker process)."""
-    from simkeeper.send.delivery import run_pass
+    """Record and deliver what is due at ``now``: one pass, by ``steps`` (the daemon's index
+    and worker; by default ``send-due``'s full pass, see
+    :class:`~simkeeper.send.delivery.PassSteps`)."""
+    from simkeeper.send.delivery import FULL_PASS, run_pass
 
-    return run_pass(
-        config, store, now, redact, stop=stop, source=source, send=send, recorder=recorder
-    )
+    return run_pass(config, store, now, redact, steps or FULL_PASS, stop)
 
 
 def refresh_calendar(
@@ -205,12 +200,10 @@ def pass_and_calendar(
     now: datetime,
     redact: Redactor,
     *,
-    stop: Callable[[], bool] = lambda: False,
-    source: str = "send-due",
     calendar_key: tuple[object, ...] | None = None,
 ) -> PassDone:
-    """One pass, then the calendar feed refreshed: ``send-due`` and each daemon tick."""
-    report = send_pass(config, store, now, redact, stop=stop, source=source)
+    """``send-due``'s pass, then the calendar feed refreshed."""
+    report = send_pass(config, store, now, redact)
     key, problem = refresh_calendar(config, store, now, calendar_key)
     return PassDone(report, key, problem)
 

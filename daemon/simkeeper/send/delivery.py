@@ -372,32 +372,43 @@ def _warn_repeats(target: str, claimed: list[Claimed]) -> None:
 Deliver = Callable[[Config, Store, datetime, Redactor, Callable[[], bool]], PassReport]
 
 
+@dataclass(frozen=True)
+class PassSteps:
+    """How a pass records what is due and delivers it, built once by whoever runs passes and
+    handed down. The defaults are ``simkeeper send-due``'s full pass (every number worked out,
+    sent from this process); the daemon brings its index's recorder and a deliver step that
+    sends from a worker process."""
+
+    record: Recorder = record_due
+    deliver: Deliver = deliver
+    source: str = "send-due"  # who ran the pass, as ``status`` shows it
+
+
+FULL_PASS = PassSteps()
+
+
 def run_pass(
     config: Config,
     store: Store,
     now: datetime,
     redact: Redactor,
+    steps: PassSteps = FULL_PASS,
     stop: Callable[[], bool] = lambda: False,
-    source: str = "send-due",
-    send: Deliver | None = None,
-    recorder: Recorder | None = None,
 ) -> PassReport:
-    """Record what is due, then deliver: the whole of ``simkeeper send-due``.
+    """Record what is due, then deliver (:class:`PassSteps`): one pass.
 
-    ``send`` is the deliver step (:func:`deliver` here; the daemon's runs in a worker process).
     Every pass, however it ends, is recorded in the store (for ``status``) and reported to the
     heartbeat URL if one is configured: ``ok``, ``failed`` (a target failed) or ``error``.
-    ``recorder`` records what is due instead of :func:`record_due` (the daemon's index looks
-    only at the numbers whose time has come).
     """
     started = time.monotonic()
+    source = steps.source
     try:
         store.ensure_reserve()
         broken: list[Failure] = []
-        recorded = (recorder or record_due)(config, store, now, broken, redact)
+        recorded = steps.record(config, store, now, broken, redact)
         if recorded:
             log.info("%d new reminder(s) due", recorded)
-        report = (send or deliver)(config, store, now, redact, stop)
+        report = steps.deliver(config, store, now, redact, stop)
         if not stop():  # a daemon asked to stop leaves it to the next pass
             compact_if_due(config, store, now)
         report.recorded = recorded

@@ -43,7 +43,7 @@ from simkeeper.core.model import Config
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.reminders import Reminder, next_digest_at
 from simkeeper.host.sdnotify import Notifier
-from simkeeper.send.delivery import PassReport
+from simkeeper.send.delivery import PassReport, PassSteps
 from simkeeper.service import worker
 from simkeeper.service.diskalert import DiskFullAlert
 from simkeeper.service.duework import DueWork
@@ -133,6 +133,8 @@ class Service:
         self.reload_requested = False
         self.feed = CalendarFeed()
         self.work = DueWork()  # the index: each pass looks only at the numbers due or changed
+        # The daemon's pass: recorded through the index, sent from a worker process.
+        self.steps = PassSteps(record=self.work.record, deliver=self.deliver, source="daemon")
         self.config_digest: bytes | None = None
         self.reloads = 0
         self.answers = answer_path(os.getpid())
@@ -320,14 +322,7 @@ class Service:
         now = self.clock()
         try:
             app.send_pass(
-                self.config,
-                self.store,
-                now,
-                self.redact,
-                stop=lambda: self.stopping,
-                source="daemon",
-                send=self.deliver,
-                recorder=self.work.record,
+                self.config, self.store, now, self.redact, self.steps, lambda: self.stopping
             )
         except DiskFullError as e:
             log.error("%s", e)
