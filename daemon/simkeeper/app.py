@@ -8,7 +8,6 @@ from its caller: only the edges read the clock, and only they print or log.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,7 +19,7 @@ from simkeeper.config import load as config_mod
 from simkeeper.core.errors import Problem, UsageError
 from simkeeper.core.model import EMPTY_LEDGER, Config, Ledger, Number, Target
 from simkeeper.core.redact import Redactor
-from simkeeper.engine.deadlines import Failure, counts, occurrence_to_mark, occurrences
+from simkeeper.engine.deadlines import counts, occurrence_to_mark, occurrences
 from simkeeper.host import paths
 
 if TYPE_CHECKING:
@@ -30,11 +29,11 @@ if TYPE_CHECKING:
     from simkeeper.present.report import StatusReport
     from simkeeper.send.delivery import PassReport, PassSteps
     from simkeeper.send.notifier import Outcome
+    from simkeeper.send.preview import Preview
     from simkeeper.state.backup import Copied
     from simkeeper.state.rows import Entry
     from simkeeper.state.store import Store
     from simkeeper.texts.i18n import Translator
-    from simkeeper.texts.templates import Message
 
 Warn = Callable[[str], None]
 
@@ -208,65 +207,12 @@ def pass_and_calendar(
     return PassDone(report, key, problem)
 
 
-@dataclass(frozen=True)
-class Preview:
-    """What a pass at an instant would send: each target's message, in the order a pass sends
-    them, and the numbers that could not be worked out."""
-
-    messages: tuple[tuple[str, Message], ...]
-    broken: tuple[Failure, ...]
-
-
 def preview_pass(config: Config, now: datetime, redact: Redactor) -> Preview:
-    """Exactly what a pass at ``now`` would send, recording nothing (``send-due --dry-run``).
+    """Exactly what a pass at ``now`` would send, recording nothing (``send-due --dry-run``):
+    see :func:`simkeeper.send.preview.preview_pass`."""
+    from simkeeper.send.preview import preview_pass
 
-    The pass runs for real (the same outbox, retries, digest and problem alerts) on a private
-    copy of the state database in a temporary folder, with a transport that keeps each message
-    instead of sending it; the copy is then deleted. So no outbox row, no pass record, no
-    heartbeat and no calendar write reaches the real state, whatever ``now`` is.
-    """
-    import shutil
-    import sqlite3
-    import tempfile
-
-    from simkeeper.send.delivery import deliver, record_due
-    from simkeeper.send.links import KEY_FILE
-    from simkeeper.send.notifier import Outcome
-    from simkeeper.state.backup import copy_database
-    from simkeeper.state.store import open_store
-
-    real = state_path(config)
-    kept: list[tuple[str, Message]] = []
-
-    def keep(
-        jobs: list[tuple[Target, Message]], timeout: float, redact: Redactor
-    ) -> list[tuple[Target, Outcome]]:
-        kept.extend((target.name, message) for target, message in jobs)
-        return [(target, Outcome(True)) for target, _ in jobs]
-
-    with tempfile.TemporaryDirectory(prefix="simkeeper-preview-") as folder:
-        copy = Path(folder) / real.name
-        if real.exists():
-            source = sqlite3.connect(f"file:{real}?mode=ro", uri=True, timeout=30)
-            try:
-                copy_database(source, copy)
-            finally:
-                source.close()
-        if (real.parent / KEY_FILE).exists():  # the links signed as the real pass signs them
-            shutil.copy2(real.parent / KEY_FILE, Path(folder) / KEY_FILE)
-        store = open_store(copy)
-        assert store is not None
-        delivery_log = logging.getLogger("simkeeper.delivery")
-        was = delivery_log.disabled
-        delivery_log.disabled = True  # its "sent ..." lines would claim what did not happen
-        try:
-            broken: list[Failure] = []
-            record_due(config, store, now, broken, redact)
-            deliver(config, store, now, redact, transport=keep)
-        finally:
-            delivery_log.disabled = was
-            store.close()
-    return Preview(tuple(kept), tuple(broken))
+    return preview_pass(config, state_path(config), now, redact)
 
 
 # -- status ---------------------------------------------------------------------------------
