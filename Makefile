@@ -11,6 +11,9 @@ $(BIN)/simkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# python-dbusmock for the ModemManager peer of the tests, beside the venv: Debian's python3
+	# runs it (with python3-dbus), so pip need not build dbus-python.
+	$(BIN)/pip install --quiet --no-deps --upgrade --target $(VENV)/dbusmock 'python-dbusmock>=0.32'
 	touch $@
 
 # The daemon in the foreground on the demo config (`simkeeper demo`: the example with its dates
@@ -75,6 +78,7 @@ bench: $(BIN)/simkeeper
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_year.py
 	$(BIN)/python bench/bench_first_run.py
+	$(BIN)/python bench/bench_autopilot_kills.py
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .ruff_cache build *.egg-info .coverage .coverage.*

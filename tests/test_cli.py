@@ -590,7 +590,7 @@ def test_every_config_key_is_in_readme(heading, keys):
 
 def test_every_config_table_has_a_readme_section():
     for key in TOP_KEYS:
-        table = f"[[{key}]]" if key in ("numbers", "notify") else f"[{key}]"
+        table = f"[[{key}]]" if key in ("numbers", "notify", "gateways") else f"[{key}]"
         assert f"\n### `{table}`\n" in CONFIG_REF, key
 
 

@@ -112,7 +112,7 @@ def test_the_validator_knows_exactly_the_schema_keys():
     assert schema.SETTINGS.names == SETTINGS_KEYS
     assert schema.NUMBERS.names == NUMBER_KEYS
     assert schema.NOTIFY.names == NOTIFY_KEYS
-    assert TOP_KEYS == ["settings", "numbers", "notify", "templates", "web"]
+    assert TOP_KEYS == ["settings", "numbers", "notify", "gateways", "templates", "web"]
     assert schema.TEMPLATES.names == list(templates_mod.TEMPLATE_KEYS)
 
 

@@ -20,6 +20,7 @@ from simkeeper.core.errors import Problem, UsageError
 from simkeeper.core.model import EMPTY_LEDGER, Config, Ledger, Number, Target
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.deadlines import counts, occurrence_to_mark, occurrences
+from simkeeper.engine.lookup import find_number as find_number
 from simkeeper.host import paths
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from simkeeper.present.board import Board
     from simkeeper.present.probes import Health, Metric
     from simkeeper.present.report import StatusReport
+    from simkeeper.send.autopilot import Planned as KeepalivePlan
+    from simkeeper.send.autopilot import Result as KeepaliveResult
+    from simkeeper.send.autopilot import Spend as KeepaliveSpend
     from simkeeper.send.delivery import PassReport, PassSteps
     from simkeeper.send.notifier import Outcome
     from simkeeper.send.preview import Preview
@@ -108,42 +112,6 @@ def read_ledger(config: Config) -> Ledger:
         return store.ledger()
 
 
-def _looks_like_number(text: str) -> bool:
-    """E.164 with its ``+``, or its digits alone (``447911123456``), in any spacing."""
-    if text.startswith("+"):
-        return True
-    digits = sum(c.isdigit() for c in text)
-    return digits >= 6 and all(c.isdigit() or c in " ()-." for c in text)
-
-
-def _exact(numbers: tuple[Number, ...], q: str) -> Number | None:
-    """The number named ``q`` exactly, or whose E.164 number it is."""
-    digits = "+" + "".join(c for c in q if c.isdigit()) if _looks_like_number(q) else None
-    for n in numbers:
-        if n.name == q or (digits and n.number == digits):
-            return n
-    return None
-
-
-def find_number(numbers: tuple[Number, ...], query: str) -> Number:
-    """The number a command means: exact name, E.164 number (with or without its ``+``), or an
-    unambiguous name prefix.
-
-    Raises :class:`~simkeeper.core.errors.UsageError` when nothing or several numbers match.
-    """
-    q = query.strip()
-    exact = _exact(numbers, q)
-    if exact:
-        return exact
-    matches = [n for n in numbers if n.name.casefold().startswith(q.casefold())] if q else []
-    if len(matches) == 1:
-        return matches[0]
-    names = ", ".join(f'"{n.name}"' for n in (matches or numbers)[:8])
-    if matches:
-        raise UsageError(f'"{query}" matches several numbers: {names}', "give more of the name")
-    raise UsageError(f'no number is called "{query}"', f"known: {names}" if names else None)
-
-
 # -- one pass -------------------------------------------------------------------------------
 
 
@@ -201,7 +169,11 @@ def pass_and_calendar(
     *,
     calendar_key: tuple[object, ...] | None = None,
 ) -> PassDone:
-    """``send-due``'s pass, then the calendar feed refreshed."""
+    """``send-due``'s pass, then the calendar feed refreshed. The autopilot's pass goes first
+    (in this process: the daemon runs it in its worker), so a fallback reminder it records goes
+    out in this one."""
+    if autopilot_work(config, store, now):
+        keepalive_pass(config, store, now, redact)
     report = send_pass(config, store, now, redact)
     key, problem = refresh_calendar(config, store, now, calendar_key)
     return PassDone(report, key, problem)
@@ -267,17 +239,19 @@ def metrics(config: Config, now: datetime, board: Board | None = None) -> tuple[
     """The Prometheus figures at ``now``, read from the state database without writing it;
     ``board``: the web face's, kept between requests."""
     from simkeeper.present.board import Board
+    from simkeeper.present.probes import keepalive_metrics, next_deadlines
     from simkeeper.present.probes import metrics as figures
-    from simkeeper.present.probes import next_deadlines
 
     board = board or Board(config.numbers)
     report = board_status(config, board, now)
     deadlines = next_deadlines(board.deadlines())
+    spend = keepalive_spend(config, now)
+    extra = keepalive_metrics(spend.spent, spend.by_state) if spend else ()
     store = open_state_readonly(config)
     if store is None:
-        return figures(config, report, deadlines, {}, now)
+        return figures(config, report, deadlines, {}, now) + extra
     with store:
-        return figures(config, report, deadlines, store.counts_by_target(), now)
+        return figures(config, report, deadlines, store.counts_by_target(), now) + extra
 
 
 # -- what the user did ----------------------------------------------------------------------
@@ -578,3 +552,47 @@ def restore_state(config: Config, source: Path) -> tuple[Copied, Path | None]:
     from simkeeper.state.backup import restore
 
     return restore(source, state_path(config))
+
+
+# -- the autopilot (settings.keepalive_budget, [[gateways]], a number's keepalive) -----------
+
+
+def autopilot_work(config: Config, store: Store, now: datetime) -> bool:
+    """Whether the autopilot has anything to do at ``now`` (no gateway client is imported)."""
+    from simkeeper.send.autopilot import work_to_do
+
+    return work_to_do(config, store, now)
+
+
+def keepalive_pass(
+    config: Config, store: Store, now: datetime, redact: Redactor, only: Number | None = None
+) -> list[KeepaliveResult]:
+    """The autopilot's pass: settle open texts, send due ones (``only``: that number's now),
+    record fallback reminders. Imports the gateway clients: the daemon runs it in its worker."""
+    from simkeeper.send.autopilot import run
+
+    return run(config, store, now, redact, only=only)
+
+
+def keepalive_plan(config: Config, now: datetime, only: Number | None) -> list[KeepalivePlan]:
+    """What the autopilot would do at ``now`` (``keepalive --dry-run``), read without writing."""
+    from simkeeper.send.autopilot import plan
+
+    store = open_state_readonly(config)
+    if store is None:
+        return plan(config, None, now, only)
+    with store:
+        return plan(config, store, now, only)
+
+
+def keepalive_spend(config: Config, now: datetime) -> KeepaliveSpend | None:
+    """What the autopilot spent and tried (None when it is off), read without writing."""
+    if config.settings.keepalive_budget is None:
+        return None  # off: nothing of the autopilot is imported
+    from simkeeper.send.autopilot import spend
+
+    store = open_state_readonly(config)
+    if store is None:
+        return spend(config, None, now)
+    with store:
+        return spend(config, store, now)

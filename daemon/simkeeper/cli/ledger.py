@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from simkeeper import app
+from simkeeper.cli import keepalive as autopilot_cli
 from simkeeper.cli.base import FORMAT_OPTION, NOW_OPTION, Context, complete_names, parse_now
 from simkeeper.core.errors import UsageError
 from simkeeper.core.model import Config, Ledger, Number
@@ -231,3 +232,5 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
         return
     rows = [history_row(e, config, t) for e in events]
     click.echo(table([t.gettext("WHEN"), t.gettext("NAME"), t.gettext("WHAT")], rows))
+    for line in autopilot_cli.history_lines(config, number.number if number else None, t):
+        click.echo(line)

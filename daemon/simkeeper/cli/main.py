@@ -7,7 +7,7 @@ line per problem on stderr with exit status 2 (1 for a failed send); never a tra
 This module assembles the group: :mod:`.base` holds it with what every command shares, and one
 module per family of commands holds the commands (:mod:`.check`, :mod:`.reminders`,
 :mod:`.status`, :mod:`.service`, :mod:`.ledger`, :mod:`.setup`, :mod:`.backup`, :mod:`.plans`,
-:mod:`.schema`). :func:`main` is the console script's entry point.
+:mod:`.schema`, :mod:`.keepalive`). :func:`main` is the console script's entry point.
 """
 
 from __future__ import annotations
@@ -16,7 +16,18 @@ import sys
 
 import click
 
-from simkeeper.cli import backup, check, ledger, plans, reminders, schema, service, setup, status
+from simkeeper.cli import (
+    backup,
+    check,
+    keepalive,
+    ledger,
+    plans,
+    reminders,
+    schema,
+    service,
+    setup,
+    status,
+)
 from simkeeper.cli.base import accept_group_options, cli, closed_pipe_exit, error_line
 
 __all__ = ["cli", "main"]
@@ -45,6 +56,7 @@ COMMANDS: tuple[click.Command, ...] = (
     schema.config_group,
     setup.demo,
     setup.completion,
+    keepalive.keepalive_cmd,
 )
 
 

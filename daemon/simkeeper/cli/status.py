@@ -7,6 +7,7 @@ import sys
 import click
 
 from simkeeper import app
+from simkeeper.cli import keepalive as autopilot_cli
 from simkeeper.cli.base import FORMAT_OPTION, NOW_OPTION, Context, parse_now
 from simkeeper.core.model import Config
 from simkeeper.present.views import status_json, status_text
@@ -33,6 +34,8 @@ def status(obj: Context, now: str | None, fmt: str) -> None:
         for line in status_text(report, config, t):
             click.echo(line)
         for line in _web_lines(config, t):
+            click.echo(line)
+        for line in autopilot_cli.status_lines(config, parse_now(now, config), t):
             click.echo(line)
     sys.exit(0 if report.ok else 1)
 

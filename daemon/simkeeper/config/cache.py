@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from simkeeper import __version__
-from simkeeper.core.model import Number, Settings, Target
+from simkeeper.core.model import Gateway, Number, Settings, Target
 
 FORMAT = 1
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
@@ -36,6 +36,7 @@ _CODE = (
     *("config/validate.py", "config/checker.py", "config/readers.py", "config/numbers.py"),
     *("config/values.py", "config/plans.py", "config/plans.toml", "core/schema.py", "core/keys.py"),
     *("core/currencies.py", "host/zones.py", "config/secrets.py", "texts/templates.py"),
+    *("config/autopilot.py", "core/schema_gateways.py"),
 )
 
 Spans = tuple[tuple[int, int], ...]  # character ranges [start, end) of the [[numbers]] tables
@@ -81,11 +82,19 @@ def content_key(text: str) -> str:
     return h.hexdigest()
 
 
-def context_key(number_defaults: Mapping[str, Any], targets: Iterable[Target]) -> str:
-    """The digest of what number validation reads besides the number's own table."""
+def context_key(
+    number_defaults: Mapping[str, Any],
+    targets: Iterable[Target],
+    gateways: Iterable[Gateway] = (),
+) -> str:
+    """The digest of what number validation reads besides the number's own table (a
+    ``keepalive`` reads the gateways' names and kinds)."""
     tags = sorted({t.name for t in targets} | {tag for t in targets for tag in t.tags})
     have = bool(tags)
-    return hashlib.sha256(repr((sorted(number_defaults.items()), tags, have)).encode()).hexdigest()
+    kinds = sorted((g.name, g.kind) for g in gateways)
+    return hashlib.sha256(
+        repr((sorted(number_defaults.items()), tags, have, kinds)).encode()
+    ).hexdigest()
 
 
 def settings_defaults(settings: Settings) -> dict[str, Any]:
@@ -95,6 +104,7 @@ def settings_defaults(settings: Settings) -> dict[str, Any]:
         "timezone": (settings.timezone_name, repr(settings.timezone)),
         "overdue_every": settings.overdue_every,
         "overdue_for": settings.overdue_for,
+        "keepalive_budget": settings.keepalive_budget,  # a keepalive's currency may come from it
     }
 
 

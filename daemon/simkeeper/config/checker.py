@@ -39,6 +39,7 @@ class Checker:
         self.url_check = url_check
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.gateway_kinds: dict[str, str] = {}  # [[gateways]] by name, for keepalive.via
 
     # -- reporting ----------------------------------------------------------------------------
 

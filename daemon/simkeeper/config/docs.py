@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from simkeeper.core.keys import Key, Table
-from simkeeper.core.schema import NOTIFY, NUMBERS, SETTINGS, TABLES, WEB
+from simkeeper.core.schema import GATEWAYS, NOTIFY, NUMBERS, SETTINGS, TABLES, WEB
 
 COMMENT_COLUMN = 36  # where the comments of the example's [settings] lines start
 
@@ -116,9 +116,27 @@ def example_web() -> str:
     return "\n".join(lines) + "\n"
 
 
+def example_gateways() -> str:
+    """The example's ``[[gateways]]``, commented out: the autopilot is off unless configured."""
+    lines = [
+        '# The autopilot (README: "The autopilot"): what can send a keep-alive text from a SIM.',
+        "# Off without gateways, a number's `keepalive` and settings.keepalive_budget.",
+        "# [[gateways]]",
+        *(f"# {k.name} = {k.example}" for k in GATEWAYS.keys if k.name != "modem"),
+        "# [[gateways]]",
+        '# name = "modem"',
+        '# kind = "modemmanager"',
+        f"# modem = {GATEWAYS.key('modem').example}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def example_config() -> str:
     """``config.example.toml`` as it is committed and packaged."""
-    return f"{EXAMPLE_HEAD}\n{example_settings()}\n{example_web()}\n{EXAMPLE_TAIL}"
+    return (
+        f"{EXAMPLE_HEAD}\n{example_settings()}\n{example_web()}\n{example_gateways()}\n"
+        f"{EXAMPLE_TAIL}"
+    )
 
 
 # A date value of the example (``due = 2026-12-15``), not one inside a comment.
@@ -154,7 +172,7 @@ def _column(table: Table) -> tuple[str, Callable[[Key], str]] | None:
     """The README table's middle column for ``table``, if it has one: its title and cells."""
     if table in (SETTINGS, WEB):
         return "default", lambda k: k.shown_default
-    if table in (NUMBERS, NOTIFY):
+    if table in (NUMBERS, NOTIFY, GATEWAYS):
         return "required", lambda k: k.required
     return None
 

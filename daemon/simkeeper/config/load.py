@@ -135,7 +135,7 @@ def _keep(
     if rest != {k: v for k, v in data.items() if k != "numbers"}:
         return
     context = configcache.context_key(
-        configcache.settings_defaults(config.settings), config.targets
+        configcache.settings_defaults(config.settings), config.targets, config.gateways
     )
     configcache.write(cache, path, configcache.Entry(key, context, spans, config.numbers))
 

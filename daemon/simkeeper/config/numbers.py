@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from simkeeper.config import autopilot
 from simkeeper.config.readers import SchemaWalk
 from simkeeper.config.values import TomlTable, _join, _suggest
 from simkeeper.core.model import Number, Settings, Stage, Target, Tier
@@ -105,6 +106,9 @@ class NumberChecks(SchemaWalk):
             after_deadline=self.stages(e, p),
             renew_url=v["renew_url"],
             plan=plan or "",
+            keepalive=autopilot.keepalive(
+                self, e, p, settings, self.gateway_kinds, v["currency"], rolling, plan
+            ),
         )
         return number if len(self.problems) == before else None
 

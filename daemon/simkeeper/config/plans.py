@@ -27,6 +27,16 @@ class Plan:
     checked: date
     checked_how: str
     third_party: tuple[str, ...] = ()  # keys whose values come from forums or blogs
+    counts: tuple[str, ...] = ()  # which actions keep the line alive: sms, call, data, topup
+    never_to: tuple[str, ...] = ()  # short codes and E.164 prefixes a text to never counts
+
+    def text_counts_to(self, to: str) -> bool:
+        """Whether a text to ``to`` keeps the line alive, as far as the plan says."""
+        if "sms" not in self.counts:
+            return False
+        return not any(
+            to == n if not n.startswith("+") else to.startswith(n) for n in self.never_to
+        )
 
     @property
     def source_kind(self) -> str:
@@ -55,4 +65,6 @@ def _plan(name: str, table: dict[str, Any]) -> Plan:
         checked=table["checked"],
         checked_how=table.get("checked_how", ""),
         third_party=tuple(table.get("third_party", ())),
+        counts=tuple(table.get("counts", ())),
+        never_to=tuple(table.get("never_to", ())),
     )

@@ -1,5 +1,6 @@
 """The validator: :class:`Validator` walks the parsed TOML into the frozen model, table by table
-(``[settings]``, ``[templates]``, ``[[notify]]``, ``[[numbers]]``, ``[web]``), collecting every
+(``[settings]``, ``[templates]``, ``[[notify]]``, ``[[gateways]]``, ``[[numbers]]``,
+``[web]``), collecting every
 problem instead of stopping at the first.
 
 It is built in layers, each a class on the one below: :class:`~simkeeper.config.checker.Checker`
@@ -14,6 +15,7 @@ from __future__ import annotations
 import stat
 from typing import Any, overload
 
+from simkeeper.config import autopilot
 from simkeeper.config import cache as configcache
 from simkeeper.config.numbers import NumberChecks
 from simkeeper.config.secrets import substitute
@@ -54,10 +56,12 @@ class Validator(NumberChecks):
         settings = self.settings(settings_table)
         templates = self.templates(self.table(data, "templates"))
         targets = self.targets(self.array(data, "notify"))
+        gateways = autopilot.gateways(self, self.array(data, "gateways"))
+        self.gateway_kinds = {g.name: g.kind for g in gateways}
         if cached is None:
             numbers = self.numbers(self.array(data, "numbers"), settings, targets)
         elif cached.context == configcache.context_key(
-            configcache.settings_defaults(settings), targets
+            configcache.settings_defaults(settings), targets, gateways
         ):
             numbers = list(cached.numbers)
         else:
@@ -72,6 +76,7 @@ class Validator(NumberChecks):
             templates=templates,
             warnings=tuple(self.warnings),
             web=web,
+            gateways=tuple(gateways),
         )
 
     def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -113,6 +118,8 @@ class Validator(NumberChecks):
             calendar_mode=v["calendar_mode"],
             send_timeout=float(v["send_timeout"]),
             retention=v["retention"],
+            keepalive_budget=autopilot.budget(self, table),
+            keepalive_wait=autopilot.wait(self, table, SETTINGS.default("keepalive_wait")),
         )
 
     # -- web ----------------------------------------------------------------------------------

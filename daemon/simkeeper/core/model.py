@@ -37,6 +37,46 @@ class Settings:
     heartbeat: str | None = None  # a URL fetched after each pass
     heartbeat_fail: str = _S["heartbeat_fail"]  # after a failed pass: a path suffix, a URL or ""
     retention: int = _S["retention"]  # days settled deliveries are kept (compacted)
+    keepalive_budget: Budget | None = None  # no budget: the autopilot sends nothing
+    keepalive_wait: int = _S["keepalive_wait"]  # hours to wait for a keep-alive's proof
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``settings.keepalive_budget``: at most ``caps[currency]`` spent over ``per_days``."""
+
+    caps: tuple[tuple[str, Decimal], ...]  # (ISO 4217 code, cap), as written
+    per_days: int
+
+    def cap(self, currency: str) -> Decimal | None:
+        """The cap in ``currency``, or None when the budget has none (nothing may be spent)."""
+        return next((amount for code, amount in self.caps if code == currency), None)
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """One ``[[gateways]]`` entry: what can send a text from a SIM."""
+
+    name: str
+    kind: str  # one of schema.GATEWAY_KINDS
+    url: str = ""  # android-sms-gateway
+    user: str = ""
+    password: str = ""  # with ${VAR} substituted: never log it
+    modem: str = "any"  # modemmanager: "any" or an equipment id
+    secrets: tuple[str, ...] = ()  # substrings that must never be shown
+
+
+@dataclass(frozen=True)
+class Keepalive:
+    """A number's ``keepalive``: the text the autopilot sends to keep it alive."""
+
+    via: str  # a gateway's name
+    to: str  # E.164 (or a short code as written)
+    text: str
+    cost: Decimal
+    currency: str
+    lead: int  # days before the deadline
+    sim: int | None = None  # android-sms-gateway's SIM slot (1-3)
 
 
 @dataclass(frozen=True)
@@ -90,6 +130,7 @@ class Number:
     after_deadline: tuple[Stage, ...] = _N["after_deadline"]  # the stages after a deadline
     renew_url: str = _N["renew_url"]
     plan: str = _N["plan"]
+    keepalive: Keepalive | None = None  # the autopilot's text, if any
 
     @property
     def lost_after(self) -> int | None:
@@ -145,6 +186,7 @@ class Config:
     templates: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     web: Web | None = None  # no [web] table: no web face
+    gateways: tuple[Gateway, ...] = ()
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -156,7 +198,13 @@ class Config:
         """
         labels = {t.name for t in self.targets} | {n.name for n in self.numbers}
         labels |= {tag for t in self.targets for tag in t.tags}
-        return tuple(s for t in self.targets for s in t.secrets if s not in labels)
+        found = [s for t in self.targets for s in t.secrets if s not in labels]
+        found += [s for g in self.gateways for s in g.secrets]
+        return tuple(found)
+
+    def gateway(self, name: str) -> Gateway | None:
+        """The gateway called ``name``."""
+        return next((g for g in self.gateways if g.name == name), None)
 
     @cached_property
     def by_e164(self) -> dict[str, Number]:

@@ -20,6 +20,8 @@ from simkeeper.core.keys import (
     Key,
     Table,
 )
+from simkeeper.core.schema_gateways import GATEWAY_KINDS as GATEWAY_KINDS
+from simkeeper.core.schema_gateways import GATEWAYS as GATEWAYS
 
 SETTINGS = Table(
     "settings",
@@ -187,6 +189,27 @@ SETTINGS = Table(
             unit="days",
             example='"90d"',
             note="how long sent reminders are kept in the state database",
+        ),
+        Key(
+            "keepalive_budget",
+            "custom",
+            "The autopilot's hard cap on what its keep-alive texts may cost, per currency over "
+            'a rolling window: `{ GBP = 2.00, per = "365d" }`. Without it the autopilot sends '
+            "nothing (off by default). An attempt is counted from the moment it is recorded, "
+            "sent or not.",
+            shown_default="off",
+            example='{ GBP = 2.00, per = "365d" }',
+            note="the autopilot's spending cap; off when left out",
+        ),
+        Key(
+            "keepalive_wait",
+            "custom",
+            "How long the autopilot waits for the carrier's proof (delivered, or sent where no "
+            "report comes) before it gives up and the owner gets the reminder: `Nh`, 1 to 72.",
+            default=6,
+            shown_default='`"6h"`',
+            example='"6h"',
+            note="how long to wait for a keep-alive text's proof",
         ),
     ),
 )
@@ -421,6 +444,19 @@ NUMBERS = Table(
             default="",
             example='"https://www.giffgaff.com/top-up"',
         ),
+        Key(
+            "keepalive",
+            "custom",
+            'The autopilot: `{ via = "phone", sim = 1, to = "+447700900123", text = "hi", '
+            'cost = 0.10, lead = "30d" }` sends `text` to `to` from SIM `sim` of the gateway '
+            "`via` at deadline − `lead`, within `settings.keepalive_budget` (`cost` in the "
+            "number's `currency`, else the budget's only currency), and records the renewal "
+            "once the carrier confirms. `sim` (1-3) is for android-sms-gateway only. `check` "
+            "refuses it on a plan where a text does not count, and a `to` the plan says does "
+            "not count.",
+            example='{ via = "phone", sim = 1, to = "+447700900123", text = "hi", cost = 0.10, '
+            'lead = "30d" }',
+        ),
     ),
 )
 
@@ -519,4 +555,4 @@ WEB = Table(
     ),
 )
 
-TABLES = (SETTINGS, NUMBERS, NOTIFY, TEMPLATES, WEB)
+TABLES = (SETTINGS, NUMBERS, NOTIFY, GATEWAYS, TEMPLATES, WEB)

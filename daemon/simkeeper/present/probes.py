@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from simkeeper.core.model import Config, Number
 from simkeeper.present.report import StatusReport, from_the_future
@@ -182,3 +183,25 @@ def exposition(families: Iterable[Metric]) -> str:
                 else f"{m.name} {_number(value)}\n"
             )
     return out.getvalue()
+
+
+def keepalive_metrics(
+    spent: Mapping[str, Decimal], by_state: Mapping[str, int]
+) -> tuple[Metric, ...]:
+    """The autopilot's figures: what it spent in the budget's window per currency, and its
+    attempts by outcome (proved, failed, expired, unknown, refused, open ones)."""
+    outcomes = ("sending", "accepted", "proved", "failed", "expired", "unknown", "refused")
+    return (
+        Metric(
+            "simkeeper_keepalive_spent",
+            "gauge",
+            "What the autopilot's keep-alive texts cost within the budget's window, per currency.",
+            tuple(((("currency", c),), float(v)) for c, v in sorted(spent.items())),
+        ),
+        Metric(
+            "simkeeper_keepalive_attempts",
+            "gauge",
+            "The autopilot's keep-alive attempts, by outcome.",
+            tuple(((("outcome", o),), float(by_state.get(o, 0))) for o in outcomes),
+        ),
+    )

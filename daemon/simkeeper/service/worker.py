@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from simkeeper import app
 from simkeeper.config import load as config_mod
 from simkeeper.core.errors import ConfigError, DiskFullError
 from simkeeper.core.model import Config, Target
@@ -216,6 +217,31 @@ def deliver_apart(
         sent=[str(s) for s in answer["sent"]],
         failed=[(str(t), str(e)) for t, e in answer["failed"]],
     )
+
+
+def keepalive_apart(
+    config: Config, store: Store, now: datetime, redact: Redactor, wait: Wait
+) -> None:
+    """The autopilot's pass in a worker, so no gateway client (android-sms-gateway, jeepney)
+    loads in the daemon; nothing to do (asked without them) means no worker. Each step is
+    recorded by the worker before the next, so a worker that dies loses nothing: the next
+    pass settles what it left open by asking the gateway."""
+    if not app.autopilot_work(config, store, now):
+        return
+    path = store.path
+
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
+        with _own_store(path) as own:
+            results = app.keepalive_pass(config, own, now, redact)
+        return {"results": [[r.name, r.state] for r in results]}
+
+    try:
+        answer = run(job, redact, wait)
+    except WorkerDied as e:
+        log.error("%s; the autopilot settles its open texts on the next pass", e)
+        return
+    for name, state in answer["results"]:
+        log.info("autopilot: %s: %s", name, state)
 
 
 class _own_store:

@@ -153,3 +153,31 @@ def m006_retention(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE TABLE tallies (state TEXT PRIMARY KEY, count INTEGER NOT NULL)")
     db.execute("CREATE TABLE compactions (id INTEGER PRIMARY KEY CHECK (id = 1), ran_at TEXT)")
+
+
+@migrations()
+def m007_keepalive(db: sqlite_utils.Database) -> None:
+    """The autopilot's attempts (see :mod:`.keepalive`): one row per number and deadline,
+    written before its gateway is called, so a send is never repeated nor forgotten."""
+    db.execute(
+        """
+        CREATE TABLE keepalive_attempts (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            name TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            gateway TEXT NOT NULL,
+            sim INTEGER,
+            msg_id TEXT NOT NULL UNIQUE,
+            ref TEXT,
+            cost TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            state TEXT NOT NULL,
+            reason TEXT,
+            claimed_at TEXT NOT NULL,
+            settled_at TEXT,
+            history_id INTEGER,
+            UNIQUE (number, deadline)
+        )"""
+    )
+    db.execute("CREATE INDEX keepalive_spend ON keepalive_attempts (currency, claimed_at)")

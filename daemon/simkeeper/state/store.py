@@ -24,6 +24,7 @@ from simkeeper.state.diskfull import (
     disk_full,
     is_disk_full,
 )
+from simkeeper.state.keepalive import Keepalives
 from simkeeper.state.ledgers import (
     Ledgers,
 )
@@ -46,7 +47,7 @@ from simkeeper.state.upkeep import (
 )
 
 
-class Store(Outbox, Ledgers, Upkeep):
+class Store(Outbox, Ledgers, Upkeep, Keepalives):
     """An open state database. Use :func:`open_store`; close with :meth:`close`."""
 
 

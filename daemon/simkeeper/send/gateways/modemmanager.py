@@ -1,0 +1,89 @@
+"""A modem on this host through ModemManager's D-Bus API (``org.freedesktop.ModemManager1``),
+spoken with jeepney: ``Messaging.Create`` makes the SMS object, ``Sms.Send`` sends it, and its
+``State`` property says whether it left (no delivery report is asked for: ``sent`` is proof).
+
+The system bus is used, or ``$DBUS_SYSTEM_BUS_ADDRESS`` where set (the tests' private bus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from simkeeper.core.model import Gateway
+from simkeeper.send.gateways.client import GatewayError, Outcome
+
+SERVICE = "org.freedesktop.ModemManager1"
+ROOT = "/org/freedesktop/ModemManager1"
+MODEM = "org.freedesktop.ModemManager1.Modem"
+MESSAGING = "org.freedesktop.ModemManager1.Modem.Messaging"
+SMS = "org.freedesktop.ModemManager1.Sms"
+# MMSmsState: 1 stored (created, never sent: after a crash before Send), 4 sending, 5 sent.
+SMS_STATES = {0: "pending", 1: "missing", 4: "pending", 5: "sent"}
+
+
+class ModemManagerClient:
+    """One modem under ModemManager: the first one, or the one with ``modem``'s equipment id."""
+
+    def __init__(self, gateway: Gateway, timeout: float) -> None:
+        self.modem = gateway.modem
+        self.timeout = timeout
+
+    def _call(
+        self, path: str, interface: str, method: str, sig: str = "", body: tuple[Any, ...] = ()
+    ) -> tuple[Any, ...]:
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+        from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+
+        address = DBusAddress(path, bus_name=SERVICE, interface=interface)
+        try:
+            with open_dbus_connection(bus="SYSTEM") as conn:
+                reply = conn.send_and_get_reply(
+                    new_method_call(address, method, sig, body), timeout=self.timeout
+                )
+            return tuple(unwrap_msg(reply))
+        except DBusErrorResponse as e:
+            raise GatewayError(f"ModemManager: {e.name}", refused=True) from None
+        except Exception as e:  # no bus, no ModemManager, a timeout
+            raise GatewayError(f"ModemManager did not answer ({type(e).__name__})") from None
+
+    def _property(self, path: str, interface: str, name: str) -> Any:
+        (value,) = self._call(
+            path, "org.freedesktop.DBus.Properties", "Get", "ss", (interface, name)
+        )
+        return value[1]
+
+    def _modem_path(self) -> str:
+        (objects,) = self._call(ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+        for path, interfaces in sorted(objects.items()):
+            if MODEM not in interfaces:
+                continue
+            equipment = interfaces[MODEM].get("EquipmentIdentifier", ("s", ""))[1]
+            if self.modem == "any" or equipment == self.modem:
+                return str(path)
+        raise GatewayError(f"ModemManager has no modem {self.modem!r}", refused=True)
+
+    def send(
+        self, msg_id: str, to: str, text: str, sim: int | None, keep_ref: Callable[[str], None]
+    ) -> Outcome:
+        """Create the SMS object, hand its path to ``keep_ref`` (recorded before the next
+        step), then ``Sms.Send`` it and read its State."""
+        modem = self._modem_path()
+        props = {"number": ("s", to), "text": ("s", text)}
+        (path,) = self._call(modem, MESSAGING, "Create", "a{sv}", (props,))
+        keep_ref(str(path))
+        self._call(str(path), SMS, "Send")
+        return self.state(msg_id, str(path), to, text)
+
+    def state(self, msg_id: str, ref: str | None, to: str, text: str) -> Outcome:
+        """The State of SMS object ``ref``; ``missing`` when it never was created."""
+        if not ref:
+            return Outcome("missing", reports=False)
+        try:
+            value = self._property(ref, SMS, "State")
+        except GatewayError as e:
+            if e.refused:  # the object is gone (UnknownObject): never sent by us
+                return Outcome("missing", reports=False)
+            raise
+        return Outcome(SMS_STATES.get(int(value), "failed"), ref=ref, reports=False)
