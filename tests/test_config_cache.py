@@ -289,3 +289,86 @@ def test_one_shot_commands_run_without_the_cyclic_collector_and_restore_it(tmp_p
         gc.callbacks.remove(count)
     if not ALL_SUBPROCESS:  # in this process: the collections can be counted
         assert during_upcoming <= 2 < 10 <= during_history, (during_upcoming, during_history)
+
+
+# -- after an edit: table by table ---------------------------------------------------------
+
+
+def many(count: int, changed: int | None = None, due: str = "2026-12-15") -> str:
+    """A config of ``count`` numbers; table ``changed`` (if any) with another due date."""
+    head = '[settings]\ntimezone = "Europe/London"\n[[notify]]\nname = "c"\nurl = "console://"\n'
+    tables = [
+        f'[[numbers]]\nname = "n{i}"\nnumber = "+44 7911 {123000 + i}"\ncycle = "monthly"\n'
+        f"due = {'2027-01-03' if i == changed else due}\n"
+        for i in range(count)
+    ]
+    return head + "\n".join(tables)
+
+
+def uncached(path: Path, env: dict[str, str]) -> config_mod.Config:
+    return config_mod.load(path, env=env)
+
+
+def test_an_edit_validates_again_only_the_tables_it_changed(tmp_path, env):
+    path, cache = write_config(tmp_path / "c.toml", many(40)), tmp_path / "cache"
+    config_mod.load(path, env=env, cache=cache)
+    path.write_text(many(40, changed=7))
+    before = calls()
+    edited = config_mod.load(path, env=env, cache=cache)
+    assert calls() - before == 1, "only the edited table was validated again"
+    assert edited == uncached(path, env)
+    assert edited.numbers[7].due == date(2027, 1, 3)
+    before = calls()
+    assert config_mod.load(path, env=env, cache=cache) == edited  # the new text is cached whole
+    assert calls() == before
+
+
+def test_tables_moved_removed_or_added_are_taken_as_a_full_load_takes_them(tmp_path, env):
+    path, cache = write_config(tmp_path / "c.toml", many(10)), tmp_path / "cache"
+    config_mod.load(path, env=env, cache=cache)
+    tables = many(10).split("[[numbers]]")
+    head, numbers = tables[0], tables[1:]
+    moved = head + "[[numbers]]" + "[[numbers]]".join([numbers[9], *numbers[1:9]])  # 0 gone
+    path.write_text(
+        moved + '[[numbers]]\nname = "new"\nnumber = "+44 7911 123999"\n'
+        'cycle = "monthly"\ndue = 2026-12-20\n'
+    )
+    before = calls()
+    got = config_mod.load(path, env=env, cache=cache)
+    assert calls() - before == 1, "only the new table was validated"
+    assert got == uncached(path, env)
+    assert [n.name for n in got.numbers] == ["n9", *(f"n{i}" for i in range(1, 9)), "new"]
+
+
+def test_an_edit_that_breaks_the_config_reports_what_a_full_load_reports(tmp_path, env):
+    path, cache = write_config(tmp_path / "c.toml", many(10)), tmp_path / "cache"
+    config_mod.load(path, env=env, cache=cache)
+    # Table 3 takes table 5's number (a duplicate between an edited and a kept table), and
+    # table 8 gets a bad cycle.
+    text = many(10).replace('number = "+44 7911 123003"', 'number = "+44 7911 123005"')
+    path.write_text(
+        text.replace(
+            'name = "n8"\nnumber = "+44 7911 123008"\ncycle = "monthly"',
+            'name = "n8"\nnumber = "+44 7911 123008"\ncycle = "30 days"',
+        )
+    )
+    with pytest.raises(ConfigError) as cached_error:
+        config_mod.load(path, env=env, cache=cache)
+    with pytest.raises(ConfigError) as full_error:
+        uncached(path, env)
+    assert cached_error.value.lines() == full_error.value.lines()
+    text = "\n".join(cached_error.value.lines())
+    assert "numbers[6].number: +447911123005 is already listed as numbers[4]" in text, text
+    assert "numbers[9].cycle" in text, text
+
+
+def test_kept_tables_are_validated_again_when_what_they_read_besides_changed(tmp_path, env):
+    """A number's validation reads the targets' names and tags and the defaults [settings]
+    gives: a change there validates every table again."""
+    path, cache = write_config(tmp_path / "c.toml", many(10)), tmp_path / "cache"
+    config_mod.load(path, env=env, cache=cache)
+    path.write_text(many(10).replace('timezone = "Europe/London"', 'timezone = "Asia/Tokyo"'))
+    before = calls()
+    got = config_mod.load(path, env=env, cache=cache)
+    assert calls() - before == 10
+    assert got == uncached(path, env) and got.numbers[0].timezone_name == "Asia/Tokyo"

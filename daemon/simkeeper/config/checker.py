@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simkeeper.config.secrets import Secrets
 from simkeeper.config.values import ValueType, _join, _suggest, _type_hint, _type_message
@@ -17,6 +17,10 @@ from simkeeper.core.errors import Problem
 from simkeeper.core.keys import FIRST_DAY, LAST_DAY
 
 UrlCheck = Callable[[str], "str | None"]
+
+
+if TYPE_CHECKING:
+    from simkeeper.config.cache import Entry
 
 
 class Checker:
@@ -40,6 +44,10 @@ class Checker:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.gateway_kinds: dict[str, str] = {}  # [[gateways]] by name, for keepalive.via
+        # The numbers of an earlier load by table digest (None: validate every table), and
+        # each valid number's table digest, kept for the cache (None: no cache in use).
+        self.previous: Entry | None = None
+        self.digests: list[bytes] | None = None
 
     # -- reporting ----------------------------------------------------------------------------
 

@@ -57,15 +57,17 @@ def load(
         raise ConfigError(
             [Problem(str(path), "", f"cannot read config file: {reason}", hint=_perm_hint())]
         ) from None
-    key = configcache.content_key(text) if cache else ""
-    if cache:
-        hit = _cached(
-            path, text, env, url_check, require_secrets, configcache.read(cache, path, key)
-        )
+    code = configcache.code_key() if cache else ""
+    key = configcache.content_key(text, code) if cache else ""
+    entry = configcache.read(cache, path, key, code) if cache else None
+    if entry is not None and entry.key == key:
+        hit = _cached(path, text, env, url_check, require_secrets, entry)
         if hit:
             return hit
     data = _parse(path, text)
     validator = Validator(path, text, env, url_check, require_secrets)
+    if cache:  # an edited file: the tables it still has are not validated again
+        validator.previous, validator.digests = entry, []
     deep = _deepest(data)
     if deep:
         problem = _too_deep(path, None, deep)
@@ -75,7 +77,7 @@ def load(
     if validator.problems:
         raise ConfigError(validator.problems)
     if cache:
-        _keep(cache, path, text, key, data, config)
+        _keep(cache, path, text, (key, code), data, config, tuple(validator.digests or ()))
     return config
 
 
@@ -123,10 +125,17 @@ def _cached(
 
 
 def _keep(
-    cache: Path, path: Path, text: str, key: str, data: dict[str, Any], config: Config
+    cache: Path,
+    path: Path,
+    text: str,
+    keys: tuple[str, str],
+    data: dict[str, Any],
+    config: Config,
+    digests: tuple[bytes, ...],
 ) -> None:
-    """Write the cache entry of a config that validated, if the text around its
-    ``[[numbers]]`` tables parses alone to exactly what it holds besides them."""
+    """Write the cache entry of a config that validated (``keys``: its content and code
+    keys), if the text around its ``[[numbers]]`` tables parses alone to exactly what it holds
+    besides them."""
     spans = configcache.number_spans(text)
     try:
         rest = tomllib.loads(configcache.without(text, spans))
@@ -135,9 +144,13 @@ def _keep(
     if rest != {k: v for k, v in data.items() if k != "numbers"}:
         return
     context = configcache.context_key(
-        configcache.settings_defaults(config.settings), config.targets, config.gateways
+        configcache.settings_defaults(config.settings),
+        config.targets,
+        {g.name: g.kind for g in config.gateways},
     )
-    configcache.write(cache, path, configcache.Entry(key, context, spans, config.numbers))
+    key, code = keys
+    entry = configcache.Entry(key, context, spans, config.numbers, code, digests)
+    configcache.write(cache, path, entry)
 
 
 def load_partial(
@@ -164,6 +177,8 @@ def load_partial(
 
 def _deepest(value: Any, key: str = "", depth: int = 0) -> str | None:
     """The key path of a value nested deeper than :data:`MAX_NESTING`, or None."""
+    if depth == 0 and not _too_nested(value, 0):
+        return None  # the common case, told without building a key path per value
     if depth > MAX_NESTING:
         return key or "(top level)"
     items: Any = value.items() if isinstance(value, dict) else None
@@ -176,6 +191,14 @@ def _deepest(value: Any, key: str = "", depth: int = 0) -> str | None:
             if found:
                 return found
     return None
+
+
+def _too_nested(value: Any, depth: int) -> bool:
+    """Whether anything in ``value`` is nested deeper than :data:`MAX_NESTING`."""
+    if depth > MAX_NESTING:
+        return True
+    children: Any = value.values() if isinstance(value, dict) else value
+    return any(isinstance(v, (dict, list)) and _too_nested(v, depth + 1) for v in children)
 
 
 def _too_deep(path: Path, line: int | None, key: str = "") -> Problem:

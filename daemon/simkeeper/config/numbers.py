@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from simkeeper.config import autopilot
+from simkeeper.config.cache import context_key, settings_defaults, table_digest
 from simkeeper.config.readers import SchemaWalk
 from simkeeper.config.values import TomlTable, _join, _suggest
 from simkeeper.core.model import Number, Settings, Stage, Target, Tier
@@ -36,8 +37,12 @@ class NumberChecks(SchemaWalk):
         names: dict[str, int] = {}
         e164s: dict[str, int] = {}
         tags = {t.name for t in targets} | {tag for t in targets for tag in t.tags}
+        reuse = self._reusable(settings, targets)
         for i, entry in enumerate(entries, start=1):
-            number = self.number(entry, f"numbers[{i}]", settings, tags, bool(targets))
+            digest = table_digest(entry) if self.digests is not None else b""
+            number = reuse.get(digest)  # validated before from this very table and context
+            if number is None:
+                number = self.number(entry, f"numbers[{i}]", settings, tags, bool(targets))
             # Names are compared even when the entry has other problems: all reported at once.
             name = entry.get("name")
             if isinstance(name, str) and name.strip():
@@ -58,7 +63,18 @@ class NumberChecks(SchemaWalk):
                 )
             e164s.setdefault(number.number, i)
             numbers.append(number)
+            if self.digests is not None:
+                self.digests.append(digest)
         return numbers
+
+    def _reusable(self, settings: Settings, targets: list[Target]) -> dict[bytes, Number]:
+        """The numbers of the earlier load by table digest, when they were validated against
+        the same defaults from ``[settings]`` and the same target names and tags (the code is
+        the same: :func:`~simkeeper.config.cache.read` saw to that)."""
+        if self.previous is None:
+            return {}
+        context = context_key(settings_defaults(settings), targets, self.gateway_kinds)
+        return self.previous.by_table() if self.previous.context == context else {}
 
     def number(
         self, e: dict[str, Any], p: str, settings: Settings, tags: set[str], have_targets: bool

@@ -61,7 +61,7 @@ class Validator(NumberChecks):
         if cached is None:
             numbers = self.numbers(self.array(data, "numbers"), settings, targets)
         elif cached.context == configcache.context_key(
-            configcache.settings_defaults(settings), targets, gateways
+            configcache.settings_defaults(settings), targets, self.gateway_kinds
         ):
             numbers = list(cached.numbers)
         else:
