@@ -363,6 +363,24 @@ def test_metrics_show_spend_per_currency_and_attempts_by_outcome(tmp_path, genv)
     assert by["proved"] == 1 and by["failed"] == 0
 
 
+def test_the_status_page_shows_the_spend(tmp_path, genv):
+    from webface import free_port, request, web_config, web_process
+
+    from simkeeper.send.links import page_token
+
+    port = free_port()
+    with SmsGatewayPeer(tmp_path / "posts.jsonl") as peer:
+        config = android_config(tmp_path, peer)
+        config.write_text(config.read_text() + web_config(port))
+        ok(config, genv, "send-due", "--now", DUE)
+        ok(config, genv, "send-due", "--now", "2026-11-01T10:01:00Z")
+    key = bytes.fromhex((tmp_path / "state" / "web.key").read_text().strip())
+    with web_process(config, genv, port, "2026-11-02T10:00:00Z"):
+        page = request(port, f"/?token={page_token(key, 'status')}")
+    assert page.status == 200, page.text
+    assert "Autopilot: 0.10 of 2.00 GBP spent in the last 365 days" in page.text
+
+
 # -- ModemManager end to end ----------------------------------------------------------------
 
 needs_dbus = pytest.mark.skipif(

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
 from simkeeper import app
-from simkeeper.core.model import EMPTY_LEDGER, Number
+from simkeeper.core.model import EMPTY_LEDGER, Config, Number
+from simkeeper.engine.balances import money
 from simkeeper.engine.deadlines import local_today, upcoming
 from simkeeper.send.links import BadToken, Claim, Page, page_allowed, page_token, verify
 from simkeeper.texts.i18n import Translator
@@ -96,7 +98,26 @@ def status_page(site: Site, request: Request) -> Response:
         before=link(max(before, 0)) if before is not None else "",
         after=link(after) if after is not None else "",
         targets=[(h.name, h.failing) for h in report.targets],
+        spend=_spend(config, now, t),
     )
+
+
+def _spend(config: Config, now: datetime, t: Translator) -> list[str]:
+    """The autopilot's spend, a line per currency of its budget (none when it is off)."""
+    spend = app.keepalive_spend(config, now)
+    if spend is None:
+        return []
+    line = t.gettext("Autopilot: %(spent)s of %(cap)s %(currency)s spent in the last %(days)d days")
+    return [
+        line
+        % {
+            "spent": money(spend.spent.get(currency, Decimal(0))),
+            "cap": money(cap),
+            "currency": currency,
+            "days": spend.per_days,
+        }
+        for currency, cap in sorted(spend.caps.items())
+    ]
 
 
 def _int(text: str) -> int:
