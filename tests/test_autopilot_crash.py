@@ -10,6 +10,15 @@ from autopilot_kills import ANDROID_STEPS, MODEM_STEPS, android_round, modem_rou
 from test_autopilot import needs_dbus
 
 
+def outcome(step: str, expected: str, figures: object) -> str:
+    """The outcome a round must end with. Killed while the gateway holds the call, whether the
+    text left before the kill is the machine's timing, not the code's: the attempt must then
+    say what happened (proved when the gateway sent it, failed when it never did)."""
+    if step == "during-call":
+        return "proved" if figures.sends == 1 else "failed"  # type: ignore[attr-defined]
+    return expected
+
+
 @pytest.mark.parametrize("step", ANDROID_STEPS)
 def test_kill_9_at_every_step_through_android_sms_gateway(tmp_path, env, step):
     figures = android_round(tmp_path / "round", env, step)
@@ -21,7 +30,7 @@ def test_kill_9_at_every_step_through_android_sms_gateway(tmp_path, env, step):
     # A kill before the gateway could have it ends failed (never sent: the owner is reminded);
     # a kill once it may have it is settled by asking, and proved.
     expected = "failed" if step == "claimed" else "proved"
-    assert figures.outcomes == {expected: 1}, figures
+    assert figures.outcomes == {outcome(step, expected, figures): 1}, figures
 
 
 @needs_dbus
@@ -34,4 +43,4 @@ def test_kill_9_at_every_step_through_modemmanager(tmp_path, env, step):
     assert figures.unproved_renewals == 0
     assert figures.attempts == 1
     expected = "failed" if step in ("claimed", "ref") else "proved"
-    assert figures.outcomes == {expected: 1}, figures
+    assert figures.outcomes == {outcome(step, expected, figures): 1}, figures
