@@ -184,5 +184,5 @@ def restore(source: Path, state: Path) -> tuple[Copied, Path | None]:
         store = open_store(state)  # applies this build's migrations to an older backup
         assert store is not None
         with store:
-            reminders, history = _counts(store.db.conn)
+            reminders, history = _counts(store.db.conn)  # type: ignore[arg-type]
     return Copied(state, reminders, history), kept

@@ -9,11 +9,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import sqlite_utils
 
 from simkeeper.core.errors import StateError
+from simkeeper.state.dialect import POSTGRESQL, SQLITE, Dialect
 from simkeeper.state.diskfull import (
     RESERVE_BYTES,
     disk_full,
@@ -23,14 +24,22 @@ from simkeeper.state.rows import (
     stamp,
 )
 
+if TYPE_CHECKING:
+    from simkeeper.state.postgres import Handle
+
+CHANGES_CHANNEL = "simkeeper_changes"  # PostgreSQL: NOTIFY'd with each change logged
+
 
 class Database:
-    """An open SQLite connection to the state database, its file's path, its transactions and
-    the reserve file beside it: what every part of :class:`Store` shares."""
+    """An open connection to the state database (an SQLite file, or PostgreSQL through
+    :mod:`.postgres`), its location, its transactions and the reserve file beside an SQLite
+    file: what every part of :class:`Store` shares."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path):
+    def __init__(self, db: sqlite_utils.Database | Handle, path: Path, url: str | None = None):
         self.db = db
-        self.path = path
+        self.path = path  # the SQLite file (for PostgreSQL: where one would be, never used)
+        self.url = url  # the PostgreSQL state's URL (None: SQLite)
+        self.dialect: Dialect = POSTGRESQL if url else SQLITE
         self.reserve_used = False  # the reserve was given up to record a pass's outcomes
         self._compacted: bool | None = None
         self._depth = 0  # how deep in :meth:`transaction` (0: none open)
@@ -40,9 +49,18 @@ class Database:
         """The reserve file next to the database."""
         return self.path.with_name(self.path.name + "-reserve")
 
+    @property
+    def location(self) -> str:
+        """What :func:`~simkeeper.state.store.open_store` opens again: the path or the URL."""
+        return self.url or str(self.path)
+
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, shared: bool = False) -> Iterator[None]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back if the block raises.
+
+        On PostgreSQL the writers' advisory lock stands for SQLite's write lock; a ``shared``
+        transaction (a claim, which locks the rows it takes) goes without it. SQLite has one
+        write lock: every transaction takes it.
 
         Nested, it joins the transaction already open: a check and the write it allows (a
         renewal, :func:`simkeeper.app.record_entry`) hold one write lock from the check to the
@@ -58,14 +76,17 @@ class Database:
                 self._depth -= 1
             return
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            if shared and self.url:
+                conn.begin_shared()  # type: ignore[union-attr]
+            else:
+                conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
-                    with suppress(sqlite3.Error):
+                    with suppress(sqlite3.Error, StateError):
                         conn.execute("ROLLBACK")
                 raise
             finally:
@@ -77,7 +98,10 @@ class Database:
 
     def ensure_reserve(self) -> None:
         """Put the reserve file in place (a no-op when it is); raise :class:`DiskFullError`
-        when there is no room for it, so that nothing is sent that could not be recorded."""
+        when there is no room for it, so that nothing is sent that could not be recorded.
+        PostgreSQL keeps its own room: the reserve is an SQLite file's."""
+        if self.url:
+            return
         with suppress(OSError):
             if self.reserve_path.stat().st_size >= RESERVE_BYTES:
                 return
@@ -97,6 +121,8 @@ class Database:
 
     def release_reserve(self) -> bool:
         """Delete the reserve file to make room; False when there was none to give."""
+        if self.url:
+            return False
         try:
             self.reserve_path.unlink()
         except FileNotFoundError:
@@ -106,6 +132,9 @@ class Database:
 
     def close(self) -> None:
         """Checkpoint and close the database."""
+        if self.url:
+            self.db.conn.close()
+            return
         with suppress(sqlite3.Error):
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.conn.close()
@@ -138,6 +167,7 @@ class Database:
 
     def _note_changes(self, numbers: Iterable[str], now: datetime) -> None:
         """Log that these numbers' ledger changed (inside the caller's transaction)."""
-        self.db.conn.executemany(
-            "INSERT INTO changes (number, at) VALUES (?, ?)", [(n, stamp(now)) for n in numbers]
-        )
+        rows = [(n, stamp(now)) for n in numbers]
+        self.db.conn.executemany("INSERT INTO changes (number, at) VALUES (?, ?)", rows)
+        if self.url and rows:  # the other daemons wake at the commit (LISTEN)
+            self.db.execute(f"NOTIFY {CHANGES_CHANNEL}")

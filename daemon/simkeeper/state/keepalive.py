@@ -120,7 +120,7 @@ class Keepalives(Database):
             cur = conn.execute(
                 "INSERT INTO keepalive_attempts (number, name, deadline, gateway, sim, msg_id,"
                 " cost, currency, state, reason, claimed_at, settled_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     number,
                     name,
@@ -137,7 +137,7 @@ class Keepalives(Database):
                 ),
             )
             made = conn.execute(
-                f"SELECT {_COLUMNS} FROM keepalive_attempts WHERE id = ?", (cur.lastrowid,)
+                f"SELECT {_COLUMNS} FROM keepalive_attempts WHERE id = ?", (cur.fetchone()[0],)
             ).fetchone()
         return Claim("claimed" if fits else "budget", _attempt(made), spent)
 
@@ -188,7 +188,7 @@ class Keepalives(Database):
             # lands (one BEGIN IMMEDIATE that checks and writes); this is already one.
             row = conn.execute(
                 "INSERT INTO history (number, name, kind, date, amount, currency, note, covers,"
-                " recorded_at) VALUES (?, ?, 'renewal', ?, ?, ?, ?, ?, ?)",
+                " recorded_at) VALUES (?, ?, 'renewal', ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     attempt.number,
                     attempt.name,
@@ -202,7 +202,7 @@ class Keepalives(Database):
             )
             conn.execute(
                 "UPDATE keepalive_attempts SET history_id = ? WHERE id = ?",
-                (row.lastrowid, attempt.id),
+                (row.fetchone()[0], attempt.id),
             )
             self._note_changes([attempt.number], now)
         return True

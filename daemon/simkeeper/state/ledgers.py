@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from simkeeper.core.errors import StateError
 from simkeeper.core.kinds import EntryKind
 from simkeeper.core.model import Ledger
 from simkeeper.state.database import (
@@ -53,7 +54,7 @@ class Ledgers(Database):
         with self.transaction():
             cur = self.db.conn.execute(
                 "INSERT INTO history (number, name, kind, date, amount, currency, note, covers,"
-                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     number,
                     name,
@@ -66,8 +67,9 @@ class Ledgers(Database):
                     stamp(now),
                 ),
             )
+            made = int(cur.fetchone()[0])
             self._note_changes([number], now)
-        return cur.lastrowid or 0
+        return made
 
     def entries(self, number: str, kind: EntryKind | None = None) -> list[Entry]:
         """The renewals and top-ups recorded for ``number`` (only ``kind`` if given), oldest
@@ -202,7 +204,7 @@ class Ledgers(Database):
             sql += f" WHERE number IN ({','.join('?' * len(numbers))})"
         try:
             rows = self.db.execute(sql, numbers or []).fetchall()
-        except sqlite3.OperationalError:
+        except (sqlite3.OperationalError, StateError):
             return {}
         return {(n, date.fromisoformat(d)): parse_stamp(u) for n, d, u in rows}
 
@@ -223,18 +225,16 @@ class Ledgers(Database):
         """Hold ``deadline``'s reminders of ``number`` until ``until`` (one goes out then).
         False, and nothing written, when it is already held until then or later."""
         with self.transaction():
-            row = next(
-                self.db.execute(
-                    "SELECT until FROM snoozes WHERE number = ? AND deadline = ?",
-                    (number, deadline.isoformat()),
-                ),
-                None,
-            )
+            row = self.db.execute(
+                "SELECT until FROM snoozes WHERE number = ? AND deadline = ?",
+                (number, deadline.isoformat()),
+            ).fetchone()
             if row and parse_stamp(row[0]) >= until:
                 return False
             self.db.execute(
-                "INSERT OR REPLACE INTO snoozes (number, deadline, until, recorded_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO snoozes (number, deadline, until, recorded_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (number, deadline) DO UPDATE SET until = excluded.until,"
+                " recorded_at = excluded.recorded_at",
                 (number, deadline.isoformat(), stamp(until), stamp(now)),
             )
             self._note_changes([number], now)

@@ -1,4 +1,10 @@
-"""The state database's schema, one migration per change (sqlite-utils' ``Migrations``)."""
+"""The state database's schema, one migration per change (sqlite-utils' ``Migrations``).
+
+Each migration is plain ``db.execute`` in the SQL SQLite and PostgreSQL share: on
+PostgreSQL the same functions run through :func:`simkeeper.state.postgres.migrate`, which
+rewrites their DDL by :mod:`.dialect`'s rules (row ids become identity columns). A migration
+that used sqlite-utils' table helpers would run on SQLite only: write it as ``db.execute``.
+"""
 
 from __future__ import annotations
 
@@ -181,3 +187,24 @@ def m007_keepalive(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX keepalive_spend ON keepalive_attempts (currency, claimed_at)")
+
+
+@migrations()
+def m010_leases(db: sqlite_utils.Database) -> None:
+    """A claim's lease: when it runs out, another process (of any host) takes it over."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN lease_until TEXT")
+
+
+@migrations()
+def m011_daemons(db: sqlite_utils.Database) -> None:
+    """The daemons sharing the state, and when each last ran a pass (for ``status``)."""
+    db.execute(
+        """
+        CREATE TABLE daemons (
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            last_pass TEXT,
+            PRIMARY KEY (host, pid)
+        )"""
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -27,7 +28,7 @@ from simkeeper.state.upkeep import (
 )
 
 BACKOFF = (60, 300, 1800, 7200)  # seconds: 1 min, 5 min, 30 min, then every 2 h
-STALE_CLAIM = timedelta(minutes=15)  # a claim older than this is released even if its pid lives
+STALE_CLAIM = timedelta(minutes=15)  # a claim's lease: past it, another process takes it over
 
 
 # What ``json.dumps(payload, ensure_ascii=False)`` writes, without a new encoder per reminder.
@@ -35,8 +36,9 @@ _PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def process_token() -> str:
-    """Who holds a claim: pid and the process start time, so a reused pid is not mistaken."""
-    return f"{os.getpid()}:{_start_time(os.getpid())}"
+    """Who holds a claim: host, pid and the process start time, so a reused pid is not
+    mistaken, nor a process of another host sharing a PostgreSQL state."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
 
 
 def _start_time(pid: int) -> str:
@@ -48,7 +50,14 @@ def _start_time(pid: int) -> str:
 
 
 def _alive(token: str) -> bool:
-    pid_text, _, started = token.partition(":")
+    """Whether the claim's process may still be sending. A process of another host cannot be
+    asked: its claim lives until its lease runs out."""
+    parts = token.split(":")
+    if len(parts) == 3:  # host:pid:start (a token from before hosts were named has two)
+        if parts[0] != socket.gethostname():
+            return True
+        parts = parts[1:]
+    pid_text, started = parts[0], parts[-1]
     try:
         pid = int(pid_text)
         os.kill(pid, 0)
@@ -77,9 +86,12 @@ class Outbox(Database):
         at = stamp(now)
         stamps: dict[datetime, str] = {}  # many reminders share their instants
         deliveries: list[tuple[int | None, str, str, str]] = []
+        # Idempotent on every daemon: a slot recorded by another is left alone (its unique key
+        # is number, deadline, kind and lead; a delivery's adds the target).
         insert = (
-            "INSERT OR IGNORE INTO reminders (number, deadline, kind, offset, name, due_at,"
+            "INSERT INTO reminders (number, deadline, kind, offset, name, due_at,"
             " expires_at, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING RETURNING id"
         )
         with self.transaction():
             for reminder, payload, targets in items:
@@ -89,7 +101,7 @@ class Outbox(Database):
                 due_s = stamps.get(due) or stamps.setdefault(due, stamp(due))
                 expires_s = stamps.get(expires) or stamps.setdefault(expires, stamp(expires))
                 key = reminder.key
-                cur = conn.execute(
+                row = conn.execute(
                     insert,
                     (
                         *key,
@@ -99,17 +111,17 @@ class Outbox(Database):
                         _PAYLOAD_JSON.encode(payload),
                         at,
                     ),
-                )
-                if cur.rowcount != 1:
+                ).fetchone()
+                if row is None:
                     continue
                 created += 1
                 if key[2] == "renew":  # the ledger knows which deadlines were reminded
                     changed.add(key[0])
-                rowid = cur.lastrowid
+                rowid = row[0]
                 deliveries += [(rowid, t, at, expires_s) for t in targets]
             conn.executemany(
                 "INSERT INTO deliveries (reminder_id, target, next_attempt_at, expires_at)"
-                " VALUES (?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 deliveries,
             )
             self._note_changes(sorted(changed - {""}), now)
@@ -118,17 +130,16 @@ class Outbox(Database):
     # -- claiming and settling deliveries -----------------------------------------------------
 
     def release_stale(self, now: datetime) -> int:
-        """Hand back deliveries claimed by a process that died (or hung: a claim older than
-        :data:`STALE_CLAIM` at ``now``) mid-send."""
+        """Hand back deliveries claimed by a process of this host that died mid-send, and
+        those whose lease ran out by ``now`` (a process that hung, or died on another host)."""
         released = 0
-        old = stamp(now - STALE_CLAIM)
         rows = self.db.execute(
-            "SELECT DISTINCT claimed_by, MIN(claimed_at) FROM deliveries WHERE state = 'sending'"
-            " GROUP BY claimed_by"
+            "SELECT claimed_by, MIN(COALESCE(lease_until, claimed_at)) FROM deliveries"
+            " WHERE state = 'sending' GROUP BY claimed_by"
         ).fetchall()
         with self.transaction():
-            for token, claimed_at in rows:
-                if _alive(token) and claimed_at > old:
+            for token, lease_until in rows:
+                if _alive(token) and lease_until > stamp(now):
                     continue
                 released += self.db.conn.execute(
                     "UPDATE deliveries SET state = 'pending', claimed_by = NULL"
@@ -157,13 +168,22 @@ class Outbox(Database):
 
     def claim(self, target: str, now: datetime, token: str) -> list[Claimed]:
         """Atomically take every delivery ready for ``target`` at ``now`` (also the claim's
-        time); another process gets none."""
-        with self.transaction():
+        time), and any whose claim's lease ran out, with a lease of :data:`STALE_CLAIM`;
+        another process gets none.
+
+        One UPDATE on both engines; on PostgreSQL its rows are picked ``FOR UPDATE SKIP
+        LOCKED``, so daemons claiming at once each take others and none waits for another.
+        """
+        at, lease = stamp(now), stamp(now + STALE_CLAIM)
+        lock = " FOR UPDATE SKIP LOCKED" if self.dialect.postgresql else ""
+        with self.transaction(shared=True):
             self.db.conn.execute(
-                "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?"
-                " WHERE target = ? AND state IN ('pending', 'failed')"
-                " AND next_attempt_at <= ? AND expires_at > ?",
-                (token, stamp(now), target, stamp(now), stamp(now)),
+                "UPDATE deliveries SET state = 'sending', claimed_by = ?, claimed_at = ?,"
+                " lease_until = ? WHERE id IN (SELECT id FROM deliveries WHERE target = ?"
+                " AND ((state IN ('pending', 'failed') AND next_attempt_at <= ?)"
+                " OR (state = 'sending' AND lease_until <= ?)) AND expires_at > ?"
+                f" ORDER BY id{lock})",
+                (token, at, lease, target, at, at, at),
             )
         rows = self.db.execute(
             "SELECT d.id, d.target, r.kind, r.payload, d.attempts, d.last_error FROM deliveries d"
@@ -262,7 +282,12 @@ class Outbox(Database):
         opened read-only)."""
         if "passes" not in self.db.table_names():
             return None
-        rows = list(self.db.query("SELECT * FROM passes ORDER BY id DESC LIMIT 1"))
+        rows = list(
+            self.db.query(
+                "SELECT id, source, ran_at, seconds, outcome, sent, failed, error FROM passes"
+                " ORDER BY id DESC LIMIT 1"
+            )
+        )
         return PassRecord(**rows[0]) if rows else None
 
     def recorded(self, keys: Iterable[tuple[str, str, str, int]]) -> set[tuple[str, str, str, int]]:
@@ -323,7 +348,7 @@ class Outbox(Database):
         found = dict(self.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
         if self.compacted:
             for state, count in self.db.execute(
-                "SELECT CASE WHEN sent THEN 'sent' ELSE 'expired' END, COUNT(*) FROM settled"
+                "SELECT CASE WHEN sent = 1 THEN 'sent' ELSE 'expired' END, COUNT(*) FROM settled"
                 " WHERE target != '' GROUP BY 1 UNION ALL SELECT state, count FROM tallies"
             ):
                 found[state] = found.get(state, 0) + count

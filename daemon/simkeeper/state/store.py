@@ -14,12 +14,14 @@ in the room it frees. The pass then stops with :class:`~simkeeper.core.errors.Di
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
 import sqlite_utils
 
+from simkeeper.state.dialect import is_url
 from simkeeper.state.diskfull import (
     disk_full,
     is_disk_full,
@@ -51,8 +53,10 @@ class Store(Outbox, Ledgers, Upkeep, Keepalives):
     """An open state database. Use :func:`open_store`; close with :meth:`close`."""
 
 
-def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> Store | None:
-    """Open (and create or migrate) the state database at ``path``.
+def open_store(path: Path | str, *, create: bool = True, readonly: bool = False) -> Store | None:
+    """Open (and create or migrate) the state database at ``path``: an SQLite file, or a
+    ``postgresql://`` URL (see :mod:`.postgres`; ``create`` and ``readonly`` then change
+    nothing: the database is the server's, and its schema is brought up to date).
 
     With ``create=False`` a missing file gives None instead, for read-only commands. With
     ``readonly`` the file is opened read-only and never migrated or written, so a user who may
@@ -61,6 +65,8 @@ def open_store(path: Path, *, create: bool = True, readonly: bool = False) -> St
     Raises :class:`StateError` when the folder or file cannot be used, saying why: which path,
     which user and what mode it needs, or (only for real damage) how to set it aside.
     """
+    if isinstance(path, str) and is_url(path):
+        return _open_postgresql(path)
     path = Path(path)
     if not path.exists() and not create:
         return None
@@ -106,3 +112,10 @@ def _open_readonly(path: Path) -> Store | None:
     except sqlite3.Error as e:
         raise state_error(path, e, writing=False) from None
     return Store(db, path)
+
+
+def _open_postgresql(url: str) -> Store:
+    """Connect to the PostgreSQL state at ``url`` and migrate it (psycopg imported here)."""
+    from simkeeper.state.postgres import open_handle
+
+    return Store(open_handle(url), Path(os.devnull), url)

@@ -65,14 +65,14 @@ class Upkeep(Database):
             cutoff = stamp(now - retention)
             dropped = dict(
                 conn.execute(
-                    "SELECT CASE WHEN sent THEN 'sent' ELSE 'expired' END, COUNT(*) FROM settled"
-                    " WHERE until < ? AND target != '' GROUP BY 1",
+                    "SELECT CASE WHEN sent = 1 THEN 'sent' ELSE 'expired' END, COUNT(*)"
+                    " FROM settled WHERE until < ? AND target != '' GROUP BY 1",
                     (cutoff,),
                 ).fetchall()
             )
             conn.executemany(
                 "INSERT INTO tallies (state, count) VALUES (?, ?)"
-                " ON CONFLICT(state) DO UPDATE SET count = count + excluded.count",
+                " ON CONFLICT(state) DO UPDATE SET count = tallies.count + excluded.count",
                 dropped.items(),
             )
             gone = conn.execute("DELETE FROM settled WHERE until < ?", (cutoff,)).rowcount
@@ -91,16 +91,17 @@ class Upkeep(Database):
         marks = ",".join("?" * len(ids))
         conn = self.db.conn
         conn.execute(
-            "INSERT OR IGNORE INTO settled (number, deadline, kind, offset, target, id, name, at,"
+            "INSERT INTO settled (number, deadline, kind, offset, target, id, name, at,"
             " until, sent) SELECT r.number, r.deadline, r.kind, r.offset, COALESCE(d.target, ''),"
             " COALESCE(d.id, 0), r.name, COALESCE(d.sent_at, r.expires_at), r.expires_at,"
-            " COALESCE(d.state = 'sent', 0) FROM reminders r"
-            f" LEFT JOIN deliveries d ON d.reminder_id = r.id WHERE r.id IN ({marks})",
+            " CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END FROM reminders r"
+            f" LEFT JOIN deliveries d ON d.reminder_id = r.id WHERE r.id IN ({marks})"
+            " ON CONFLICT DO NOTHING",
             ids,
         )
         conn.execute(
-            "INSERT OR IGNORE INTO reminded (number, deadline) SELECT number, deadline"
-            f" FROM reminders WHERE kind = 'renew' AND id IN ({marks})",
+            "INSERT INTO reminded (number, deadline) SELECT number, deadline"
+            f" FROM reminders WHERE kind = 'renew' AND id IN ({marks}) ON CONFLICT DO NOTHING",
             ids,
         )
         conn.execute(f"DELETE FROM deliveries WHERE reminder_id IN ({marks})", ids)
@@ -113,10 +114,12 @@ class Upkeep(Database):
         an older one is switched to it once with a VACUUM (after compaction, so it copies only
         what is left). Both are atomic: a crash leaves the file as it was.
         """
+        if self.url:
+            return True  # PostgreSQL's autovacuum gives freed space back to its tables
         try:
             if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == AUTO_VACUUM_INCREMENTAL:
                 # sqlite3's execute() steps a statement once: one page. A script runs it out.
-                self.db.conn.executescript("PRAGMA incremental_vacuum;")
+                self.db.conn.executescript("PRAGMA incremental_vacuum;")  # type: ignore[union-attr]
             else:
                 self.db.execute(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
                 self.db.execute("VACUUM")
