@@ -49,7 +49,9 @@ def numbers(count: int, due: date = START) -> str:
     )
 
 
-def make_config(tmp_path: Path, url: str, body: str, retention: str = "30d") -> Config:
+def make_config(
+    tmp_path: Path, url: str, body: str, retention: str = "30d", state: str | None = None
+) -> Config:
     text = f"""
 [settings]
 timezone = "UTC"
@@ -59,7 +61,7 @@ overdue_every = "1d"
 overdue_for = "30d"
 retention = "{retention}"
 send_timeout = 5
-state = "{tmp_path / "state.db"}"
+state = "{state or tmp_path / "state.db"}"
 
 [[notify]]
 name = "hook"
@@ -106,9 +108,9 @@ def sent_keys(store: Store) -> set[tuple[str, str, str, int]]:
     return set(live) | set(folded)
 
 
-def test_the_database_stays_bounded_over_many_passes(tmp_path, http_receiver):
-    config = make_config(tmp_path, http_receiver.json_url(), numbers(6))
-    with open_store(tmp_path / "state.db") as store:
+def test_the_database_stays_bounded_over_many_passes(tmp_path, store_url, http_receiver):
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(6), state=store_url)
+    with open_store(store_url) as store:
         recorded = passes(config, store, START, 100)
         after_100 = rows(store)
         recorded += passes(config, store, START + timedelta(days=100), 100)
@@ -126,9 +128,13 @@ def test_the_database_stays_bounded_over_many_passes(tmp_path, http_receiver):
     assert after_200["reminders"] <= after_100["reminders"] + 6
 
 
-def test_folded_slots_are_never_recorded_again_and_overdue_alerts_go_on(tmp_path, http_receiver):
-    config = make_config(tmp_path, http_receiver.json_url(), numbers(1, date(2026, 12, 20)))
-    with open_store(tmp_path / "state.db") as store:
+def test_folded_slots_are_never_recorded_again_and_overdue_alerts_go_on(
+    tmp_path, store_url, http_receiver
+):
+    config = make_config(
+        tmp_path, http_receiver.json_url(), numbers(1, date(2026, 12, 20)), state=store_url
+    )
+    with open_store(store_url) as store:
         passes(config, store, START, 40)  # 3 renew reminders, then daily overdue alerts
         before = sent_keys(store)
         assert store.db.execute("SELECT COUNT(*) FROM settled").fetchone()[0] > 15
@@ -160,9 +166,9 @@ def test_folded_slots_are_never_recorded_again_and_overdue_alerts_go_on(tmp_path
         assert overdue == ("2026-12-20", -25)  # on Jan 14
 
 
-def test_a_pass_after_pruning_sends_nothing_already_sent(tmp_path, http_receiver):
-    config = make_config(tmp_path, http_receiver.json_url(), numbers(3))
-    with open_store(tmp_path / "state.db") as store:
+def test_a_pass_after_pruning_sends_nothing_already_sent(tmp_path, store_url, http_receiver):
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(3), state=store_url)
+    with open_store(store_url) as store:
         passes(config, store, START, 60)
         sent = len(http_receiver.requests)
         dropped = store.db.execute("SELECT COUNT(*) FROM settled").fetchone()[0]
@@ -175,9 +181,11 @@ def test_a_pass_after_pruning_sends_nothing_already_sent(tmp_path, http_receiver
         assert len(http_receiver.requests) == sent
 
 
-def test_history_and_status_count_what_was_compacted(tmp_path, env, http_receiver):
-    config = make_config(tmp_path, http_receiver.json_url(), numbers(2), retention="10d")
-    with open_store(tmp_path / "state.db") as store:
+def test_history_and_status_count_what_was_compacted(tmp_path, store_url, env, http_receiver):
+    config = make_config(
+        tmp_path, http_receiver.json_url(), numbers(2), retention="10d", state=store_url
+    )
+    with open_store(store_url) as store:
         store.add_history("+447400000001", "line 01", "topup", START, at(START), Decimal(5))
         recorded = sum(passes(config, store, START, 50))
         assert store.counts() == {"sent": recorded}
@@ -194,9 +202,9 @@ def test_history_and_status_count_what_was_compacted(tmp_path, env, http_receive
     assert f"sent {recorded}" in status
 
 
-def test_compaction_runs_at_most_once_a_day(tmp_path, http_receiver):
-    config = make_config(tmp_path, http_receiver.json_url(), numbers(2))
-    with open_store(tmp_path / "state.db") as store:
+def test_compaction_runs_at_most_once_a_day(tmp_path, store_url, http_receiver):
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(2), state=store_url)
+    with open_store(store_url) as store:
         passes(config, store, START, 20)
         ran = store.last_compaction()
         assert ran == at(START + timedelta(days=19))
@@ -271,9 +279,13 @@ def test_an_older_database_switches_to_incremental_vacuum_once(tmp_path, http_re
         assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
 
 
-def test_settled_slots_are_folded_only_when_no_pass_can_make_them_due(tmp_path, http_receiver):
-    config = make_config(tmp_path, http_receiver.json_url(), numbers(1, date(2026, 12, 20)))
-    with open_store(tmp_path / "state.db") as store:
+def test_settled_slots_are_folded_only_when_no_pass_can_make_them_due(
+    tmp_path, store_url, http_receiver
+):
+    config = make_config(
+        tmp_path, http_receiver.json_url(), numbers(1, date(2026, 12, 20)), state=store_url
+    )
+    with open_store(store_url) as store:
         passes(config, store, START, 17)  # the 14d reminder (Dec 6) is sent, then the 3d one
         store.compact(at(date(2026, 12, 21)), timedelta(days=30), START)
         # The 14d and 3d slots expire at the end of Dec 20, the deadline day: still live.
@@ -370,9 +382,11 @@ SEED = 20261125
 KILL_ROUNDS = 8
 
 
-def test_a_daemon_asked_to_stop_leaves_compaction_to_the_next_pass(tmp_path, http_receiver):
-    config = make_config(tmp_path, http_receiver.json_url(), numbers(2))
-    with open_store(tmp_path / "state.db") as store:
+def test_a_daemon_asked_to_stop_leaves_compaction_to_the_next_pass(
+    tmp_path, store_url, http_receiver
+):
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(2), state=store_url)
+    with open_store(store_url) as store:
         redact = Redactor(config.secrets)
         run_pass(config, store, at(START), redact, stop=lambda: True)
         assert store.last_compaction() is None
@@ -380,9 +394,9 @@ def test_a_daemon_asked_to_stop_leaves_compaction_to_the_next_pass(tmp_path, htt
         assert store.last_compaction() == at(START)
 
 
-def test_folded_rows_keep_ids_no_new_row_gets(tmp_path, http_receiver):
-    config = make_config(tmp_path, http_receiver.json_url(), numbers(3))
-    with open_store(tmp_path / "state.db") as store:
+def test_folded_rows_keep_ids_no_new_row_gets(tmp_path, store_url, http_receiver):
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(3), state=store_url)
+    with open_store(store_url) as store:
         passes(config, store, START, 45)
         folded = [r[0] for r in store.db.execute("SELECT id FROM settled")]
         live = [r[0] for r in store.db.execute("SELECT id FROM deliveries")]
