@@ -79,11 +79,28 @@ def state_path(config: Config) -> Path:
     return paths.default_state_path(config.settings.state)
 
 
+def state_location(config: Config) -> Path | str:
+    """What the state of ``config`` is opened from: the SQLite file, or the PostgreSQL URL
+    (``settings.state = "postgresql://..."``; :func:`state_path` is then the local folder's
+    file that the daemon's lock and the web keys sit beside)."""
+    return config.settings.state_url or state_path(config)
+
+
+def state_shown(config: Config) -> str:
+    """The state's location as it may be shown (a URL without its user or password)."""
+    url = config.settings.state_url
+    if not url:
+        return str(state_path(config))
+    from simkeeper.state.dialect import shown  # no psycopg: only a URL's parts
+
+    return shown(url)
+
+
 def open_state(config: Config) -> Store:
     """The state database, opened read-write, created (or migrated) when needed."""
     from simkeeper.state.store import open_store
 
-    store = open_store(state_path(config))
+    store = open_store(state_location(config))
     assert store is not None  # create=True never gives None
     return store
 
@@ -95,12 +112,12 @@ def open_state_readonly(config: Config) -> Store | None:
     The store (and sqlite-utils) is imported only when the file exists, so ``check`` and
     ``upcoming`` on a machine without a database stay quick.
     """
-    path = state_path(config)
-    if not path.exists():
+    location = state_location(config)
+    if isinstance(location, Path) and not location.exists():
         return None
     from simkeeper.state.store import open_store
 
-    return open_store(path, create=False, readonly=True)
+    return open_store(location, create=False, readonly=True)
 
 
 def read_ledger(config: Config) -> Ledger:
@@ -436,7 +453,7 @@ def record_topup(store: Store, number: Number, on: date, now: datetime, amount: 
 
 def undo_last(config: Config, number: Number) -> tuple[Entry, Ledger]:
     """Remove the renewal or top-up recorded last for ``number``: it, and the ledger after."""
-    if not state_path(config).exists():
+    if not config.settings.state_url and not state_path(config).exists():
         raise UsageError(f"nothing is recorded for {number.name}", "no state database yet")
     with open_state(config) as store:
         row = store.remove_last_entry(number.number)
@@ -543,6 +560,7 @@ def backup_state(config: Config, dest: Path) -> Copied:
     runs."""
     from simkeeper.state.backup import backup
 
+    _sqlite_only(config, "backup")
     return backup(state_path(config), dest)
 
 
@@ -551,7 +569,17 @@ def restore_state(config: Config, source: Path) -> tuple[Copied, Path | None]:
     kept, if there was one."""
     from simkeeper.state.backup import restore
 
+    _sqlite_only(config, "restore")
     return restore(source, state_path(config))
+
+
+def _sqlite_only(config: Config, command: str) -> None:
+    """Refuse a command that copies the SQLite file when the state is in PostgreSQL."""
+    if config.settings.state_url:
+        raise UsageError(
+            f"simkeeper {command} copies an SQLite state; this state is in PostgreSQL",
+            "use pg_dump and pg_restore (see the README: More than one host)",
+        )
 
 
 # -- the autopilot (settings.keepalive_budget, [[gateways]], a number's keepalive) -----------

@@ -12,8 +12,10 @@ level with the settings, web, templates and notify targets.
 
 from __future__ import annotations
 
+import re
 import stat
 from typing import Any, overload
+from urllib.parse import urlsplit
 
 from simkeeper.config import autopilot
 from simkeeper.config import cache as configcache
@@ -101,6 +103,7 @@ class Validator(NumberChecks):
         self.unknown_keys(table, SETTINGS.names, p)
         v = self.walk(table, SETTINGS, p, {"timezone": None})
         tz, tz_name = v["timezone"]
+        state_url, state_secrets = self.state_url(v["state"])
         return Settings(
             heartbeat=v["heartbeat"],
             heartbeat_fail=v["heartbeat_fail"],
@@ -108,7 +111,9 @@ class Validator(NumberChecks):
             timezone_name=tz_name,
             remind_at=v["remind_at"],
             remind=v["remind"],
-            state=self.relative(v["state"]),
+            state=None if state_url else self.relative(v["state"]),
+            state_url=state_url,
+            state_secrets=state_secrets,
             language=v["language"],
             overdue_every=v["overdue_every"],
             overdue_for=v["overdue_for"],
@@ -186,6 +191,29 @@ class Validator(NumberChecks):
             timeout = self.read_seconds(entry, NOTIFY.key("timeout"), p, None)
             targets.append(Target(name or f"notify{i}", url, tuple(tags), secrets, timeout))
         return targets
+
+    def state_url(self, raw: str | None) -> tuple[str | None, tuple[str, ...]]:
+        """``settings.state`` when it names a PostgreSQL database: the URL with its ``${VAR}``
+        filled in, and what of it is secret. A password written into the file is refused."""
+        if not raw or not raw.startswith(("postgresql://", "postgres://")):
+            return None, ()
+        literal = urlsplit(re.sub(r"\$\{[^}]*\}", "", raw))
+        if literal.password or "password=" in literal.query:
+            self.problem(
+                "settings.state",
+                "holds a password",
+                'write it as ${VAR} (e.g. "postgresql://simkeeper:${PGPASSWORD_SIMKEEPER}@db/'
+                'simkeeper"), or leave it out and use a ~/.pgpass or pg_service.conf entry',
+            )
+            return None, ()
+        url, values = self.substitute(raw, "settings.state")
+        if url is None:
+            return None, ()
+        # The password only (and what ${VAR} put in): the user and the database's name are
+        # words like "simkeeper" that every log line would lose to a mask.
+        password = urlsplit(url).password
+        found = {v for v in values if len(v) >= 3} | ({password} if password else set())
+        return url, tuple(sorted(found, key=len, reverse=True))
 
     def substitute(self, raw: str, key: str) -> tuple[str | None, list[str]]:
         """``raw`` with its ``${VAR}`` filled in (see :mod:`simkeeper.config.secrets`) and the

@@ -27,6 +27,8 @@ class Settings:
     remind_at: time = _S["remind_at"]
     remind: tuple[int, ...] = _S["remind"]
     state: Path | None = None
+    state_url: str | None = None  # settings.state as a postgresql:// URL, ${VAR} filled in
+    state_secrets: tuple[str, ...] = ()  # what of state_url must never be shown
     language: str = _S["language"]
     overdue_every: int = _S["overdue_every"]
     overdue_for: int = _S["overdue_for"]
@@ -215,6 +217,7 @@ class Config:
         labels |= {tag for t in self.targets for tag in t.tags}
         found = [s for t in self.targets for s in t.secrets if s not in labels]
         found += [s for g in self.gateways for s in g.secrets]
+        found += self.settings.state_secrets
         return tuple(found)
 
     def gateway(self, name: str) -> Gateway | None:

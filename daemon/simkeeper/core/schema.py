@@ -63,10 +63,13 @@ SETTINGS = Table(
         Key(
             "state",
             "string",
-            "SQLite file; a relative path is taken inside the state folder (below).",
+            "SQLite file; a relative path is taken inside the state folder (below). Or a "
+            "PostgreSQL database, `postgresql://user@host/db` (password as `${VAR}`, or in "
+            "`~/.pgpass`; needs `pip install simkeeper[postgresql]`), which any number of "
+            "daemons on different hosts can share (see More than one host).",
             shown_default="see below",
             example='"simkeeper.db"',
-            note="SQLite file; default: $STATE_DIRECTORY or ~/.local/state",
+            note="SQLite file or postgresql:// URL; default: $STATE_DIRECTORY or ~/.local/state",
         ),
         Key(
             "language",

@@ -172,7 +172,7 @@ class Service:
             path = app.state_path(self.config)
             # Held for the daemon's life: `simkeeper restore` refuses while any daemon holds it.
             self.state_lock.enter_context(state_lock(path, exclusive=False))
-            self.store = open_store(path)
+            self.store = open_store(app.state_location(self.config))
         except SimkeeperError as e:
             for line in e.lines():
                 log.error("%s", line)
@@ -182,7 +182,7 @@ class Service:
             "simkeeper started: %d number(s), %d target(s), state %s",
             len(self.config.numbers),
             len(self.config.targets),
-            path,
+            app.state_shown(self.config),
         )
         remove_answer(self.answers)
         self.install_signals()

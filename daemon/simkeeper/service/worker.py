@@ -200,7 +200,7 @@ def deliver_apart(
     names = {t.name for t in config.targets}
     if stop() or not any(name in names for name in store.due_targets(now)):
         return PassReport()
-    path = store.path
+    path = store.location
 
     def job(stopping: Callable[[], bool]) -> dict[str, Any]:
         with _own_store(path) as own:
@@ -228,7 +228,7 @@ def keepalive_apart(
     pass settles what it left open by asking the gateway."""
     if not app.autopilot_work(config, store, now):
         return
-    path = store.path
+    path = store.location
 
     def job(stopping: Callable[[], bool]) -> dict[str, Any]:
         with _own_store(path) as own:
@@ -247,7 +247,7 @@ def keepalive_apart(
 class _own_store:
     """The child's own connection to the state database (the daemon's is never touched)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
 
     def __enter__(self) -> Store:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 # Every table of the state, parents before children (``state migrate`` copies in this order).
 TABLES = (
@@ -94,3 +95,12 @@ POSTGRESQL = Dialect("postgresql")
 def is_url(location: str) -> bool:
     """Whether a state location names a PostgreSQL database rather than an SQLite file."""
     return location.startswith(("postgresql://", "postgres://"))
+
+
+def shown(url: str) -> str:
+    """The URL as it may be shown: scheme, host and database, never a user or password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"

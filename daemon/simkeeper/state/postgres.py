@@ -29,21 +29,12 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from simkeeper.core.errors import StateError
-from simkeeper.state.dialect import POSTGRESQL
+from simkeeper.state.dialect import POSTGRESQL, shown
 
 WRITE_LOCK = 0x53494D4B  # "SIMK": the advisory lock a writer's transaction holds
 MIGRATE_LOCK = 0x53494D4D  # "SIMM": held while the schema is brought up to date
 RECONNECT_FOR = 60.0  # seconds a lost connection is tried again before the step fails
 MIGRATIONS_TABLE = "_simkeeper_migrations"
-
-
-def shown(url: str) -> str:
-    """The URL as it may be shown: scheme, host and database, never a user or password."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    if parts.port:
-        host += f":{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def _fail(url: str, e: psycopg.Error) -> StateError:
