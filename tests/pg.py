@@ -96,3 +96,23 @@ class Cluster:
             self.stop()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def query(location: str | Path, sql: str, args: tuple = ()) -> list[tuple]:
+    """Rows of ``sql`` (SQLite's SQL, ``?`` placeholders) on a state, on its own connection:
+    an SQLite file, or a PostgreSQL URL (the SQL rewritten as the store rewrites it)."""
+    from simkeeper.state.dialect import POSTGRESQL, is_url
+
+    if is_url(str(location)):
+        import psycopg
+
+        with psycopg.connect(str(location), autocommit=True) as conn:
+            cur = conn.execute(POSTGRESQL.sql(sql), args)
+            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+    import sqlite3
+
+    conn = sqlite3.connect(location, timeout=10)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()

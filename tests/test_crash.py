@@ -19,7 +19,6 @@ import os
 import random
 import re
 import signal
-import sqlite3
 import subprocess
 import time
 from collections import Counter
@@ -27,7 +26,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from conftest import SIMKEEPER, run, unmeasured, write_config
+from pg import query
 from receivers import HTTPReceiver, wait_for
+
+from simkeeper.state.dialect import is_url
 
 NUMBERS = 40
 ROUNDS = 25
@@ -41,7 +43,7 @@ def deadline_of(i: int) -> date:
     return FIRST_DEADLINE + timedelta(days=i * 3 // 5)  # 0..23 days after the first
 
 
-def make_config(tmp_path: Path, ports: list[int]) -> Path:
+def make_config(tmp_path: Path, ports: list[int], state: str) -> Path:
     numbers = "".join(
         f"""
 [[numbers]]
@@ -64,7 +66,7 @@ timezone = "Asia/Tokyo"
 remind_at = "09:00"
 remind = ["{LEAD_DAYS}d"]
 send_timeout = 5
-state = "{tmp_path / "state.db"}"
+state = "{state}"
 {targets}
 {numbers}
 """,
@@ -77,20 +79,14 @@ def round_now(r: int) -> str:
     return f"{day.isoformat()}T09:30"
 
 
-def query(db: Path, sql: str, args: tuple = ()) -> list[tuple]:
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
-def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_in_flight(tmp_path, env):
+def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_in_flight(
+    tmp_path, env, store_url
+):
     rng = random.Random(SEED)
-    db = tmp_path / "state.db"
+    db = store_url  # an SQLite file, then a PostgreSQL database: the same proof on both
     hooks = [HTTPReceiver(delay=(0.02, 0.05)).start() for _ in range(2)]
     try:
-        path = make_config(tmp_path, [h.port for h in hooks])
+        path = make_config(tmp_path, [h.port for h in hooks], store_url)
         kills = 0
         aimed = 0
         in_flight: Counter[tuple[str, str]] = Counter()  # (target, name) -> kills in flight
@@ -128,13 +124,18 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_in_flight(t
                 if proc.poll() is None:
                     proc.kill()
                     proc.communicate()
-            tables = query(db, "SELECT name FROM sqlite_master WHERE name = 'deliveries'")
+            tables = query(
+                db,
+                "SELECT 1 FROM information_schema.tables WHERE table_name = 'deliveries'"
+                if is_url(db)
+                else "SELECT 1 FROM sqlite_master WHERE name = 'deliveries'",
+            )
             if proc.returncode == -signal.SIGKILL and tables:
                 held = query(
                     db,
                     "SELECT d.target, r.name FROM deliveries d JOIN reminders r"
                     " ON r.id = d.reminder_id WHERE d.state = 'sending' AND d.claimed_by LIKE ?",
-                    (f"{proc.pid}:%",),
+                    (f"%:{proc.pid}:%",),  # host:pid:start
                 )
                 in_flight.update(held)
                 kills_in_flight += bool(held)
@@ -191,4 +192,5 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_in_flight(t
         ("sent", NUMBERS * len(hooks))
     ]
     assert query(db, "SELECT COUNT(*) FROM deliveries WHERE claimed_by IS NOT NULL") == [(0,)]
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    if not is_url(db):
+        assert query(db, "PRAGMA integrity_check") == [("ok",)]

@@ -42,8 +42,14 @@ def normalized(name: str) -> str:
 
 
 def run_time_dependencies() -> set[str]:
+    """The dependencies, and those of the optional extras a user installs for a feature
+    (``simkeeper[postgresql]``): the ``test`` extra is not one."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return {normalized(re.split(r"[<>=!~ \[;]", d)[0]) for d in project["dependencies"]}
+    wanted = list(project["dependencies"])
+    for extra, deps in project.get("optional-dependencies", {}).items():
+        if extra != "test":
+            wanted += deps
+    return {normalized(re.split(r"[<>=!~ \[;]", d)[0]) for d in wanted}
 
 
 def missing(
