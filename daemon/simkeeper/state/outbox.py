@@ -9,7 +9,7 @@ import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from simkeeper.core.errors import DiskFullError
+from simkeeper.core.errors import DiskFullError, StateError
 from simkeeper.state.database import (
     Database,
 )
@@ -204,6 +204,13 @@ class Outbox(Database):
         except DiskFullError:
             if not self.release_reserve():
                 raise
+            self._settle(claimed, token, now, error)
+        except StateError:
+            if not self.url:
+                raise
+            # PostgreSQL went away mid-settle (a restart, a failover): the transaction was
+            # rolled back, or committed with its answer lost. Settling is conditional on the
+            # claim, so doing it again on a new connection is safe, and spares a resend.
             self._settle(claimed, token, now, error)
 
     def _settle(self, claimed: list[Claimed], token: str, now: datetime, error: str | None) -> None:
