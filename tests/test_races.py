@@ -6,14 +6,15 @@ recorded; ``simkeeper undo`` then clears it for the next round."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from conftest import SIMKEEPER, ok, unmeasured, write_config
+from pg import query
 from webface import free_port, request, web_config, web_process
 
 from simkeeper.send.links import Claim, sign
@@ -43,26 +44,25 @@ last_renewed = 2026-11-15
 """
 
 
-def renewals(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(
-            conn.execute("SELECT COUNT(*) FROM history WHERE kind = 'renewal'").fetchone()[0]
-        )
+def renewals(db: str) -> int:
+    return int(query(db, "SELECT COUNT(*) FROM history WHERE kind = 'renewal'")[0][0])
 
 
 def test_parallel_taps_and_cli_renewals_record_exactly_one_renewal_every_round(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, env: dict[str, str], store_url: str
 ) -> None:
     port = free_port()
     config = write_config(
-        tmp_path / "config.toml", CONFIG.format(state=tmp_path / "state.db") + web_config(port)
+        tmp_path / "config.toml", CONFIG.format(state=store_url) + web_config(port)
     )
-    db = tmp_path / "state.db"
+    db = store_url
     cli = [SIMKEEPER, "--config", str(config), "renewed", "keepalive", "--now", NOW]
     plain = unmeasured(env)  # many short processes: coverage's start-up is not what is raced
     counted = []
     with web_process(config, env, port, NOW):
-        key = bytes.fromhex((tmp_path / "web.key").read_text().strip())
+        # beside the SQLite file; with PostgreSQL in the state folder (STATE_DIRECTORY)
+        folder = tmp_path / "state" if "://" in store_url else tmp_path
+        key = bytes.fromhex((folder / "web.key").read_text().strip())
         link = "/r/" + sign(
             key,
             Claim("+447911123457", date(2026, 12, 15), "renewed", datetime(2027, 2, 1, tzinfo=UTC)),
@@ -97,18 +97,21 @@ def test_parallel_taps_and_cli_renewals_record_exactly_one_renewal_every_round(
 
 
 OPEN = "import sys; from pathlib import Path; from simkeeper.state.store import open_store; "
-OPEN += "open_store(Path(sys.argv[1])).close()"
+OPEN += "where = sys.argv[1]; open_store(where if '://' in where else Path(where)).close()"
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_processes_creating_a_fresh_database_together_all_open_it(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, env: dict[str, str], engine: str, request: pytest.FixtureRequest
 ) -> None:
     # Creating and migrating used to race: "table reminders already exists", "database is
-    # locked" for one of eight processes in about one round of three.
+    # locked" for one of eight processes in about one round of three. On PostgreSQL the
+    # migrations run under an advisory lock, each in one transaction with its record.
     python = str(Path(SIMKEEPER).with_name("python"))
     plain = unmeasured(env)
+    cluster = request.getfixturevalue("pg_cluster") if engine == "postgresql" else None
     for n in range(6):
-        db = tmp_path / f"state{n}.db"
+        db = cluster.new_database() if cluster else str(tmp_path / f"state{n}.db")
         procs = [
             subprocess.Popen([python, "-c", OPEN, str(db)], env=plain, stderr=subprocess.PIPE)
             for _ in range(8)
