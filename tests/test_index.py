@@ -149,6 +149,32 @@ def act(store: Store, config: Config, event: tuple[str, int], now: datetime) -> 
 def test_the_incremental_passes_record_what_the_full_pass_records(
     lines: list, frame: tuple, other_frame: tuple, steps: list, changed: int
 ) -> None:
+    incremental_against_full(lines, frame, other_frame, steps, changed)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(numbers, frames, frames, events, st.integers(0, 3))
+def test_the_incremental_passes_on_postgresql_record_what_the_full_pass_on_sqlite_records(
+    pg_cluster, lines: list, frame: tuple, other_frame: tuple, steps: list, changed: int
+) -> None:
+    """The same property with the daemon's store in PostgreSQL: both engines, one outbox,
+    row for row (ids, stamps and payloads included)."""
+    incremental_against_full(lines, frame, other_frame, steps, changed, pg_cluster.new_database())
+
+
+def incremental_against_full(
+    lines: list,
+    frame: tuple,
+    other_frame: tuple,
+    steps: list,
+    changed: int,
+    index_url: str | None = None,
+) -> None:
+    """Drive the full path and the daemon's path over one sequence; compare after each pass."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         full_db, index_db = folder / "full.db", folder / "index.db"
@@ -161,7 +187,7 @@ def test_the_incremental_passes_record_what_the_full_pass_records(
         configs = [load(folder, f"c{i}.toml", text) for i, text in enumerate(variants)]
         config = configs[0]
         full = open_store(full_db)
-        index = open_store(index_db)
+        index = open_store(index_url or index_db)
         assert full and index
         work = DueWork()
         work.use(config)
