@@ -15,6 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simkeeper.app.stores import backup_state as backup_state
+from simkeeper.app.stores import restore_state as restore_state
+from simkeeper.app.stores import state_location, state_shown
 from simkeeper.config import load as config_mod
 from simkeeper.core.errors import Problem, UsageError
 from simkeeper.core.model import EMPTY_LEDGER, Config, Ledger, Number, Target
@@ -34,7 +37,6 @@ if TYPE_CHECKING:
     from simkeeper.send.delivery import PassReport, PassSteps
     from simkeeper.send.notifier import Outcome
     from simkeeper.send.preview import Preview
-    from simkeeper.state.backup import Copied
     from simkeeper.state.rows import Entry
     from simkeeper.state.store import Store
     from simkeeper.texts.i18n import Translator
@@ -75,25 +77,8 @@ def use_secrets(config: Config) -> Redactor:
 
 
 def state_path(config: Config) -> Path:
-    """Where the state database of ``config`` lives."""
+    """Where the SQLite state of ``config`` lives (or its lock: see :mod:`.stores`)."""
     return paths.default_state_path(config.settings.state)
-
-
-def state_location(config: Config) -> Path | str:
-    """What the state of ``config`` is opened from: the SQLite file, or the PostgreSQL URL
-    (``settings.state = "postgresql://..."``; :func:`state_path` is then the local folder's
-    file that the daemon's lock and the web keys sit beside)."""
-    return config.settings.state_url or state_path(config)
-
-
-def state_shown(config: Config) -> str:
-    """The state's location as it may be shown (a URL without its user or password)."""
-    url = config.settings.state_url
-    if not url:
-        return str(state_path(config))
-    from simkeeper.state.dialect import shown  # no psycopg: only a URL's parts
-
-    return shown(url)
 
 
 def open_state(config: Config) -> Store:
@@ -212,10 +197,11 @@ def status(config: Config, now: datetime) -> StatusReport:
     from simkeeper.present.report import build_status
 
     store = open_state_readonly(config)
+    shown = state_shown(config) if config.settings.state_url else ""
     if store is None:
-        return build_status(config, None, state_path(config), now)
+        return build_status(config, None, state_path(config), now, shown)
     with store:
-        return build_status(config, store, state_path(config), now)
+        return build_status(config, store, state_path(config), now, shown)
 
 
 # -- what a monitor asks (/healthz, /metrics) ---------------------------------------------
@@ -553,33 +539,6 @@ def send_failure_alert(config: Config, unit: str, redact: Redactor) -> list[tupl
     message = Texts(config.settings.language, config.templates).failure(unit)
     jobs = [(t, message) for t in config.targets]
     return list(send_all(jobs, config.settings.send_timeout, redact))
-
-
-def backup_state(config: Config, dest: Path) -> Copied:
-    """A consistent copy of the state database at ``dest`` (mode 0600), even while the daemon
-    runs."""
-    from simkeeper.state.backup import backup
-
-    _sqlite_only(config, "backup")
-    return backup(state_path(config), dest)
-
-
-def restore_state(config: Config, source: Path) -> tuple[Copied, Path | None]:
-    """Put the backup ``source`` back as the state database; where the one it replaced is
-    kept, if there was one."""
-    from simkeeper.state.backup import restore
-
-    _sqlite_only(config, "restore")
-    return restore(source, state_path(config))
-
-
-def _sqlite_only(config: Config, command: str) -> None:
-    """Refuse a command that copies the SQLite file when the state is in PostgreSQL."""
-    if config.settings.state_url:
-        raise UsageError(
-            f"simkeeper {command} copies an SQLite state; this state is in PostgreSQL",
-            "use pg_dump and pg_restore (see the README: More than one host)",
-        )
 
 
 # -- the autopilot (settings.keepalive_budget, [[gateways]], a number's keepalive) -----------

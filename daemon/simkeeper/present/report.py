@@ -30,6 +30,7 @@ from simkeeper.engine.deadlines import (
 from simkeeper.engine.reminders import Reminder
 from simkeeper.state.diskfull import free_bytes
 from simkeeper.state.rows import (
+    DaemonRecord,
     OpenDelivery,
     PassRecord,
     TargetState,
@@ -120,6 +121,8 @@ class StatusReport:
     needs: tuple[Attention, ...]
     # The last pass is stamped later than the clock: a --now pass, not a sign of a daemon.
     last_pass_later: bool = False
+    location: str = ""  # the state as shown, when not the file ``state`` (a PostgreSQL URL)
+    daemons: tuple[DaemonRecord, ...] = ()  # the daemons sharing the state, latest pass first
 
     @property
     def ok(self) -> bool:
@@ -136,6 +139,7 @@ class _Stored:
     last_pass: PassRecord | None = None
     counts: Mapping[str, int] = field(default_factory=dict)
     waiting: tuple[OpenDelivery, ...] = ()
+    daemons: tuple[DaemonRecord, ...] = ()
 
 
 def _stored(store: Store | None) -> _Stored:
@@ -147,11 +151,15 @@ def _stored(store: Store | None) -> _Stored:
         store.last_pass(),
         store.counts(),
         tuple(store.open_deliveries()),
+        tuple(store.daemons()),
     )
 
 
-def build_status(config: Config, store: Store | None, path: Path, now: datetime) -> StatusReport:
-    """The status at ``now``, from the config and the (read-only) store if there is one."""
+def build_status(
+    config: Config, store: Store | None, path: Path, now: datetime, location: str = ""
+) -> StatusReport:
+    """The status at ``now``, from the config and the (read-only) store if there is one;
+    ``location`` names a state that is not the file ``path`` (PostgreSQL)."""
     from simkeeper.engine.reminders import next_due_at
 
     stored = _stored(store)
@@ -167,7 +175,8 @@ def build_status(config: Config, store: Store | None, path: Path, now: datetime)
         BrokenNumber(f.number.name, redact(f.error)) for f in unique_failures(broken)
     )
     late = stamp(now - UNSENT_GRACE)
-    needs: list[Attention] = _disk_full(path)  # first: nothing else can be recorded meanwhile
+    # First: nothing else can be recorded meanwhile (a PostgreSQL state: the server's disk).
+    needs: list[Attention] = [] if location else _disk_full(path)
     needs += [r for r in due_unsent if r.due_at <= late]
     needs += [t for t in targets if t.failing]
     needs += at_risk
@@ -186,6 +195,8 @@ def build_status(config: Config, store: Store | None, path: Path, now: datetime)
         at_risk=tuple(at_risk),
         balances=balances,
         needs=tuple(needs),
+        location=location,
+        daemons=stored.daemons,
     )
 
 

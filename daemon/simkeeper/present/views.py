@@ -197,7 +197,10 @@ def status_json(report: StatusReport, config: Config) -> str:
         }
     nxt = report.next_reminder
     data = {
-        "state": str(report.state),
+        "state": report.location or str(report.state),
+        "daemons": [
+            {**vars(d), "last_pass": d.last_pass and when(d.last_pass)} for d in report.daemons
+        ],
         "attention": [attention_text(a) for a in report.needs],
         "last_pass": last_pass,
         "due_unsent": [{**vars(r), "due_at": when(r.due_at)} for r in report.due_unsent],
@@ -245,7 +248,8 @@ def status_text(report: StatusReport, config: Config, t: Translator = ENGLISH) -
     state = (
         t.gettext("state: {path}") if report.found else t.gettext("state: {path} (not created yet)")
     )
-    yield state.format(path=report.state)
+    yield state.format(path=report.location or report.state)
+    yield from _daemon_lines(report, config, t)
     yield _last_pass_line(report, config, t)
     yield _next_reminder_line(report, config, t)
     counts = [f"{label(t, k)} {v}" for k, v in sorted(report.counts.items())]
@@ -255,6 +259,17 @@ def status_text(report: StatusReport, config: Config, t: Translator = ENGLISH) -
     yield ""
     yield from _tables(report, config, t)
     yield from _problem_lines(report, t)
+
+
+def _daemon_lines(report: StatusReport, config: Config, t: Translator) -> Iterator[str]:
+    """The daemons sharing the state (shown when the state is shared, or more than one)."""
+    if not report.location and len(report.daemons) < 2:
+        return
+    for d in report.daemons:
+        last = d.last_pass and local_stamp(d.last_pass, config)
+        yield t.gettext("daemon on {host} (pid {pid}): last pass {when}").format(
+            host=d.host, pid=d.pid, when=last or t.gettext("none yet")
+        )
 
 
 def attention_text(a: Attention, t: Translator = ENGLISH) -> str:

@@ -29,6 +29,7 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from pathlib import Path
 import schedule
 
 from simkeeper import app
+from simkeeper.app import stores
 from simkeeper.config import cache as configcache
 from simkeeper.core.errors import ConfigError, DiskFullError, SimkeeperError
 from simkeeper.core.model import Config
@@ -126,6 +128,7 @@ class Service:
         self.sd = Notifier()
         self.config: Config | None = None
         self.store: Store | None = None
+        self.started = clock()  # when the state was opened (noted with each pass, for status)
         self.redact = Redactor()
         self.next_due: datetime | None = None
         self.next_reminder: tuple[datetime, Reminder] | None = None
@@ -172,7 +175,8 @@ class Service:
             path = app.state_path(self.config)
             # Held for the daemon's life: `simkeeper restore` refuses while any daemon holds it.
             self.state_lock.enter_context(state_lock(path, exclusive=False))
-            self.store = open_store(app.state_location(self.config))
+            self.store = open_store(stores.state_location(self.config))
+            self.started = self.clock()
         except SimkeeperError as e:
             for line in e.lines():
                 log.error("%s", line)
@@ -182,7 +186,7 @@ class Service:
             "simkeeper started: %d number(s), %d target(s), state %s",
             len(self.config.numbers),
             len(self.config.targets),
-            app.state_shown(self.config),
+            stores.state_shown(self.config),
         )
         remove_answer(self.answers)
         self.install_signals()
@@ -199,6 +203,8 @@ class Service:
             self.sd.stopping()
             remove_answer(self.answers)
             if self.store:
+                with contextlib.suppress(SimkeeperError, sqlite3.Error):
+                    self.store.forget_daemon()  # status lists the daemons sharing the state
                 self.store.close()
             self.state_lock.close()
             log.info("simkeeper stopped")
@@ -337,6 +343,7 @@ class Service:
             self.next_due = None
             return
         self.disk_full.clear()
+        self.store.note_daemon(self.started, now)  # who shares the state, for status
         self.plan_next(now)
         assert self.config and self.store
         self.feed.refresh(self.config, self.store, self.work, now)

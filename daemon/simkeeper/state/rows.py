@@ -149,3 +149,13 @@ class TargetState:
     last_success_at: str | None
     last_error: str | None
     last_error_at: str | None
+
+
+@dataclass(frozen=True)
+class DaemonRecord:
+    """A daemon sharing the state: its host, pid, start and last pass (UTC stamps)."""
+
+    host: str
+    pid: int
+    started_at: str
+    last_pass: str | None

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from simkeeper.state.daemons import Daemons
 from simkeeper.state.dialect import is_url
 from simkeeper.state.diskfull import (
     disk_full,
@@ -49,7 +50,7 @@ from simkeeper.state.upkeep import (
 )
 
 
-class Store(Outbox, Ledgers, Upkeep, Keepalives):
+class Store(Outbox, Ledgers, Upkeep, Keepalives, Daemons):
     """An open state database. Use :func:`open_store`; close with :meth:`close`."""
 
 
