@@ -113,6 +113,8 @@ def query(location: str | Path, sql: str, args: tuple = ()) -> list[tuple]:
 
     conn = sqlite3.connect(location, timeout=10)
     try:
-        return conn.execute(sql, args).fetchall()
+        rows = conn.execute(sql, args).fetchall()
+        conn.commit()  # a write through here is meant
+        return rows
     finally:
         conn.close()

@@ -26,6 +26,7 @@ from simkeeper.cli import (
     schema,
     service,
     setup,
+    state,
     status,
 )
 from simkeeper.cli.base import accept_group_options, cli, closed_pipe_exit, error_line
@@ -57,6 +58,7 @@ COMMANDS: tuple[click.Command, ...] = (
     setup.demo,
     setup.completion,
     keepalive.keepalive_cmd,
+    state.state_group,
 )
 
 
