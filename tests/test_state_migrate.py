@@ -78,6 +78,11 @@ def test_an_sqlite_state_goes_to_postgresql_and_back_row_for_row(
     status = sk(pg_config, env, "status", "--now", NOW).stdout
     assert "state: postgresql://" in status and "postgres@" not in status
     assert "topup 5" in ok(pg_config, env, "history")
+    # A dry run reads the PostgreSQL state (into a private copy) and writes nothing to it.
+    assert "nothing" in ok(pg_config, env, "send-due", "--dry-run", "--now", NOW)
+    ahead = ok(pg_config, env, "send-due", "--dry-run", "--now", "2026-12-12T09:30")
+    assert "travel" in ahead and "hook" in ahead
+    assert query(url, "SELECT COUNT(*) FROM reminders") == [(2,)]
     ok(pg_config, env, "renewed", "travel", "--now", NOW)
     ids = [r[0] for r in query(url, "SELECT id FROM history ORDER BY id")]
     assert ids == sorted(set(ids)) and len(ids) == 3

@@ -53,7 +53,9 @@ def preview_pass(config: Config, real: Path, now: datetime, redact: Redactor) ->
 
     with tempfile.TemporaryDirectory(prefix="simkeeper-preview-") as folder:
         copy = Path(folder) / real.name
-        if real.exists():
+        if config.settings.state_url:  # a PostgreSQL state: copied into a private SQLite file
+            _copy_postgresql(config.settings.state_url, copy)
+        elif real.exists():
             source = sqlite3.connect(f"file:{real}?mode=ro", uri=True, timeout=30)
             try:
                 copy_database(source, copy)
@@ -74,3 +76,16 @@ def preview_pass(config: Config, real: Path, now: datetime, redact: Redactor) ->
             delivery_log.disabled = was
             store.close()
     return Preview(tuple(kept), tuple(broken))
+
+
+def _copy_postgresql(url: str, copy: Path) -> None:
+    """Every table of the PostgreSQL state at ``url`` into a new SQLite file ``copy``."""
+    from simkeeper.state.transfer import copy_state
+
+    source, dest = open_store(url), open_store(copy)
+    assert source is not None and dest is not None
+    try:
+        copy_state(source, dest)
+    finally:
+        source.close()
+        dest.close()
