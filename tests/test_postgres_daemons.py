@@ -201,3 +201,48 @@ def test_three_daemons_share_one_postgresql_state(tmp_path, env, cluster):
     )
     print(report)
     (tmp_path / "figures.txt").write_text(report + "\n")
+
+
+def test_a_daemon_on_postgresql_hears_a_renewal_at_once(tmp_path, env, pg_cluster):
+    """A renewal recorded by another process (here the CLI; another host alike) is NOTIFY'd:
+    the daemon wakes and works it out then, not at its next minute's pass."""
+    url = pg_cluster.new_database()
+    open_store(url).close()
+    due = (datetime.now(UTC) + timedelta(days=20)).date().isoformat()
+    config = write_config(
+        tmp_path / "config.toml",
+        f"""
+[settings]
+timezone = "UTC"
+state = "{url}"
+
+[[notify]]
+name = "screen"
+url = "json://127.0.0.1:9/hook"
+
+[[numbers]]
+name = "travel"
+number = "+44 7911 123456"
+cycle = "monthly"
+due = {due}
+""",
+    )
+    log = tmp_path / "daemon.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [SIMKEEPER, "--config", str(config), "-v", "run"], env=env, stderr=err
+        )
+        try:
+            assert wait_for(lambda: query(url, "SELECT COUNT(*) FROM daemons") == [(1,)], 60)
+            renewed = subprocess.run(
+                [SIMKEEPER, "--config", str(config), "renewed", "travel"],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert renewed.returncode == 0, renewed.stderr
+            assert wait_for(lambda: "another process recorded a change" in log.read_text(), 50)
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=20) == 0
+    assert query(url, "SELECT COUNT(*) FROM daemons") == [(0,)]  # it said goodbye

@@ -8,6 +8,7 @@ daemons would open it.
 
 from __future__ import annotations
 
+import select
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -127,3 +128,23 @@ def test_two_daemons_claiming_at_once_never_share_a_delivery(two, store_url) -> 
     in_threads(store_url, claim)
     assert not set(got["a"]) & set(got["b"])
     assert len(got["a"]) + len(got["b"]) == 40 * 8
+
+
+def test_a_change_from_another_process_is_heard_on_postgresql(pg_cluster) -> None:
+    url = pg_cluster.new_database()
+    with open_store(url) as daemon, open_store(url) as web:
+        listener = daemon.change_listener()
+        assert listener is not None
+        try:
+            assert not listener.heard()
+            web.snooze("+10001", NOW.date(), NOW + timedelta(days=1), NOW)
+            ready, _, _ = select.select([listener], [], [], 30)  # bounded: it comes at commit
+            assert ready and listener.heard()
+            assert not listener.heard()  # read once
+        finally:
+            listener.close()
+
+
+def test_sqlite_has_no_listener_the_change_log_is_polled(tmp_path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        assert store.change_listener() is None

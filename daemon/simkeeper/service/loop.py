@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import schedule
 
@@ -53,6 +54,9 @@ from simkeeper.service.feed import CalendarFeed
 from simkeeper.service.reloadack import Answer, answer_path, remove_answer, write_answer
 from simkeeper.state.backup import state_lock
 from simkeeper.state.store import Store, open_store
+
+if TYPE_CHECKING:
+    from simkeeper.state.postgres import Listener
 
 log = logging.getLogger("simkeeper.service")
 MAX_SLEEP = 60.0
@@ -129,6 +133,7 @@ class Service:
         self.config: Config | None = None
         self.store: Store | None = None
         self.started = clock()  # when the state was opened (noted with each pass, for status)
+        self.listener: Listener | None = None  # PostgreSQL: hears other processes' changes
         self.redact = Redactor()
         self.next_due: datetime | None = None
         self.next_reminder: tuple[datetime, Reminder] | None = None
@@ -202,6 +207,8 @@ class Service:
         finally:
             self.sd.stopping()
             remove_answer(self.answers)
+            if self.listener:
+                self.listener.close()
             if self.store:
                 with contextlib.suppress(SimkeeperError, sqlite3.Error):
                     self.store.forget_daemon()  # status lists the daemons sharing the state
@@ -263,12 +270,45 @@ class Service:
             wait = min(wait, max(0.0, (self.next_due - self.clock()).total_seconds()))
         return wait
 
+    def listen(self) -> None:
+        """On a PostgreSQL state, LISTEN to the change log (again, after a lost connection);
+        without it the change log is still read every pass."""
+        if self.listener is None and self.store is not None:
+            try:
+                self.listener = self.store.change_listener()
+            except SimkeeperError as e:
+                log.debug("not listening for changes (%s): read every pass", e)
+
+    def heard(self) -> None:
+        """Another process recorded a change: a pass now works it out (not in a minute)."""
+        assert self.listener is not None
+        try:
+            if self.listener.heard():
+                log.debug("another process recorded a change: a pass now")
+                self.next_due = self.clock()
+        except SimkeeperError:
+            self.listener.close()
+            self.listener = None  # polling until the next pass listens again
+
+    def _listening(self) -> list[int]:
+        """The listener's socket to wait on too (none when there is none, or it was lost)."""
+        if self.listener is None:
+            return []
+        try:
+            return [self.listener.fileno()]
+        except SimkeeperError:
+            self.listener = None  # polling until the next pass listens again
+            return []
+
     def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``, or less if a signal arrives."""
+        """Wait ``seconds``, or less if a signal arrives (or, on PostgreSQL, a change)."""
         if self.stopping or self.reload_requested:
             return
-        ready, _, _ = select.select([self._wake_r], [], [], seconds)
-        if ready:
+        heard = self._listening()
+        ready, _, _ = select.select([self._wake_r.fileno(), *heard], [], [], seconds)
+        if heard and heard[0] in ready:
+            self.heard()
+        if self._wake_r.fileno() in ready:
             with contextlib.suppress(BlockingIOError):
                 self._wake_r.recv(4096)
 
@@ -344,6 +384,7 @@ class Service:
             return
         self.disk_full.clear()
         self.store.note_daemon(self.started, now)  # who shares the state, for status
+        self.listen()
         self.plan_next(now)
         assert self.config and self.store
         self.feed.refresh(self.config, self.store, self.work, now)

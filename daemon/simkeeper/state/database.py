@@ -25,7 +25,7 @@ from simkeeper.state.rows import (
 )
 
 if TYPE_CHECKING:
-    from simkeeper.state.postgres import Handle
+    from simkeeper.state.postgres import Handle, Listener
 
 CHANGES_CHANNEL = "simkeeper_changes"  # PostgreSQL: NOTIFY'd with each change logged
 
@@ -53,6 +53,15 @@ class Database:
     def location(self) -> str:
         """What :func:`~simkeeper.state.store.open_store` opens again: the path or the URL."""
         return self.url or str(self.path)
+
+    def change_listener(self) -> Listener | None:
+        """A :class:`~simkeeper.state.postgres.Listener` on the change log (PostgreSQL), or
+        None (SQLite: the daemon reads the change log every pass)."""
+        if not self.url:
+            return None
+        from simkeeper.state.postgres import Listener
+
+        return Listener(self.url, CHANGES_CHANNEL)
 
     @contextmanager
     def transaction(self, shared: bool = False) -> Iterator[None]:

@@ -258,6 +258,43 @@ def migrate(handle: Handle) -> list[str]:
         conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATE_LOCK,))
 
 
+class Listener:
+    """A connection of its own LISTENing to the change log's channel: a daemon selects on it
+    to hear at once what another process (of any host) recorded; polling stays the fallback."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self.url = url
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            self._conn.execute(f"LISTEN {channel}")
+        except psycopg.Error as e:
+            raise _fail(url, e) from None
+
+    def fileno(self) -> int:
+        """The socket to select on (StateError once the connection is gone)."""
+        try:
+            return self._conn.pgconn.socket
+        except psycopg.Error as e:
+            raise _fail(self.url, e) from None
+
+    def heard(self) -> bool:
+        """Whether a notification arrived (read them all); raises StateError when the
+        connection is lost (the caller falls back to polling)."""
+        pgconn = self._conn.pgconn
+        try:
+            pgconn.consume_input()
+        except psycopg.Error as e:
+            raise _fail(self.url, e) from None
+        found = False
+        while pgconn.notifies() is not None:
+            found = True
+        return found
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._conn.close()
+
+
 def open_handle(url: str) -> Handle:
     """Connect to the state at ``url`` and migrate it."""
     handle = Handle(url)
