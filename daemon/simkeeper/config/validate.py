@@ -206,7 +206,12 @@ class Validator(NumberChecks):
                 'simkeeper"), or leave it out and use a ~/.pgpass or pg_service.conf entry',
             )
             return None, ()
-        url, values = self.substitute(raw, "settings.state")
+        # Every command opens the state, so its password is needed by every command.
+        required, self.require_secrets = self.require_secrets, True
+        try:
+            url, values = self.substitute(raw, "settings.state")
+        finally:
+            self.require_secrets = required
         if url is None:
             return None, ()
         # The password only (and what ${VAR} put in): the user and the database's name are

@@ -34,6 +34,7 @@ from simkeeper.state.dialect import POSTGRESQL, shown
 WRITE_LOCK = 0x53494D4B  # "SIMK": the advisory lock a writer's transaction holds
 MIGRATE_LOCK = 0x53494D4D  # "SIMM": held while the schema is brought up to date
 RECONNECT_FOR = 60.0  # seconds a lost connection is tried again before the step fails
+CONNECT_FOR = 5.0  # the first connection: a command says at once that the server is not there
 MIGRATIONS_TABLE = "_simkeeper_migrations"
 
 
@@ -77,7 +78,7 @@ class Connection:
     def __init__(self, url: str) -> None:
         self.url = url
         self._open = False  # a BEGIN was sent and no COMMIT or ROLLBACK yet
-        self._conn = self._connect(deadline=time.monotonic() + RECONNECT_FOR)
+        self._conn = self._connect(deadline=time.monotonic() + CONNECT_FOR)
 
     def _connect(self, deadline: float) -> psycopg.Connection[Any]:
         delay = 0.05
