@@ -69,6 +69,11 @@ CASES: list[tuple[str, str, str]] = [
     # (id, config text, a fragment of one problem's "key: message")
     ("unknown-key", settings('timzone = "UTC"'), 'settings.timzone: unknown key "timzone"'),
     ("wrong-type", settings("state = 5"), "settings.state: must be a string"),
+    (
+        "state-password",
+        settings('state = "postgresql://sk:hunter22@db/sk"'),
+        "settings.state: holds a password",
+    ),
     ("day-out-of-range", fixed("due = 1800-01-01"), "numbers[1].due: 1800-01-01 is out of range"),
     ("not-a-table", "settings = 5\n" + fixed(), "settings: must be a table ([settings])"),
     ("not-an-array", "notify = 5\n" + fixed(), "notify: must be an array of tables"),

@@ -110,8 +110,11 @@ def outbox(store: Store) -> list[tuple]:
         "SELECT number, deadline, kind, offset, name, due_at, expires_at, payload, created_at"
         " FROM reminders ORDER BY id"
     ).fetchall()
+    # Deliveries by their reminder's key, not its id: PostgreSQL's sequence moves on for an
+    # insert that conflicts (a reminder already recorded), SQLite's rowid does not.
     sent = store.db.execute(
-        "SELECT reminder_id, target, next_attempt_at, expires_at FROM deliveries ORDER BY id"
+        "SELECT r.number, r.deadline, r.kind, r.offset, d.target, d.next_attempt_at,"
+        " d.expires_at FROM deliveries d JOIN reminders r ON r.id = d.reminder_id ORDER BY d.id"
     ).fetchall()
     return [*rows, *sent]
 
@@ -344,7 +347,7 @@ def test_a_snooze_from_another_process_holds_the_daemons_next_reminder(tmp_path:
     assert work.record(config, store, datetime(2026, 12, 8, 9, 1, tzinfo=UTC), []) == 0
     assert record_due(config, store, datetime(2026, 12, 8, 9, 1, tzinfo=UTC), []) == 0
     assert work.record(config, store, until + timedelta(minutes=1), []) == 1
-    offsets = [row[3] for row in outbox(store) if len(row) > 4]
+    offsets = [row[3] for row in outbox(store) if len(row) == 9]  # reminders, not deliveries
     assert offsets == [3, 1]
     store.close()
     web.close()
