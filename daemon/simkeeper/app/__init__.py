@@ -246,7 +246,9 @@ def metrics(config: Config, now: datetime, board: Board | None = None) -> tuple[
     report = board_status(config, board, now)
     deadlines = next_deadlines(board.deadlines())
     spend = keepalive_spend(config, now)
-    extra = keepalive_metrics(spend.spent, spend.by_state) if spend else ()
+    from simkeeper.app.balance import reading_metrics as readings
+
+    extra = (keepalive_metrics(spend.spent, spend.by_state) if spend else ()) + readings(config)
     store = open_state_readonly(config)
     if store is None:
         return figures(config, report, deadlines, {}, now) + extra

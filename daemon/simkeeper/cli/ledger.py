@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from simkeeper import app
+from simkeeper.cli import balance as balance_cli
 from simkeeper.cli import keepalive as autopilot_cli
 from simkeeper.cli.base import FORMAT_OPTION, NOW_OPTION, Context, complete_names, parse_now
 from simkeeper.core.errors import UsageError
@@ -192,7 +193,10 @@ def undo(obj: Context, name: str, now: str | None) -> None:
 
 def _entry_text(row: Entry, config: Config, t: Translator) -> str:
     """A recorded renewal or top-up in words, with when it was recorded."""
-    what = t.gettext("renewal") if row.kind == "renewal" else t.gettext("top-up")
+    what = {
+        "renewal": t.gettext("renewal"),
+        "reading": t.gettext("balance reading (source: ussd)"),
+    }.get(row.kind, t.gettext("top-up"))
     if row.amount:
         amount = f"{row.amount} {row.currency or ''}".rstrip()
         what = t.gettext("{what} of {amount}").format(what=what, amount=amount)
@@ -233,4 +237,6 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
     rows = [history_row(e, config, t) for e in events]
     click.echo(table([t.gettext("WHEN"), t.gettext("NAME"), t.gettext("WHAT")], rows))
     for line in autopilot_cli.history_lines(config, number.number if number else None, t):
+        click.echo(line)
+    for line in balance_cli.history_lines(config, number.number if number else None, t):
         click.echo(line)

@@ -18,6 +18,7 @@ import click
 
 from simkeeper.cli import (
     backup,
+    balance,
     check,
     keepalive,
     ledger,
@@ -57,6 +58,7 @@ COMMANDS: tuple[click.Command, ...] = (
     setup.demo,
     setup.completion,
     keepalive.keepalive_cmd,
+    balance.balance_cmd,
 )
 
 

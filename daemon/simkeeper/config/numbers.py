@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from simkeeper.config import autopilot
+from simkeeper.config.balancecheck import balance_check
 from simkeeper.config.cache import context_key, settings_defaults, table_digest
 from simkeeper.config.readers import SchemaWalk
 from simkeeper.config.values import TomlTable, _join, _suggest
@@ -125,6 +126,7 @@ class NumberChecks(SchemaWalk):
             keepalive=autopilot.keepalive(
                 self, e, p, settings, self.gateway_kinds, v["currency"], rolling, plan
             ),
+            balance_check=balance_check(self, e, p, self.gateway_kinds, plan),
         )
         return number if len(self.problems) == before else None
 

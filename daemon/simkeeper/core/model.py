@@ -81,6 +81,19 @@ class Keepalive:
 
 
 @dataclass(frozen=True)
+class BalanceCheck:
+    """A number's ``balance_check``: the USSD code simkeeper runs to read the balance itself,
+    and the pattern its reply is matched with (the plan's, unless the number gives its own)."""
+
+    via: str  # a gateway's name (a kind in schema.USSD_KINDS)
+    every: int  # days between checks
+    ussd: str  # e.g. "*100#"
+    pattern: str  # a regex with a named group ``amount`` (``currency``, ``until`` optional)
+    replies: tuple[str, ...] = ()  # the answer to each menu step, in order
+    source: str = ""  # where the code and pattern come from (the plan's source, or "config")
+
+
+@dataclass(frozen=True)
 class Tier:
     """One ``validity`` tier: a renewal of at least ``minimum`` buys ``cycle``."""
 
@@ -132,6 +145,7 @@ class Number:
     renew_url: str = _N["renew_url"]
     plan: str = _N["plan"]
     keepalive: Keepalive | None = None  # the autopilot's text, if any
+    balance_check: BalanceCheck | None = None  # reading the balance by USSD, if asked for
 
     @property
     def lost_after(self) -> int | None:
@@ -243,6 +257,8 @@ class Ledger:
     renewals: dict[str, tuple[tuple[date, Decimal | None], ...]] = field(default_factory=dict)
     # "remind me tomorrow" from the web face: (number, deadline) -> until when (UTC)
     snoozed: dict[tuple[str, date], datetime] = field(default_factory=dict)
+    # the newest balance reading (by USSD) of a number: (the day it was read, the amount)
+    readings: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
 
     @cached_property
     def reminded_by_number(self) -> dict[str, tuple[date, ...]]:

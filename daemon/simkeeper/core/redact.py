@@ -84,3 +84,19 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
+
+
+# A phone number in free text (a carrier's reply often repeats it): nine digits or more, with
+# single spaces at most between them. Dates (2026-12-07) and amounts (12.50) stay as written.
+_PHONE_RUN = re.compile(r"\+?\d(?: ?\d){8,}")
+
+
+def mask_phones(text: str) -> str:
+    """``text`` with every phone number in it masked: the first two and last two digits kept."""
+
+    def masked(match: re.Match[str]) -> str:
+        digits = [c for c in match.group(0) if c.isdigit()]
+        plus = "+" if match.group(0).startswith("+") else ""
+        return plus + "".join(digits[:2]) + "*" * (len(digits) - 4) + "".join(digits[-2:])
+
+    return _PHONE_RUN.sub(masked, text)

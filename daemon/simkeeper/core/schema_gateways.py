@@ -6,6 +6,9 @@ from __future__ import annotations
 from simkeeper.core.keys import Key, Table
 
 GATEWAY_KINDS = ("android-sms-gateway", "modemmanager")
+# The kinds that can run a USSD code (a number's ``balance_check.via`` must name one): the one
+# table of that capability, so a kind that gains it (sigmo) is added here and nowhere else.
+USSD_KINDS = ("modemmanager",)
 
 GATEWAYS = Table(
     "gateways",

@@ -29,6 +29,7 @@ from simkeeper.engine.deadlines import (
     projection,
     rolling_deadline,
     stage_on,
+    tracks_balance,
 )
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def row_for(number: Number, position: int, now: datetime, ledger: Ledger) -> Row
         if d is not None and d.overdue:
             found = stage_on(number, d.date, today)
             stage = found.state if found else ""
-        runway = projection(number, today, ledger) if number.balance is not None else None
+        runway = projection(number, today, ledger) if tracks_balance(number, ledger) else None
     except Exception as e:  # the row says why; the board goes on
         return Row(number, position, today, None, "", None, False, str(e) or type(e).__name__)
     lead = max(number.remind, default=0)

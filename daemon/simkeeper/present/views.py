@@ -20,7 +20,7 @@ from simkeeper.texts.i18n import ENGLISH, N_, Translator, label
 
 if TYPE_CHECKING:  # the status and history views import them when used: upcoming and check
     # start without the store and sqlite-utils
-    from simkeeper.present.report import Attention, StatusReport, TargetHealth
+    from simkeeper.present.report import Attention, FailedReading, StatusReport, TargetHealth
     from simkeeper.state.rows import HistoryEvent
 
 
@@ -157,7 +157,14 @@ def history_json(e: HistoryEvent, config: Config) -> dict[str, Any]:
 
 
 # The kinds of history entries and reminders, as stored, translated where they are shown.
-HISTORY_KINDS = (N_("renewal"), N_("topup"), N_("renew"), N_("overdue"), N_("digest"))
+HISTORY_KINDS = (
+    N_("renewal"),
+    N_("topup"),
+    N_("reading"),
+    N_("renew"),
+    N_("overdue"),
+    N_("digest"),
+)
 
 
 def history_row(e: HistoryEvent, config: Config, t: Translator = ENGLISH) -> list[str]:
@@ -260,7 +267,7 @@ def status_text(report: StatusReport, config: Config, t: Translator = ENGLISH) -
 def attention_text(a: Attention, t: Translator = ENGLISH) -> str:
     """One thing that needs a person, as a short line (``needs attention``, JSON ``attention``)."""
     from simkeeper.core.errors import format_bytes
-    from simkeeper.present.report import BrokenNumber, DiskFull, TargetHealth
+    from simkeeper.present.report import BrokenNumber, DiskFull, FailedReading, TargetHealth
     from simkeeper.state.rows import UnsentReminder
 
     if isinstance(a, DiskFull):
@@ -282,8 +289,25 @@ def attention_text(a: Attention, t: Translator = ENGLISH) -> str:
         return t.gettext("target {name} is failing").format(name=a.name)
     if isinstance(a, BrokenNumber):
         return t.gettext("{name}: no reminders ({error})").format(name=a.name, error=a.error)
+    if isinstance(a, FailedReading):
+        return reading_failed_text(a, t)
     return t.gettext("{name}: {action}, deadline {date}").format(
         name=a.number.name, action=action_text(a, t), date=a.date.isoformat()
+    )
+
+
+# How a balance check ended, as stored, translated where it is shown.
+READING_OUTCOMES = (N_("ok"), N_("no-match"), N_("timeout"), N_("error"))
+
+
+def reading_failed_text(a: FailedReading, t: Translator = ENGLISH) -> str:
+    """A failed balance check as a line: the outcome, and the reply (masked) or the error."""
+    if a.outcome == "no-match":
+        return t.gettext(
+            '{name}: the balance check {code} got a reply its pattern does not match: "{reply}"'
+        ).format(name=a.name, code=a.code, reply=a.reply)
+    return t.gettext("{name}: the balance check {code} failed ({outcome}: {error})").format(
+        name=a.name, code=a.code, outcome=label(t, a.outcome), error=a.error
     )
 
 

@@ -321,7 +321,9 @@ class Service:
         assert self.config and self.store
         now = self.clock()
         try:
-            # The autopilot first: a fallback reminder it records goes out in this pass.
+            # Balance checks first (a reading moves the projection this pass works from), then
+            # the autopilot: a fallback reminder it records goes out in this pass.
+            worker.balance_apart(self.config, self.store, now, self.redact, self.wait_for)
             worker.keepalive_apart(self.config, self.store, now, self.redact, self.wait_for)
             app.send_pass(
                 self.config, self.store, now, self.redact, self.steps, lambda: self.stopping

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from simkeeper import app
+from simkeeper.app import balance
 from simkeeper.config import load as config_mod
 from simkeeper.core.errors import ConfigError, DiskFullError
 from simkeeper.core.model import Config, Target
@@ -242,6 +243,31 @@ def keepalive_apart(
         return
     for name, state in answer["results"]:
         log.info("autopilot: %s: %s", name, state)
+
+
+def balance_apart(
+    config: Config, store: Store, now: datetime, redact: Redactor, wait: Wait
+) -> None:
+    """The due balance checks by USSD in a worker, like the autopilot's pass (no gateway client
+    loads in the daemon); none due means no worker. Each check is claimed before its code is
+    run and its reading recorded right after, so a worker that dies costs at most that one
+    check, which runs again at its next due time."""
+    if not balance.balance_work(config, store, now):
+        return
+    path = store.path
+
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
+        with _own_store(path) as own:
+            done = balance.balance_pass(config, own, now, redact)
+        return {"results": [[c.number.name, c.row.outcome] for c in done]}
+
+    try:
+        answer = run(job, redact, wait)
+    except (WorkerDied, RuntimeError) as e:
+        log.error("balance check: %s; it runs again when next due", e)
+        return
+    for name, outcome in answer["results"]:
+        log.info("balance check: %s: %s", name, outcome)
 
 
 class _own_store:

@@ -181,3 +181,38 @@ def m007_keepalive(db: sqlite_utils.Database) -> None:
         )"""
     )
     db.execute("CREATE INDEX keepalive_spend ON keepalive_attempts (currency, claimed_at)")
+
+
+@migrations()
+def m008_balance_readings(db: sqlite_utils.Database) -> None:
+    """Balance checks by USSD (see :mod:`.readings`): every reading with its outcome (a matched
+    one also writes a ``reading`` row to the history, ``history_id``), and each number's next
+    check, claimed with a conditional UPDATE so two processes never run the same one."""
+    db.execute(
+        """
+        CREATE TABLE balance_readings (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            name TEXT NOT NULL,
+            gateway TEXT NOT NULL,
+            code TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            amount TEXT,
+            currency TEXT,
+            until TEXT,
+            reply TEXT,
+            error TEXT,
+            day TEXT NOT NULL,
+            read_at TEXT NOT NULL,
+            history_id INTEGER
+        )"""
+    )
+    db.execute("CREATE INDEX balance_readings_number ON balance_readings (number, id)")
+    db.execute(
+        """
+        CREATE TABLE balance_checks (
+            number TEXT PRIMARY KEY,
+            next_at TEXT NOT NULL,
+            claimed_at TEXT
+        )"""
+    )

@@ -42,12 +42,13 @@ from simkeeper.state.problems import (
     cannot_create,
     state_error,
 )
+from simkeeper.state.readings import Readings
 from simkeeper.state.upkeep import (
     Upkeep,
 )
 
 
-class Store(Outbox, Ledgers, Upkeep, Keepalives):
+class Store(Outbox, Ledgers, Upkeep, Keepalives, Readings):
     """An open state database. Use :func:`open_store`; close with :meth:`close`."""
 
 

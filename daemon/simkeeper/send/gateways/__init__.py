@@ -11,6 +11,7 @@ from __future__ import annotations
 from simkeeper.core.model import Gateway
 from simkeeper.send.gateways.client import Client as Client
 from simkeeper.send.gateways.client import GatewayError as GatewayError
+from simkeeper.send.gateways.client import GatewayTimeout as GatewayTimeout
 from simkeeper.send.gateways.client import Outcome as Outcome
 
 

@@ -62,6 +62,11 @@ class AndroidClient:
         """GET the message's state by our id; ``missing`` when the gateway never had it."""
         return self._ask(lambda: self._api.get_state(msg_id))
 
+    def ussd(self, code: str, replies: tuple[str, ...] = ()) -> str:
+        """SMS Gateway for Android's API has no USSD: always refused (``check`` refuses a
+        ``balance_check`` through this kind before it gets here)."""
+        raise GatewayError("the android-sms-gateway kind cannot run USSD codes", refused=True)
+
     def _ask(self, call: Any) -> Outcome:
         from android_sms_gateway import errors
 

@@ -16,6 +16,10 @@ class GatewayError(Exception):
         self.refused = refused  # it said no: the message surely did not go out
 
 
+class GatewayTimeout(GatewayError):
+    """The gateway (or the network behind it) did not answer in time; ``refused`` is False."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a gateway says of one message.
@@ -45,4 +49,10 @@ class Client(Protocol):
 
     def state(self, msg_id: str, ref: str | None, to: str, text: str) -> Outcome:
         """What became of the message handed over as ``msg_id`` (``ref`` if known)."""
+        ...
+
+    def ussd(self, code: str, replies: tuple[str, ...] = ()) -> str:
+        """Run USSD ``code``, answer each menu step with the next of ``replies``, return the
+        final reply text, decoded. Raises :class:`GatewayError` (``refused=False`` for a
+        timeout)."""
         ...

@@ -8,16 +8,20 @@ The system bus is used, or ``$DBUS_SYSTEM_BUS_ADDRESS`` where set (the tests' pr
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from simkeeper.core.model import Gateway
-from simkeeper.send.gateways.client import GatewayError, Outcome
+from simkeeper.engine.ussd import decode
+from simkeeper.send.gateways.client import GatewayError, GatewayTimeout, Outcome
 
 SERVICE = "org.freedesktop.ModemManager1"
 ROOT = "/org/freedesktop/ModemManager1"
 MODEM = "org.freedesktop.ModemManager1.Modem"
 MESSAGING = "org.freedesktop.ModemManager1.Modem.Messaging"
 SMS = "org.freedesktop.ModemManager1.Sms"
+USSD = "org.freedesktop.ModemManager1.Modem.Modem3gpp.Ussd"
+USSD_USER_RESPONSE = 3  # MMModem3gppUssdSessionState: the network waits for our answer
 # MMSmsState: 1 stored (created, never sent: after a crash before Send), 4 sending, 5 sent.
 SMS_STATES = {0: "pending", 1: "missing", 4: "pending", 5: "sent"}
 
@@ -45,7 +49,9 @@ class ModemManagerClient:
             return tuple(unwrap_msg(reply))
         except DBusErrorResponse as e:
             raise GatewayError(f"ModemManager: {e.name}", refused=True) from None
-        except Exception as e:  # no bus, no ModemManager, a timeout
+        except TimeoutError:
+            raise GatewayTimeout("ModemManager did not answer in time") from None
+        except Exception as e:  # no bus, no ModemManager
             raise GatewayError(f"ModemManager did not answer ({type(e).__name__})") from None
 
     def _property(self, path: str, interface: str, name: str) -> Any:
@@ -87,3 +93,29 @@ class ModemManagerClient:
                 return Outcome("missing", reports=False)
             raise
         return Outcome(SMS_STATES.get(int(value), "failed"), ref=ref, reports=False)
+
+    def ussd(self, code: str, replies: tuple[str, ...] = ()) -> str:
+        """``Ussd.Initiate`` the code, ``Respond`` with each of ``replies`` in turn (a menu),
+        and return the last reply decoded (some modems hand over the hex of UCS-2 or GSM 7-bit).
+        A session left open (a menu we did not finish, an error midway) is cancelled."""
+        modem = self._modem_path()
+        done = False
+        try:
+            (reply,) = self._call(modem, USSD, "Initiate", "s", (code,))
+            for answer in replies:
+                (reply,) = self._call(modem, USSD, "Respond", "s", (answer,))
+            done = True
+        finally:
+            if not done or self._waiting(modem):
+                self._cancel(modem)
+        return decode(str(reply))
+
+    def _waiting(self, modem: str) -> bool:
+        try:
+            return int(self._property(modem, USSD, "State")) == USSD_USER_RESPONSE
+        except GatewayError:
+            return False
+
+    def _cancel(self, modem: str) -> None:
+        with suppress(GatewayError):  # nothing open, or ModemManager is gone: nothing to tidy
+            self._call(modem, USSD, "Cancel")
