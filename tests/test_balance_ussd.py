@@ -1,0 +1,413 @@
+"""Reading the balance by USSD (issue 26): a number's ``balance_check`` runs the carrier's code
+through a ModemManager modem, decodes and matches the reply, and records a dated reading the
+balance projection starts from; a reply that does not match, a timeout or a modem error is
+recorded and shown, and changes no balance.
+
+Against python-dbusmock's ModemManager on a private dbus-daemon bus (tests/mm_ussd.py answers
+``Modem3gpp.Ussd.Initiate`` and ``Respond``); the database is a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import ok, query, sk, write_config
+from gateway_peers import ModemManagerPeer, dbus_available
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simkeeper.config.load import load
+from simkeeper.config.plans import builtin_plans
+from simkeeper.core.redact import Redactor, mask_phones
+from simkeeper.engine.deadlines import projection
+from simkeeper.engine.ussd import decode, parse_amount, read_reply
+from simkeeper.state.store import open_store
+
+NOW = "2026-12-07T10:00:00Z"
+REPLY = "Your airtime credit balance is £5.20."
+PLAN_PLANS = {name: p for name, p in builtin_plans().items() if p.balance}
+
+needs_dbus = pytest.mark.skipif(
+    dbus_available() is not None and not os.environ.get("CI"),
+    reason=str(dbus_available()),
+)
+
+
+def gsm7_pack(text: str) -> str:
+    """``text`` (basic GSM 7-bit characters only) packed into septets, as hex: written here
+    from 3GPP TS 23.038, apart from the decoder under test."""
+    from simkeeper.engine.ussd import GSM7
+
+    value = 0
+    for i, c in enumerate(text):
+        value |= GSM7.index(c) << (7 * i)
+    size = (len(text) * 7 + 7) // 8
+    return value.to_bytes(size, "little").hex().upper()
+
+
+def ucs2(text: str) -> str:
+    return text.encode("utf-16-be").hex().upper()
+
+
+# -- decoding and matching --------------------------------------------------------------------
+
+
+def test_decode_tells_ucs2_and_gsm7_hex_from_plain_text():
+    assert decode(ucs2(REPLY)) == REPLY
+    assert decode(ucs2("餘額為 $12.30")) == "餘額為 $12.30"
+    assert decode("E8329BFD4697D9EC37") == "hellohello"  # the standard's own example
+    assert decode(gsm7_pack("Balance: 5.20 GBP")) == "Balance: 5.20 GBP"
+    assert decode(gsm7_pack("Credit 12.00 valid")) == "Credit 12.00 valid"
+    assert decode("00420061") == "Ba"  # short, but whole UCS-2 code units of Latin
+    for plain in (REPLY, "12345678", "20261207", "DEADBEEF", "", "  "):
+        assert decode(plain) == plain
+
+
+def test_decode_reads_the_gsm7_extension_table():
+    # The euro sign is two septets: the escape 0x1B, then 0x65 (an "e" in the basic table).
+    assert decode(gsm7_pack("Balance 5 \x1be ok")) == "Balance 5 € ok"
+
+
+@pytest.mark.parametrize(
+    ("raw", "amount"),
+    [
+        ("12.50", "12.50"),
+        ("1,234.50", "1234.50"),
+        ("1.234,50", "1234.50"),
+        ("12,50", "12.50"),
+        ("1,234", "1234"),
+        ("-0.40", "-0.40"),
+        ("5.20.", "5.20"),
+        ("abc", None),
+        ("", None),
+        ("1e9", None),
+        ("9" * 12, None),
+    ],
+)
+def test_parse_amount(raw, amount):
+    assert parse_amount(raw) == (Decimal(amount) if amount else None)
+
+
+@pytest.mark.parametrize("name", sorted(PLAN_PLANS))
+def test_each_plan_pattern_matches_its_sample_reply(name):
+    code = PLAN_PLANS[name].balance
+    assert code is not None
+    assert code.ussd.endswith("#") and code.source
+    for raw in (code.sample, ucs2(code.sample)):
+        reading = read_reply(raw, code.pattern)
+        assert reading.outcome == "ok", (name, raw)
+        assert reading.amount is not None and reading.amount > 0
+        assert reading.text == code.sample
+    assert read_reply("Sorry, the service is not available.", code.pattern).outcome == "no-match"
+
+
+def test_the_plans_list_shows_the_balance_code_and_its_source(tmp_path, env):
+    config = write_config(tmp_path / "c.toml", '[settings]\ntimezone = "UTC"\n')
+    out = ok(config, env, "plans")
+    for plan in PLAN_PLANS.values():
+        assert plan.balance is not None
+        assert plan.balance.ussd in out and plan.balance.source in out
+    assert "(?P<amount>" in out
+    shown = {
+        p["name"]: p["balance"] for p in json.loads(ok(config, env, "plans", "--format", "json"))
+    }
+    assert shown["giffgaff"]["ussd"] == "*100#"
+    assert "guide-to-the-usage-statement" in shown["giffgaff"]["source"]
+    assert shown["ee"] is None
+
+
+def test_mask_phones_keeps_dates_and_amounts():
+    text = "Call 07911 123456 or +447911123456 by 2026-12-07; balance £12.50"
+    assert mask_phones(text) == "Call 07*******56 or +44********56 by 2026-12-07; balance £12.50"
+
+
+# -- the config -------------------------------------------------------------------------------
+
+
+def payg_config(tmp_path: Path, check: str = '{ via = "modem", every = "7d" }', **kw: str) -> Path:
+    return write_config(
+        tmp_path / "config.toml",
+        f"""
+        [settings]
+        timezone = "Europe/London"
+        send_timeout = {kw.get("timeout", "5")}
+
+        [[gateways]]
+        name = "modem"
+        kind = "modemmanager"
+
+        [[gateways]]
+        name = "phone"
+        kind = "android-sms-gateway"
+        url = "http://127.0.0.1:9"
+        password = "pw"
+
+        [[notify]]
+        name = "console"
+        url = "console://"
+
+        [[numbers]]
+        name = "payg"
+        number = "+44 7911 123456"
+        plan = "giffgaff"
+        rolling = false
+        cycle = "monthly"
+        due = 2026-12-15
+        cost = 10.00
+        currency = "GBP"
+        balance = 30.00
+        balance_date = 2026-11-01
+        balance_check = {check}
+        """,
+    )
+
+
+def test_a_balance_check_takes_its_code_and_pattern_from_the_plan(tmp_path):
+    (number,) = load(payg_config(tmp_path)).numbers
+    check = number.balance_check
+    assert check is not None
+    plan = builtin_plans()["giffgaff"].balance
+    assert plan is not None
+    assert (check.via, check.every, check.ussd, check.pattern) == (
+        "modem",
+        7,
+        "*100#",
+        plan.pattern,
+    )
+    assert check.source == plan.source
+    own = '{ via = "modem", ussd = "*#1345#", pattern = "(?P<amount>[0-9.]+)", replies = ["1"] }'
+    (number,) = load(payg_config(tmp_path, own)).numbers
+    assert number.balance_check is not None
+    assert number.balance_check.ussd == "*#1345#"
+    assert number.balance_check.replies == ("1",)
+    assert number.balance_check.source == "config"
+
+
+@pytest.mark.parametrize(
+    ("check", "fragment"),
+    [
+        ('{ via = "phone" }', "cannot run USSD codes"),
+        ('{ via = "nosuch" }', 'no gateway is called "nosuch"'),
+        ('{ every = "7d" }', "missing: the gateway that runs the code"),
+        ('{ via = "modem", every = "0d" }', "out of range"),
+        ('{ via = "modem", ussd = "100" }', "is not a USSD code"),
+        ('{ via = "modem", pattern = "[0-9.]+" }', "has no group named amount"),
+        ('{ via = "modem", pattern = "(?P<amount>[0-9.]+" }', "is not a regular expression"),
+        ('{ via = "modem", replies = [1] }', "must be a list of menu choices"),
+        ('{ via = "modem", nosuch = 1 }', 'unknown key "nosuch"'),
+    ],
+)
+def test_check_refuses_a_bad_balance_check(tmp_path, env, check, fragment):
+    done = sk(payg_config(tmp_path, check), env, "check")
+    assert done.returncode != 0
+    assert "numbers[1].balance_check" in done.stderr + done.stdout
+    assert fragment in done.stderr + done.stdout
+
+
+def test_a_plan_without_a_code_needs_one_written(tmp_path, env):
+    config = payg_config(tmp_path).read_text().replace('plan = "giffgaff"', 'plan = "ee"')
+    path = write_config(tmp_path / "config.toml", config)
+    done = sk(path, env, "check")
+    assert done.returncode != 0
+    assert 'plan "ee" names no balance code' in done.stderr + done.stdout
+
+
+# -- end to end through ModemManager ----------------------------------------------------------
+
+
+def readings(tmp_path: Path) -> list[tuple]:
+    return query(
+        tmp_path / "state" / "simkeeper.db",
+        "SELECT name, code, outcome, amount, reply, error FROM balance_readings ORDER BY id",
+    )
+
+
+def history_rows(tmp_path: Path) -> list[tuple]:
+    return query(
+        tmp_path / "state" / "simkeeper.db",
+        "SELECT name, kind, date, amount, currency, note FROM history ORDER BY id",
+    )
+
+
+def runs_out(config: Path, env: dict[str, str]) -> list[str]:
+    out = ok(config, env, "upcoming", "--now", NOW, "--days", "200")
+    return [line.split()[0] for line in out.splitlines() if "top up" in line]
+
+
+@needs_dbus
+@pytest.mark.parametrize(
+    ("ussd", "check"),
+    [
+        ({"MM_USSD_MODE": "reply", "MM_USSD_REPLY": REPLY}, None),
+        ({"MM_USSD_MODE": "reply", "MM_USSD_REPLY": ucs2(REPLY)}, None),
+        (
+            {"MM_USSD_MODE": "reply", "MM_USSD_REPLY": gsm7_pack("Credit balance 5.20 GBP")},
+            '{ via = "modem", pattern = "balance (?P<amount>[0-9.]+)" }',
+        ),
+        (
+            {
+                "MM_USSD_MODE": "menu",
+                "MM_USSD_MENU": "1. Balance\n2. Top up\n3. Offers",
+                "MM_USSD_REPLY": REPLY,
+            },
+            '{ via = "modem", replies = ["1"] }',
+        ),
+    ],
+    ids=["plain", "ucs2", "gsm7", "menu"],
+)
+def test_balance_reads_the_reply_and_moves_the_run_out_date(tmp_path, env, ussd, check):
+    config = payg_config(tmp_path, check or '{ via = "modem", every = "7d" }')
+    assert runs_out(config, env) == ["2027-02-15"]  # 30.00 from 2026-11-01, 10.00 a month
+    with ModemManagerPeer(tmp_path, ussd=ussd) as mm:
+        menv = {**env, "DBUS_SYSTEM_BUS_ADDRESS": mm.address}
+        out = ok(config, menv, "balance", "payg", "--now", NOW)
+        calls = mm.ussd_calls()
+    assert calls[0] == {"call": "Initiate", "command": "*100#"}
+    if ussd["MM_USSD_MODE"] == "menu":
+        assert calls[1:] == [{"call": "Respond", "response": "1"}]
+    assert "5.20 GBP" in out and "runs out 2026-12-15" in out
+    ((name, code, outcome, amount, _reply, error),) = readings(tmp_path)
+    assert (name, code, outcome, amount, error) == ("payg", "*100#", "ok", "5.20", None)
+    (entry,) = history_rows(tmp_path)
+    assert entry == ("payg", "reading", "2026-12-07", "5.20", "GBP", "ussd: *100# via modem")
+    assert runs_out(config, env) == ["2026-12-15"]  # 5.20 does not cover the 2026-12-15 charge
+    status = sk(config, env, "status", "--now", NOW).stdout
+    assert "balance payg: 5.20 GBP" in status and "runs out 2026-12-15" in status
+    history = ok(config, env, "history", "payg")
+    assert "reading 5.20 GBP - ussd: *100# via modem" in history
+    undone = ok(config, env, "undo", "payg")
+    assert "balance reading (source: ussd) of 5.20 GBP" in undone
+    assert readings(tmp_path) == [] and history_rows(tmp_path) == []
+    assert runs_out(config, env) == ["2027-02-15"]
+
+
+@needs_dbus
+@pytest.mark.parametrize(
+    ("ussd", "outcome"),
+    [
+        (
+            {"MM_USSD_MODE": "reply", "MM_USSD_REPLY": "Service unavailable, call 07911123456"},
+            "no-match",
+        ),
+        ({"MM_USSD_MODE": "reply", "MM_USSD_REPLY": ucs2("系統繁忙 07911123456")}, "no-match"),
+        ({"MM_USSD_MODE": "timeout", "MM_USSD_HOLD": "3"}, "timeout"),
+        ({"MM_USSD_MODE": "error"}, "error"),
+    ],
+    ids=["garbage", "ucs2-garbage", "timeout", "error"],
+)
+def test_a_failed_reading_is_recorded_shown_and_changes_no_balance(tmp_path, env, ussd, outcome):
+    config = payg_config(tmp_path, timeout="1")
+    with ModemManagerPeer(tmp_path, ussd=ussd) as mm:
+        menv = {**env, "DBUS_SYSTEM_BUS_ADDRESS": mm.address}
+        done = sk(config, menv, "balance", "payg", "--now", NOW)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    ((_, _, got, amount, reply, error),) = readings(tmp_path)
+    assert (got, amount) == (outcome, None)
+    assert history_rows(tmp_path) == []  # nothing the projection would read
+    assert runs_out(config, env) == ["2027-02-15"]
+    status = sk(config, env, "status", "--now", NOW).stdout
+    assert "needs attention:" in status and "the balance check *100#" in status
+    if outcome == "no-match":
+        assert "07*******56" in reply and "07911123456" not in reply
+        assert "07*******56" in status and "07911123456" not in status + done.stdout
+    else:
+        assert error and error in status
+
+
+# -- the daemon's worker ----------------------------------------------------------------------
+
+
+@needs_dbus
+def test_the_worker_reads_at_the_due_time_and_not_before(tmp_path, env, monkeypatch):
+    from simkeeper.app import metrics
+    from simkeeper.service.loop import Service
+    from simkeeper.service.worker import balance_apart
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    config_path = payg_config(tmp_path)
+    ussd = {"MM_USSD_MODE": "reply", "MM_USSD_REPLY": REPLY}
+    start = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    with ModemManagerPeer(tmp_path, ussd=ussd) as mm:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", mm.address)
+        config = load(config_path)
+        store = open_store(tmp_path / "state" / "simkeeper.db")
+        assert store is not None
+        wait = Service(config_path).wait_for
+        with store:
+            for days in (0, 1, 6, 7):
+                balance_apart(config, store, start + timedelta(days=days), Redactor(), wait)
+        calls = mm.ussd_calls()
+    assert len(calls) == 2  # at the start and 7 days on: never in between
+    assert [r[2] for r in readings(tmp_path)] == ["ok", "ok"]
+    figures = {m.name: m for m in metrics(config, start)}
+    samples = dict(figures["simkeeper_balance_readings_total"].samples)
+    assert samples[(("outcome", "ok"),)] == 2.0
+    assert samples[(("outcome", "no-match"),)] == 0.0
+
+
+def test_a_check_is_claimed_once(tmp_path):
+    store = open_store(tmp_path / "state.db")
+    assert store is not None
+    now = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    later = now + timedelta(days=7)
+    with store:
+        assert store.claim_balance_check("+447911123456", now, later)
+        assert not store.claim_balance_check("+447911123456", now, later)
+        assert not store.claim_balance_check("+447911123456", later - timedelta(seconds=1), later)
+        assert store.claim_balance_check("+447911123456", later, later + timedelta(days=7))
+        assert store.claim_balance_check("+447911123456", later, later, force=True)
+
+
+# -- no reply crashes a pass or moves a balance without a match -------------------------------
+
+
+class _Replies:
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def __call__(self, gateway: object, timeout: float) -> _Replies:
+        return self
+
+    def ussd(self, code: str, replies: tuple[str, ...] = ()) -> str:
+        return self.reply
+
+
+REPLIES = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet="0123456789ABCDEFabcdef", max_size=80),
+    st.text(max_size=60).map(ucs2),
+    st.builds(lambda a: f"Your balance is £{a}", st.text(alphabet="0123456789.,-", max_size=12)),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reply=REPLIES)
+def test_no_reply_crashes_a_pass_or_changes_a_balance_without_a_match(reply):
+    from simkeeper.send.balance import read
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = load(payg_config(Path(folder)))
+        (number,) = config.numbers
+        store = open_store(Path(folder) / "state.db")
+        assert store is not None
+        now = datetime(2026, 12, 7, 10, tzinfo=UTC)
+        with store:
+            checked = read(config, store, number, now, Redactor(), _Replies(reply))  # type: ignore[arg-type]
+            ledger = store.ledger_for([number.number])
+        proj = projection(number, now.date(), ledger)
+        assert proj is not None
+        if checked.ok:
+            assert checked.row.amount is not None
+            assert ledger.readings[number.number] == (now.date(), Decimal(checked.row.amount))
+            assert proj.balance <= Decimal(checked.row.amount)
+        else:
+            assert checked.row.outcome == "no-match"
+            assert number.number not in ledger.readings
+            assert proj.since == number.balance_date  # the configured balance still rules
