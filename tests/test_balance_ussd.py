@@ -411,3 +411,52 @@ def test_no_reply_crashes_a_pass_or_changes_a_balance_without_a_match(reply):
             assert checked.row.outcome == "no-match"
             assert number.number not in ledger.readings
             assert proj.since == number.balance_date  # the configured balance still rules
+
+
+# -- the status page --------------------------------------------------------------------------
+
+
+def test_the_status_page_shows_a_failed_reading_and_the_run_out_a_reading_implies(tmp_path, env):
+    from webface import free_port, request, web_config, web_process
+
+    from simkeeper.send.links import page_token
+    from simkeeper.state.readings import NewReading
+
+    port = free_port()
+    config = payg_config(tmp_path)
+    write_config(config, config.read_text() + web_config(port))
+    ok(config, env, "send-due", "--now", NOW)  # the state database and the page key
+    (key_file,) = tmp_path.rglob("web.key")
+    path = f"/?token={page_token(bytes.fromhex(key_file.read_text().strip()), 'status')}"
+    at = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    base = {"number": "+447911123456", "name": "payg", "gateway": "modem", "code": "*100#"}
+    store = open_store(tmp_path / "state" / "simkeeper.db")
+    assert store is not None
+    with store:
+        store.record_reading(
+            NewReading(**base, outcome="ok", day=at.date(), amount=Decimal("5.20"), currency="GBP"),
+            at,
+        )
+    with web_process(config, env, port, "2026-12-07T10:05"):
+        page = request(port, path).text
+    assert "5.20" in page and "15 Dec" in page  # the balance read, and its run-out date
+    assert "Needs attention" not in page
+    with open_store(tmp_path / "state" / "simkeeper.db") as store:  # type: ignore[union-attr]
+        reply = mask_phones("Service unavailable, call 07911123456")
+        store.record_reading(NewReading(**base, outcome="no-match", day=at.date(), reply=reply), at)
+    with web_process(config, env, port, "2026-12-07T10:10"):
+        page = request(port, path).text
+    assert "the balance check *100# got a reply its pattern does not match" in page
+    assert "07*******56" in page and "07911123456" not in page
+
+
+@needs_dbus
+def test_send_due_runs_a_due_check_before_its_pass(tmp_path, env):
+    config = payg_config(tmp_path)
+    ussd = {"MM_USSD_MODE": "reply", "MM_USSD_REPLY": REPLY}
+    with ModemManagerPeer(tmp_path, ussd=ussd) as mm:
+        menv = {**env, "DBUS_SYSTEM_BUS_ADDRESS": mm.address}
+        ok(config, menv, "send-due", "--now", NOW)
+        ok(config, menv, "send-due", "--now", "2026-12-08T10:00:00Z")  # not due again yet
+        assert len(mm.ussd_calls()) == 1
+    assert [r[2] for r in readings(tmp_path)] == ["ok"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from simkeeper import app
+from simkeeper.app import balance
 from simkeeper.cli.base import (
     FORMAT_OPTION,
     NOW_OPTION,
@@ -106,6 +107,9 @@ def send_due(obj: Context, now: str | None, dry_run: bool) -> None:
     redact = app.use_secrets(config)
     moment = parse_now(now, config)
     with app.open_state(config) as store:
+        # Due balance checks first, as the daemon runs them: a reading moves the projection.
+        if balance.balance_work(config, store, moment):
+            balance.balance_pass(config, store, moment, redact)
         done = app.pass_and_calendar(config, store, moment, redact)
     report, calendar_problem = done.report, done.calendar_problem
     t = translator(config.settings.language)

@@ -189,6 +189,9 @@ class Board:
         if rest:
             first = min(start for start, _ in rest) + 1
             chosen += [i for start, i in rest if start <= first]
+        # A number that reads its balance by USSD may have a failed reading to show (the state
+        # says, not the board): such numbers are few, one per SIM in a modem.
+        chosen += [i for i, n in enumerate(self.numbers) if n.balance_check]
         self._focus = tuple(self.numbers[i] for i in sorted(set(chosen)))
         return self._focus
 
