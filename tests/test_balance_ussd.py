@@ -69,6 +69,37 @@ def test_decode_tells_ucs2_and_gsm7_hex_from_plain_text():
         assert decode(plain) == plain
 
 
+# A ZTE MF190's reply as gammu printed it (github.com/gammu/wammu issue 77): the hex of UCS-2.
+ZTE_REPLY = (
+    "00530075007200200076006F00740072006500200063006F006D0070007400650020007000720069006E0063"
+    "006900700061006C002C00200076006F007400720065002000630072006500640069007400200065007300740020"
+    "006400650020003400310030002E003000300020006600720061006E00630073002000760061006C00610062006C"
+    "006500730020006A0075007300710075002000610075002000300033002F00300031002F0032003000310039002E"
+)
+
+
+def test_decode_reads_a_modems_real_ucs2_reply():
+    text = decode(ZTE_REPLY)
+    assert text.startswith("Sur votre compte principal, votre credit est de 410.00 francs")
+    reading = read_reply(ZTE_REPLY, r"credit est de (?P<amount>[\d.]+).*jusqu au (?P<until>[\d/]+)")
+    assert (reading.outcome, reading.amount, reading.until) == (
+        "ok",
+        Decimal("410.00"),
+        "03/01/2019.",
+    )
+
+
+def test_the_tmobile_pattern_takes_the_balance_not_the_renewal_price():
+    code = builtin_plans()["tmobile-us-payg"].balance
+    assert code is not None
+    reading = read_reply(code.sample, code.pattern)
+    assert (reading.amount, reading.currency, reading.until) == (
+        Decimal("56.78"),
+        "$",
+        "08/10/2022",
+    )
+
+
 def test_decode_reads_the_gsm7_extension_table():
     # The euro sign is two septets: the escape 0x1B, then 0x65 (an "e" in the basic table).
     assert decode(gsm7_pack("Balance 5 \x1be ok")) == "Balance 5 € ok"
