@@ -85,7 +85,7 @@ def test_decode_reads_a_modems_real_ucs2_reply():
     assert (reading.outcome, reading.amount, reading.until) == (
         "ok",
         Decimal("410.00"),
-        "03/01/2019.",
+        "03/01/2019",
     )
 
 
