@@ -19,6 +19,7 @@ import click
 from simkeeper.cli import (
     backup,
     check,
+    inbound,
     keepalive,
     ledger,
     plans,
@@ -57,6 +58,8 @@ COMMANDS: tuple[click.Command, ...] = (
     setup.demo,
     setup.completion,
     keepalive.keepalive_cmd,
+    inbound.webhook_cmd,
+    inbound.poll_cmd,
 )
 
 

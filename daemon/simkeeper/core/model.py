@@ -63,8 +63,9 @@ class Gateway:
     url: str = ""  # android-sms-gateway
     user: str = ""
     password: str = ""  # with ${VAR} substituted: never log it
-    modem: str = "any"  # modemmanager: "any" or an equipment id
+    modem: str = "any"  # modemmanager and sigmo: "any" or an equipment id
     secrets: tuple[str, ...] = ()  # substrings that must never be shown
+    signing_key: str = ""  # android-sms-gateway's webhook key: never log it
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,19 @@ class Keepalive:
     currency: str
     lead: int  # days before the deadline
     sim: int | None = None  # android-sms-gateway's SIM slot (1-3)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Where a number receives texts and what its carrier's texts say (``inbound``,
+    ``sms_from``, ``topup_sms``, ``renewed_sms``): the patterns as written (compiled where
+    they are matched, :mod:`simkeeper.engine.inbound`)."""
+
+    via: str = ""  # a gateway's name; "" when the number listens nowhere
+    sim: int | None = None  # android-sms-gateway's slot; None: any slot nobody else names
+    senders: tuple[str, ...] = ()
+    topup: str = ""
+    renewed: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,7 @@ class Number:
     renew_url: str = _N["renew_url"]
     plan: str = _N["plan"]
     keepalive: Keepalive | None = None  # the autopilot's text, if any
+    inbound: Inbound | None = None  # the carrier's texts, read when they arrive
 
     @property
     def lost_after(self) -> int | None:

@@ -22,6 +22,7 @@ from simkeeper.core.keys import (
 )
 from simkeeper.core.schema_gateways import GATEWAY_KINDS as GATEWAY_KINDS
 from simkeeper.core.schema_gateways import GATEWAYS as GATEWAYS
+from simkeeper.core.schema_inbound import INBOUND_KEYS
 
 SETTINGS = Table(
     "settings",
@@ -457,6 +458,7 @@ NUMBERS = Table(
             example='{ via = "phone", sim = 1, to = "+447700900123", text = "hi", cost = 0.10, '
             'lead = "30d" }',
         ),
+        *INBOUND_KEYS,
     ),
 )
 

@@ -323,6 +323,7 @@ class Service:
         try:
             # The autopilot first: a fallback reminder it records goes out in this pass.
             worker.keepalive_apart(self.config, self.store, now, self.redact, self.wait_for)
+            worker.inbound_apart(self.config, self.store, now, self.redact, self.wait_for)
             app.send_pass(
                 self.config, self.store, now, self.redact, self.steps, lambda: self.stopping
             )

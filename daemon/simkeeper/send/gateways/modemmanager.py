@@ -8,10 +8,11 @@ The system bus is used, or ``$DBUS_SYSTEM_BUS_ADDRESS`` where set (the tests' pr
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from simkeeper.core.model import Gateway
-from simkeeper.send.gateways.client import GatewayError, Outcome
+from simkeeper.send.gateways.client import GatewayError, Inbound, Outcome
 
 SERVICE = "org.freedesktop.ModemManager1"
 ROOT = "/org/freedesktop/ModemManager1"
@@ -20,6 +21,8 @@ MESSAGING = "org.freedesktop.ModemManager1.Modem.Messaging"
 SMS = "org.freedesktop.ModemManager1.Sms"
 # MMSmsState: 1 stored (created, never sent: after a crash before Send), 4 sending, 5 sent.
 SMS_STATES = {0: "pending", 1: "missing", 4: "pending", 5: "sent"}
+RECEIVED = 3  # MMSmsState: received in full (2 is "receiving": parts still to come)
+DELIVER = 1  # MMSmsPduType: a text to us (2 submit: ours; 3 status report)
 
 
 class ModemManagerClient:
@@ -87,3 +90,42 @@ class ModemManagerClient:
                 return Outcome("missing", reports=False)
             raise
         return Outcome(SMS_STATES.get(int(value), "failed"), ref=ref, reports=False)
+
+    def received(self, since: datetime | None) -> list[Inbound]:
+        """The modem's received texts (``Messaging.List``, each Sms object's State 3 and
+        PduType 1), newer than ``since``; ``ref`` is the modem's equipment id and the object's
+        path (ModemManager numbers its objects anew after a restart: ``at`` keeps it apart)."""
+        modem = self._modem_path()
+        (paths,) = self._call(modem, MESSAGING, "List")
+        found = []
+        for path in paths:
+            try:
+                props = self._all(str(path))
+            except GatewayError as e:
+                if e.refused:  # deleted between List and now
+                    continue
+                raise
+            text = self._text(str(path), props)
+            if text is not None and (since is None or text.at > since):
+                found.append(text)
+        return found
+
+    def _all(self, path: str) -> dict[str, Any]:
+        (props,) = self._call(path, "org.freedesktop.DBus.Properties", "GetAll", "s", (SMS,))
+        return {k: v[1] for k, v in props.items()}
+
+    def _text(self, path: str, props: dict[str, Any]) -> Inbound | None:
+        if int(props.get("State", 0)) != RECEIVED or int(props.get("PduType", 0)) != DELIVER:
+            return None
+        try:
+            at = datetime.fromisoformat(str(props.get("Timestamp", "")))
+        except ValueError:
+            return None
+        if at.tzinfo is None:
+            return None  # a time without its offset cannot be placed
+        return Inbound(
+            sender=str(props.get("Number", "")),
+            text=str(props.get("Text", "")),
+            at=at,
+            ref=f"{self.modem}:{path}:{at.isoformat()}",
+        )

@@ -1,0 +1,34 @@
+"""``/hooks/NAME/SECRET``: where SMS Gateway for Android posts the texts its SIMs receive.
+
+A thin edge over :func:`simkeeper.app.inbound.webhook`, which checks the address's secret, the
+signature and its time and takes the text. A refused post is answered 4xx (never 500) and
+counted against the sender's address like a bad link token; the log names the gateway and
+the outcome, never the secret, the signature or the text.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from simkeeper.web.wsgi import Request, Response, Site
+
+log = logging.getLogger("simkeeper.web")
+TEXT = "text/plain; charset=utf-8"
+PREFIX = "/hooks/"
+
+
+def hook(site: Site, request: Request) -> Response:
+    """POST of a webhook: 200 with what its text came to, or the 4xx of its refusal."""
+    from simkeeper.app.inbound import webhook
+
+    if request.method != "POST":
+        return Response(405, b"POST only\n", TEXT, (("Allow", "POST"),))
+    now = site.clock()
+    if site.limiter.blocked(request.remote, now):
+        return Response(429, b"too many refused requests\n", TEXT)
+    path = request.path[len(PREFIX) :]
+    hooked = webhook(site.config, path, request.headers, request.body, now)
+    if hooked.status >= 400:
+        site.limiter.bad(request.remote, now)
+    log.info("webhook %s: %s", path.split("/", 1)[0][:40], hooked.outcome)
+    return Response(hooked.status, f"{hooked.outcome}\n".encode(), TEXT)
