@@ -29,6 +29,7 @@ class Plan:
     third_party: tuple[str, ...] = ()  # keys whose values come from forums or blogs
     counts: tuple[str, ...] = ()  # which actions keep the line alive: sms, call, data, topup
     never_to: tuple[str, ...] = ()  # short codes and E.164 prefixes a text to never counts
+    sms_source: str = ""  # where its sender ids (keys' sms_from) and texts' words come from
 
     def text_counts_to(self, to: str) -> bool:
         """Whether a text to ``to`` keeps the line alive, as far as the plan says."""
@@ -67,4 +68,5 @@ def _plan(name: str, table: dict[str, Any]) -> Plan:
         third_party=tuple(table.get("third_party", ())),
         counts=tuple(table.get("counts", ())),
         never_to=tuple(table.get("never_to", ())),
+        sms_source=table.get("sms_source", ""),
     )

@@ -1,0 +1,269 @@
+"""The carrier's own texts (issue 26): SMS Gateway for Android's signed ``sms:received``
+webhook posted to a real ``simkeeper web``, ModemManager's received texts polled over
+python-dbusmock on a private bus, each matched against the number's patterns and recorded
+once, with its source, in a real SQLite state database.
+
+Time is ``--now`` only: the web face runs with a fixed clock, and the webhooks are signed for
+that instant (or five minutes and a second away from it, to be refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import ok, query, sk, write_config
+from gateway_peers import ModemManagerPeer, dbus_available
+from webface import free_port, request, web_config, web_process
+
+NOW = "2026-11-25T12:00:00Z"
+NOW_TS = int(datetime(2026, 11, 25, 12, tzinfo=UTC).timestamp())
+KEY = "whsec-test-key-8f2e"
+PASSWORD = "gw-password-77"
+TOPUP = "You have added $5.00 to your account. Your balance is $15.00."
+
+
+def config_text(tmp_path: Path, port: int) -> str:
+    return f"""
+        [settings]
+        timezone = "America/Phoenix"
+        state = "{tmp_path / "state.db"}"
+
+        [[gateways]]
+        name = "phone"
+        kind = "android-sms-gateway"
+        url = "http://127.0.0.1:9"
+        password = "${{SMSGATE_PASSWORD}}"
+        signing_key = "${{SMSGATE_SIGNING_KEY}}"
+
+        [[numbers]]
+        name = "Ultra PayGo"
+        number = "+1 415 555 2671"
+        cycle = "monthly"
+        due = 2026-12-03
+        cost = 3.00
+        currency = "USD"
+        balance = 10.00
+        balance_date = 2026-11-20
+        inbound = {{ via = "phone", sim = 1 }}
+        sms_from = ["Ultra", "6700"]
+        topup_sms = 'added \\$(?P<amount>\\d+(?:\\.\\d{{2}})?)'
+
+        [[numbers]]
+        name = "giffgaff"
+        number = "+44 7911 123456"
+        plan = "giffgaff"
+        last_renewed = 2026-06-01
+        inbound = {{ via = "phone", sim = 2 }}
+        renewed_sms = 'goodybag has been renewed'
+        {web_config(port)}
+        """
+
+
+@pytest.fixture
+def wenv(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "SMSGATE_PASSWORD": PASSWORD, "SMSGATE_SIGNING_KEY": KEY}
+
+
+def event(event_id: str, text: str, sender: str = "Ultra", sim: int | None = 1) -> bytes:
+    body = {
+        "deviceId": "ffffffffceb0b1db0000018e937c815b",
+        "event": "sms:received",
+        "id": event_id,
+        "webhookId": "LreFUt-Z3sSq0JufY9uWB",
+        "payload": {
+            "messageId": "abc",
+            "message": text,
+            "phoneNumber": sender,
+            "simNumber": sim,
+            "receivedAt": "2026-11-25T04:58:00.000-07:00",
+        },
+    }
+    return json.dumps(body).encode()
+
+
+def signed(body: bytes, ts: int = NOW_TS, key: str = KEY) -> dict[str, str]:
+    mac = hmac.new(key.encode(), body + str(ts).encode(), hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-Signature": mac, "X-Timestamp": str(ts)}
+
+
+def hook_path(config: Path, env: dict[str, str]) -> str:
+    url = ok(config, env, "webhook", "phone").strip()
+    assert url.startswith("https://sims.example.com/sk/hooks/phone/")
+    secret = url.rsplit("/", 1)[1]
+    assert len(secret) == 32 and KEY not in url
+    return f"/sk/hooks/phone/{secret}"
+
+
+def post(port: int, path: str, body: bytes, headers: dict[str, str]):
+    return request(port, path, "POST", body, headers)
+
+
+def runs_out(config: Path, env: dict[str, str]) -> str:
+    out = ok(config, env, "upcoming", "--days", "400", "--now", NOW, "--format", "json")
+    (found,) = [d["runs_out"] for d in json.loads(out) if d["kind"] == "topup"]
+    return found
+
+
+def test_a_signed_topup_text_is_recorded_once_with_its_source(tmp_path, wenv):
+    port = free_port()
+    config = write_config(tmp_path / "config.toml", config_text(tmp_path, port))
+    path = hook_path(config, wenv)
+    assert runs_out(config, wenv) == "2027-03-03"
+    with web_process(config, wenv, port, now=NOW):
+        body = event("ev-1", TOPUP)
+        first = post(port, path, body, signed(body))
+        assert (first.status, first.text) == (200, "matched-topup\n")
+        # The gateway retries (a lost answer): same event, signed anew. Recorded once.
+        again = post(port, path, body, signed(body, NOW_TS + 30))
+        assert (again.status, again.text) == (200, "duplicate\n")
+        metrics = request(port, "/sk/metrics").text
+    assert 'simkeeper_inbound_texts_total{outcome="matched-topup"} 1' in metrics
+    rows = query(tmp_path / "state.db", "SELECT kind, date, amount, currency, source FROM history")
+    assert rows == [("topup", "2026-11-25", "5.00", "USD", "carrier-sms")]
+    history = ok(config, wenv, "history")
+    assert "topup 5.00 USD (by carrier-sms)" in history
+    # 15.00 from Nov 25 at 3.00 a month: Dec..Apr paid, May 3 cannot be.
+    assert runs_out(config, wenv) == "2027-05-03"
+    undone = ok(config, wenv, "undo", "Ultra", "--now", NOW)
+    assert "removed: Ultra PayGo top-up of 5.00 USD on 2026-11-25" in undone
+    assert runs_out(config, wenv) == "2027-03-03"
+    inbound = ok(config, wenv, "history", "--inbound")
+    assert "matched-topup (undone)" in inbound
+    log = (tmp_path / "web.log").read_text()
+    assert KEY not in log and path.rsplit("/", 1)[1] not in log
+
+
+def test_unsigned_forged_stale_malformed_and_misaddressed_posts_are_refused(tmp_path, wenv):
+    port = free_port()
+    config = write_config(tmp_path / "config.toml", config_text(tmp_path, port))
+    path = hook_path(config, wenv)
+    body = event("ev-2", TOPUP)
+    plain = {"Content-Type": "application/json"}
+    with web_process(config, wenv, port, now=NOW):
+        cases = [
+            (path, body, plain, 401),  # unsigned
+            (path, body, signed(body, key="not-the-key"), 401),  # forged
+            (path, body, signed(body, NOW_TS - 301), 401),  # outside the replay window
+            (path, body, signed(body, NOW_TS + 301), 401),
+            (path, b"{not json", signed(b"{not json"), 400),  # signed, but malformed
+            (path, b'{"event": "sms:received", "payload": []}', {}, 401),
+            (path.rsplit("/", 1)[0] + "/" + "0" * 32, body, signed(body), 404),  # wrong secret
+            ("/sk/hooks/nobody/x", body, signed(body), 404),
+        ]
+        for where, data, headers, want in cases:
+            got = post(port, where, data, headers)
+            assert got.status == want, (where, headers, got.text)
+        bad = b'{"event": "sms:received", "id": "x", "payload": {"message": 5}}'
+        assert post(port, path, bad, signed(bad)).status == 400
+        assert request(port, path).status == 405
+        metrics = request(port, "/sk/metrics").text
+    assert 'simkeeper_inbound_texts_total{outcome="rejected"} 9' in metrics
+    assert query(tmp_path / "state.db", "SELECT COUNT(*) FROM history") == [(0,)]
+    assert runs_out(config, wenv) == "2027-03-03"
+
+
+def test_unmatched_ignored_and_renewal_texts(tmp_path, wenv):
+    port = free_port()
+    config = write_config(tmp_path / "config.toml", config_text(tmp_path, port))
+    path = hook_path(config, wenv)
+    texts = [
+        ("ev-a", "Ultra", 1, "Your plan changes on Dec 1.", "unmatched"),
+        ("ev-b", "+14155550199", 1, "dinner at 8? added $5 to the kitty", "ignored"),
+        ("ev-c", "43430", 2, "Your goodybag has been renewed. Enjoy!", "matched-renewal"),
+        ("ev-d", "43430", 2, "Your goodybag has been renewed. Enjoy!", "refused"),
+        ("ev-e", "Ultra", 3, "added $9.00", "unmatched"),  # a slot no number names
+        ("ev-f", "6700", 1, "You have added $12.50.", "matched-topup"),
+    ]
+    with web_process(config, wenv, port, now=NOW):
+        for ev, sender, sim, text, want in texts:
+            body = event(ev, text, sender, sim)
+            got = post(port, path, body, signed(body))
+            assert (got.status, got.text) == (200, want + "\n"), ev
+    history = ok(config, wenv, "history")
+    assert "giffgaff     renewal (by carrier-sms)" in history
+    # The rolling deadline moves from the text's day, six months on.
+    assert "2027-05-25" in ok(config, wenv, "upcoming", "--now", NOW, "--days", "400")
+    assert "topup 12.50 USD (by carrier-sms)" in history
+    inbound = ok(config, wenv, "history", "--inbound")
+    assert "Your plan changes on Dec 1." in inbound
+    # A text from anyone but the carrier: counted, its words and number never kept.
+    assert "dinner" not in inbound and "4155550199" not in inbound
+    db = tmp_path / "state.db"
+    dump = "\n".join(str(r) for r in query(db, "SELECT * FROM inbound_texts"))
+    assert "dinner" not in dump and "4155550199" not in dump
+    assert query(db, "SELECT outcome, number FROM inbound_texts WHERE ref = 'webhook:ev-e'") == [
+        ("unmatched", None)
+    ]
+
+
+# -- ModemManager, polled -------------------------------------------------------------------
+
+needs_dbus = pytest.mark.skipif(
+    dbus_available() is not None and not os.environ.get("CI"),
+    reason=str(dbus_available()),
+)
+
+
+def modem_config(tmp_path: Path) -> Path:
+    return write_config(
+        tmp_path / "config.toml",
+        f"""
+        [settings]
+        timezone = "America/Phoenix"
+        state = "{tmp_path / "state.db"}"
+
+        [[gateways]]
+        name = "modem"
+        kind = "modemmanager"
+
+        [[numbers]]
+        name = "Ultra PayGo"
+        number = "+1 415 555 2671"
+        cycle = "monthly"
+        due = 2026-12-03
+        cost = 3.00
+        currency = "USD"
+        balance = 10.00
+        balance_date = 2026-11-20
+        inbound = {{ via = "modem" }}
+        sms_from = ["6700"]
+        topup_sms = 'added \\$(?P<amount>\\d+(?:\\.\\d{{2}})?)'
+        """,
+    )
+
+
+@needs_dbus
+def test_modemmanager_received_texts_are_polled_and_recorded_once(tmp_path, env):
+    old = ("6700", "You have added $7.00.", "2026-10-01T09:00:00-07:00")  # before the look-back
+    fresh = ("6700", "You have added $5.00.", "2026-11-25T04:00:00-07:00")
+    with ModemManagerPeer(tmp_path, received=(old, fresh)) as mm:
+        menv = {**env, "DBUS_SYSTEM_BUS_ADDRESS": mm.address}
+        config = modem_config(tmp_path)
+        assert ok(config, menv, "poll", "--now", NOW).strip() == "Ultra PayGo: matched-topup 5.00"
+        assert ok(config, menv, "poll", "--now", NOW).strip() == ""  # seen: nothing again
+        mm.receive("6700", "Reminder: renew soon", "2026-11-25T04:30:00-07:00")
+        mm.receive("6700", "You have added $2.00.", "2026-11-25T04:40:00-07:00")
+        out = ok(config, menv, "poll", "--now", "2026-11-25T12:05:00Z")
+        assert sorted(out.strip().splitlines()) == [
+            "Ultra PayGo: matched-topup 2.00",
+            "Ultra PayGo: unmatched",
+        ]
+    rows = query(tmp_path / "state.db", "SELECT amount, source FROM history ORDER BY id")
+    assert rows == [("5.00", "carrier-sms"), ("2.00", "carrier-sms")]
+    assert "Reminder: renew soon" in ok(config, env, "history", "--inbound")
+
+
+def test_a_gateway_that_does_not_answer_is_recorded_and_asked_again(tmp_path, env):
+    config = modem_config(tmp_path)
+    noenv = {**env, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}"}
+    result = sk(config, noenv, "poll", "--now", NOW)
+    assert result.returncode == 1
+    assert "modem did not answer: ModemManager did not answer" in result.stdout
+    (row,) = query(tmp_path / "state.db", "SELECT gateway, ok_at, error FROM inbound_polls")
+    assert row[:2] == ("modem", None) and "did not answer" in row[2]
