@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 from conftest import ok, query, sk, write_config
 from gateway_peers import ModemManagerPeer, dbus_available
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from webface import free_port, request, web_config, web_process
+
+from simkeeper import app
+from simkeeper.app import inbound as app_inbound
+from simkeeper.send.gateways.client import Inbound
 
 NOW = "2026-11-25T12:00:00Z"
 NOW_TS = int(datetime(2026, 11, 25, 12, tzinfo=UTC).timestamp())
@@ -267,3 +274,79 @@ def test_a_gateway_that_does_not_answer_is_recorded_and_asked_again(tmp_path, en
     assert "modem did not answer: ModemManager did not answer" in result.stdout
     (row,) = query(tmp_path / "state.db", "SELECT gateway, ok_at, error FROM inbound_polls")
     assert row[:2] == ("modem", None) and "did not answer" in row[2]
+
+
+# -- no body or text crashes a pass or moves a balance without a match ----------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_payloads = st.fixed_dictionaries(
+    {},
+    optional={
+        "messageId": _json,
+        "message": st.text(max_size=80) | _json,
+        "phoneNumber": st.sampled_from(["Ultra", "6700", "+14155550199", ""]) | _json,
+        "simNumber": st.sampled_from([1, 2, 3, None, 0, -1, "1"]),
+        "receivedAt": st.sampled_from(["2026-11-25T04:58:00-07:00", "2026-11-25", "x", None]),
+    },
+)
+_events = st.fixed_dictionaries(
+    {"event": st.sampled_from(["sms:received", "sms:sent", ""]) | _json},
+    optional={"id": st.text(max_size=8) | _json, "payload": _payloads | _json},
+)
+_bodies = st.one_of(
+    _events.map(lambda e: json.dumps(e).encode()),
+    st.binary(max_size=200),
+    st.text(max_size=100).map(str.encode),
+)
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("prop")
+    text = config_text(folder, 8089).replace("${SMSGATE_SIGNING_KEY}", KEY)
+    config = write_config(folder / "config.toml", text.replace("${SMSGATE_PASSWORD}", PASSWORD))
+    return app.load(config, lambda w: None, for_sending=False)
+
+
+def _money(config) -> tuple:
+    with app.open_state(config) as store:
+        ledger = store.ledger()
+    return (ledger.topups, ledger.renewals)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(body=_bodies, sign=st.booleans(), skew=st.sampled_from([0, 299, -299, 301, 10**9]))
+def test_no_webhook_body_crashes_or_moves_money_without_a_match(loaded, body, sign, skew):
+    gateway = loaded.gateway("phone")
+    secret = app_inbound.webhook_url(loaded, gateway).rsplit("/", 1)[1]
+    headers = {k.lower(): v for k, v in signed(body, NOW_TS + skew).items()} if sign else {}
+    before = _money(loaded)
+    now = datetime.fromtimestamp(NOW_TS, UTC)
+    hooked = app_inbound.webhook(loaded, f"phone/{secret}", headers, body, now)
+    assert 200 <= hooked.status < 500
+    if not hooked.outcome.startswith("matched-"):
+        assert _money(loaded) == before, hooked
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    sender=st.sampled_from(["Ultra", "6700", "43430", "+14155550199"]) | st.text(max_size=15),
+    text=st.text(max_size=120) | st.sampled_from(["added $5.00", "added $0", "added $1e9"]),
+    sim=st.sampled_from([1, 2, 3, None]),
+    ref=st.text(min_size=1, max_size=10),
+)
+def test_no_text_crashes_a_pass_or_moves_money_without_a_match(loaded, sender, text, sim, ref):
+    before = _money(loaded)
+    now = datetime.fromtimestamp(NOW_TS, UTC)
+    with app.open_state(loaded) as store:
+        taken = app_inbound.take(
+            loaded, store, loaded.gateway("phone"), Inbound(sender, text, now, "p:" + ref, sim), now
+        )
+    if not taken.outcome.startswith("matched-"):
+        assert _money(loaded) == before, taken
