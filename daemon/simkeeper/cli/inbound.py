@@ -83,7 +83,7 @@ def inbound_lines(config: Config, number: Number | None, limit: int, t: Translat
         t.gettext("WHEN"),
         t.gettext("NAME"),
         t.gettext("GATEWAY"),
-        t.gettext("FROM"),
+        t.gettext("SENDER"),
         t.gettext("OUTCOME"),
         t.gettext("TEXT"),
     ]
