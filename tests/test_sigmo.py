@@ -106,3 +106,43 @@ def test_the_autopilot_and_the_poll_through_sigmo(tmp_path, env):
     assert TOKEN not in check.stdout + check.stderr
     dump = json.dumps(query(tmp_path / "state.db", "SELECT * FROM inbound_polls"))
     assert TOKEN not in dump
+
+
+def test_the_daemons_worker_polls_every_ten_minutes(tmp_path):
+    from simkeeper import app
+    from simkeeper.core.redact import Redactor
+    from simkeeper.service import worker
+
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    with SigmoPeer() as peer:
+        peer.receive("43430", "Your goodybag has been renewed.", start - timedelta(minutes=5))
+        path = write_config(
+            tmp_path / "config.toml",
+            f"""
+            [settings]
+            timezone = "UTC"
+            state = "{tmp_path / "state.db"}"
+
+            [[gateways]]
+            name = "box"
+            kind = "sigmo"
+            url = "{peer.url}"
+
+            [[numbers]]
+            name = "giffgaff"
+            number = "+44 7911 123456"
+            plan = "giffgaff"
+            last_renewed = 2026-06-01
+            inbound = {{ via = "box" }}
+            renewed_sms = 'goodybag has been renewed'
+            """,
+        )
+        config = app.load(path, lambda w: None)
+        with app.open_state(config) as store:
+            for minute in range(36):  # the daemon's passes, one a minute
+                now = start + timedelta(minutes=minute)
+                worker.inbound_apart(config, store, now, Redactor(()), lambda w: None)
+        lists = [p for m, p, _ in peer.requests if m == "GET" and p.endswith("/messages")]
+    assert len(lists) == 4  # at 09:00, 09:10, 09:20 and 09:30: not on every pass
+    rows = query(tmp_path / "state.db", "SELECT date, kind, source FROM history")
+    assert rows == [("2026-11-02", "renewal", "carrier-sms")]
