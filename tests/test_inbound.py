@@ -199,6 +199,16 @@ def test_unmatched_ignored_and_renewal_texts(tmp_path, wenv):
     assert "topup 12.50 USD (by carrier-sms)" in history
     inbound = ok(config, wenv, "history", "--inbound")
     assert "Your plan changes on Dec 1." in inbound
+    listed = json.loads(ok(config, wenv, "history", "--inbound", "--format", "json"))
+    assert [x["outcome"] for x in listed] == [
+        "matched-topup",
+        "unmatched",
+        "refused",
+        "matched-renewal",
+        "ignored",
+        "unmatched",
+    ]
+    assert listed[0]["at"] == "2026-11-25T04:58:00-07:00" and listed[0]["name"] == "Ultra PayGo"
     # A text from anyone but the carrier: counted, its words and number never kept.
     assert "dinner" not in inbound and "4155550199" not in inbound
     db = tmp_path / "state.db"

@@ -10,7 +10,7 @@ from simkeeper.app import inbound
 from simkeeper.cli.base import NOW_OPTION, Context, parse_now
 from simkeeper.core.errors import UsageError
 from simkeeper.core.model import Config, Number
-from simkeeper.present.views import local_stamp
+from simkeeper.present.views import json_array, local_stamp
 from simkeeper.texts.display import table
 from simkeeper.texts.i18n import Translator, translator
 
@@ -61,6 +61,19 @@ def poll_cmd(obj: Context, now: str | None) -> None:
         click.echo(t.gettext("{gateway} did not answer: {error}").format(gateway=name, error=error))
     if failed:
         raise SystemExit(1)
+
+
+def inbound_json(config: Config, number: Number | None, limit: int) -> str:
+    """``history --inbound --format json``: each text kept, its times in the config's zone."""
+    texts = inbound.inbound_history(config, number, limit)
+    return json_array(
+        {
+            **vars(x),
+            "at": local_stamp(x.at, config, seconds=True),
+            "recorded_at": local_stamp(x.recorded_at, config, seconds=True),
+        }
+        for x in texts
+    )
 
 
 def inbound_lines(config: Config, number: Number | None, limit: int, t: Translator) -> list[str]:

@@ -226,6 +226,9 @@ def history(obj: Context, name: str | None, limit: int, inbound: bool, fmt: str)
     texts received, matched or not."""
     config = obj.load(validate_urls=False)
     number = app.find_number(config.numbers, name) if name else None
+    if inbound and fmt == "json":
+        click.echo(inbound_cli.inbound_json(config, number, limit))
+        return
     if inbound:
         t = translator(config.settings.language)
         for line in inbound_cli.inbound_lines(config, number, limit, t):
