@@ -77,18 +77,20 @@ def wenv(env: dict[str, str]) -> dict[str, str]:
     return {**env, "SMSGATE_PASSWORD": PASSWORD, "SMSGATE_SIGNING_KEY": KEY}
 
 
-def event(event_id: str, text: str, sender: str = "Ultra", sim: int | None = 1) -> bytes:
+def event(
+    event_id: str, text: str, sender: str = "Ultra", sim: int | None = 1, minute: int = 58
+) -> bytes:
     body = {
         "deviceId": "ffffffffceb0b1db0000018e937c815b",
         "event": "sms:received",
         "id": event_id,
         "webhookId": "LreFUt-Z3sSq0JufY9uWB",
         "payload": {
-            "messageId": "abc",
+            "messageId": hashlib.sha1(text.encode()).hexdigest()[:10],  # the app's: from the text
             "message": text,
             "phoneNumber": sender,
             "simNumber": sim,
-            "receivedAt": "2026-11-25T04:58:00.000-07:00",
+            "receivedAt": f"2026-11-25T04:{minute:02d}:00.000-07:00",
         },
     }
     return json.dumps(body).encode()
@@ -126,9 +128,12 @@ def test_a_signed_topup_text_is_recorded_once_with_its_source(tmp_path, wenv):
         body = event("ev-1", TOPUP)
         first = post(port, path, body, signed(body))
         assert (first.status, first.text) == (200, "matched-topup\n")
-        # The gateway retries (a lost answer): same event, signed anew. Recorded once.
+        # The gateway retries (a lost answer): same event, signed anew. Recorded once; and
+        # once more when the app posts its inbox again, under a new event id.
         again = post(port, path, body, signed(body, NOW_TS + 30))
         assert (again.status, again.text) == (200, "duplicate\n")
+        export = event("ev-1-exported", TOPUP)
+        assert post(port, path, export, signed(export)).text == "duplicate\n"
         metrics = request(port, "/sk/metrics").text
     assert 'simkeeper_inbound_texts_total{outcome="matched-topup"} 1' in metrics
     rows = query(tmp_path / "state.db", "SELECT kind, date, amount, currency, source FROM history")
@@ -186,10 +191,11 @@ def test_unmatched_ignored_and_renewal_texts(tmp_path, wenv):
         ("ev-d", "43430", 2, "Your goodybag has been renewed. Enjoy!", "refused"),
         ("ev-e", "Ultra", 3, "added $9.00", "unmatched"),  # a slot no number names
         ("ev-f", "6700", 1, "You have added $12.50.", "matched-topup"),
+        ("ev-g", "+14155550199", 3, "call me", "unmatched"),  # unclaimed, from a person
     ]
     with web_process(config, wenv, port, now=NOW):
-        for ev, sender, sim, text, want in texts:
-            body = event(ev, text, sender, sim)
+        for i, (ev, sender, sim, text, want) in enumerate(texts):
+            body = event(ev, text, sender, sim, minute=50 + i)
             got = post(port, path, body, signed(body))
             assert (got.status, got.text) == (200, want + "\n"), ev
     history = ok(config, wenv, "history")
@@ -201,6 +207,7 @@ def test_unmatched_ignored_and_renewal_texts(tmp_path, wenv):
     assert "Your plan changes on Dec 1." in inbound
     listed = json.loads(ok(config, wenv, "history", "--inbound", "--format", "json"))
     assert [x["outcome"] for x in listed] == [
+        "unmatched",
         "matched-topup",
         "unmatched",
         "refused",
@@ -208,14 +215,20 @@ def test_unmatched_ignored_and_renewal_texts(tmp_path, wenv):
         "ignored",
         "unmatched",
     ]
-    assert listed[0]["at"] == "2026-11-25T04:58:00-07:00" and listed[0]["name"] == "Ultra PayGo"
+    assert listed[1]["at"] == "2026-11-25T04:55:00-07:00" and listed[1]["name"] == "Ultra PayGo"
+    assert (listed[0]["name"], listed[0]["text"], listed[0]["sender"]) == (
+        None,
+        "",
+        "+1 415-***-*199",
+    )
     # A text from anyone but the carrier: counted, its words and number never kept.
     assert "dinner" not in inbound and "4155550199" not in inbound
     db = tmp_path / "state.db"
     dump = "\n".join(str(r) for r in query(db, "SELECT * FROM inbound_texts"))
-    assert "dinner" not in dump and "4155550199" not in dump
-    assert query(db, "SELECT outcome, number FROM inbound_texts WHERE ref = 'webhook:ev-e'") == [
-        ("unmatched", None)
+    assert "dinner" not in dump and "4155550199" not in dump and "call me" not in dump
+    assert query(db, "SELECT outcome, number, text FROM inbound_texts WHERE sim = 3") == [
+        ("unmatched", None, "added $9.00"),
+        ("unmatched", None, ""),
     ]
 
 

@@ -50,12 +50,16 @@ class Taken:
     amount: str = ""
 
 
+def _short(sender: str) -> bool:
+    """Whether ``sender`` is an alphanumeric id or a short code (a service, not a person)."""
+    return sum(c.isdigit() for c in sender) <= SHORT_SENDER
+
+
 def shown_sender(sender: str) -> str:
     """A sender as kept and shown: an alphanumeric id or short code whole, a number masked."""
     from simkeeper.texts.templates import mask_number
 
-    digits = sum(c.isdigit() for c in sender)
-    if digits <= SHORT_SENDER:
+    if _short(sender):
         return sender.strip()[:40]
     return mask_number(sender if sender.startswith("+") else "+" + sender.lstrip("0"))
 
@@ -65,7 +69,8 @@ def take(config: Config, store: Store, gateway: Gateway, text: Inbound, now: dat
     transaction: a text seen before is a ``duplicate`` and changes nothing."""
     number = owner(config.numbers, gateway.name, text.sim)
     carrier = number is not None and from_carrier(number, text.sender)
-    words = text.text if carrier or number is None else ""  # nobody's business but the owner's
+    # Nobody's business but the owner's: a text from a person is counted, its words not kept.
+    words = text.text if carrier or (number is None and _short(text.sender)) else ""
     at = min(text.at, now)  # a phone's clock ahead of ours dates nothing in the future
     with store.transaction():
         row = store.keep_inbound(

@@ -24,11 +24,13 @@ def hook(site: Site, request: Request) -> Response:
     if request.method != "POST":
         return Response(405, b"POST only\n", TEXT, (("Allow", "POST"),))
     now = site.clock()
-    if site.limiter.blocked(request.remote, now):
-        return Response(429, b"too many refused requests\n", TEXT)
     path = request.path[len(PREFIX) :]
     hooked = webhook(site.config, path, request.headers, request.body, now)
-    if hooked.status >= 400:
-        site.limiter.bad(request.remote, now)
-    log.info("webhook %s: %s", path.split("/", 1)[0][:40], hooked.outcome)
+    name = path.split("/", 1)[0]
+    log.info("webhook %s: %s", name if site.config.gateway(name) else "?", hooked.outcome)
+    if hooked.status < 400:  # a good post is always taken, so junk cannot lock the phone out
+        return Response(hooked.status, f"{hooked.outcome}\n".encode(), TEXT)
+    if site.limiter.blocked(request.remote, now):
+        return Response(429, b"too many refused requests\n", TEXT)
+    site.limiter.bad(request.remote, now)
     return Response(hooked.status, f"{hooked.outcome}\n".encode(), TEXT)

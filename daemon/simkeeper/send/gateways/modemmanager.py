@@ -93,8 +93,8 @@ class ModemManagerClient:
 
     def received(self, since: datetime | None) -> list[Inbound]:
         """The modem's received texts (``Messaging.List``, each Sms object's State 3 and
-        PduType 1), newer than ``since``; ``ref`` is the modem's equipment id and the object's
-        path (ModemManager numbers its objects anew after a restart: ``at`` keeps it apart)."""
+        PduType 1), newer than ``since``; ``ref`` is made from the sender, time and words (the
+        object's path is not kept: ModemManager numbers its objects anew after a restart)."""
         modem = self._modem_path()
         (paths,) = self._call(modem, MESSAGING, "List")
         found = []
@@ -127,5 +127,12 @@ class ModemManagerClient:
             sender=str(props.get("Number", "")),
             text=str(props.get("Text", "")),
             at=at,
-            ref=f"{self.modem}:{path}:{at.isoformat()}",
+            ref=f"mm:{self.modem}:{_digest(props, at)}",
         )
+
+
+def _digest(props: dict[str, Any], at: datetime) -> str:
+    import hashlib
+
+    key = "\x00".join((str(props.get("Number", "")), at.isoformat(), str(props.get("Text", ""))))
+    return hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -101,13 +101,13 @@ def _text(data: dict[str, Any]) -> Inbound:
     if not all(isinstance(f, str) for f in fields) or not isinstance(at, datetime) or not at.tzinfo:
         raise Rejected(400, "malformed")
     sim = sms.sim_number if isinstance(sms.sim_number, int) and 0 < sms.sim_number < 10 else None
-    # The event's own id is unique and kept on a retry; the message id is made from the
-    # text and may repeat (the app's documentation says so).
-    ref = data.get("id") if isinstance(data.get("id"), str) and data.get("id") else None
+    # The app's message id is made from the text (its documentation: it may repeat), so with
+    # the time it was received it names one text: the same on a retried post and on the app
+    # posting its inbox again (under new event ids).
     return Inbound(
         sender=sms.phone_number,
         text=sms.message,
         at=at,
-        ref=f"webhook:{ref or sms.message_id}",
+        ref=f"sms-gate:{sms.message_id}:{at.isoformat()}",
         sim=sim,
     )
