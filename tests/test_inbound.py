@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,9 @@ from webface import free_port, request, web_config, web_process
 
 from simkeeper import app
 from simkeeper.app import inbound as app_inbound
+from simkeeper.core.model import Inbound as Inbound_
+from simkeeper.core.model import Number
+from simkeeper.engine.inbound import match, owner
 from simkeeper.send.gateways.client import Inbound
 
 NOW = "2026-11-25T12:00:00Z"
@@ -373,3 +377,115 @@ def test_no_text_crashes_a_pass_or_moves_money_without_a_match(loaded, sender, t
         )
     if not taken.outcome.startswith("matched-"):
         assert _money(loaded) == before, taken
+
+
+# -- config and the rules ---------------------------------------------------------------------
+
+
+def test_check_names_file_line_key_and_fix_for_every_inbound_key(tmp_path, env):
+    config = write_config(
+        tmp_path / "bad.toml",
+        """
+        [[gateways]]
+        name = "m2"
+        kind = "modemmanager"
+        signing_key = "k"
+        [[gateways]]
+        name = "m"
+        kind = "modemmanager"
+        [[gateways]]
+        name = "s"
+        kind = "sigmo"
+        user = "u"
+        [[numbers]]
+        name = "a"
+        number = "+1 415 555 2671"
+        due = 2026-12-03
+        inbound = { via = "m", sim = 1, what = 2 }
+        sms_from = ["ok", 5]
+        topup_sms = '(?P<amount>\\d+'
+        [[numbers]]
+        name = "b"
+        number = "+1 415 555 2672"
+        due = 2026-12-03
+        inbound = { via = "nope" }
+        renewed_sms = '(?P<value>\\d+)'
+        [[numbers]]
+        name = "c"
+        number = "+1 415 555 2673"
+        due = 2026-12-03
+        topup_sms = 'added'
+        """,
+    )
+    result = sk(config, env, "check")
+    assert result.returncode == 2
+    err = result.stderr
+    assert "Traceback" not in err
+    expected = [
+        ("bad.toml:4: gateways[1].signing_key", 'applies to kind = "android-sms-gateway" only'),
+        ("bad.toml:8: gateways[3].url", "missing"),
+        ("bad.toml:11: gateways[3].user", 'does not apply to kind = "sigmo"'),
+        ("bad.toml:16: numbers[1].inbound.what", 'unknown key "what"'),
+        ("numbers[1].inbound.sim", "sim applies to android-sms-gateway only"),
+        ("bad.toml:17: numbers[1].sms_from", "must be a list of sender ids"),
+        ("bad.toml:18: numbers[1].topup_sms", "is not a regular expression"),
+        ("numbers[2].inbound.via", 'no gateway is called "nope"'),
+        ("numbers[2].renewed_sms", "the only named group read is (?P<amount>...)"),
+        ("numbers[3].topup_sms", "no gateway receives the number's texts"),
+    ]
+    for where, what in expected:
+        assert any(where in line and what in line for line in err.splitlines()), (where, err)
+
+
+def number(**inbound) -> Number:
+    from zoneinfo import ZoneInfo
+
+    return Number(
+        name=inbound.pop("name", "n"),
+        number="+14155552671",
+        timezone=ZoneInfo("UTC"),
+        timezone_name="UTC",
+        remind=(3,),
+        inbound=Inbound_(**inbound),
+    )
+
+
+def test_which_number_a_text_belongs_to():
+    one = number(name="one", via="phone", sim=1)
+    two = number(name="two", via="phone", sim=2)
+    any_slot = number(name="any", via="phone")
+    other = number(name="other", via="box")
+    assert owner([one, two, other], "phone", 1) is one
+    assert owner([one, two, other], "phone", 3) is None  # no number names slot 3
+    assert owner([one, two, other], "phone", None) is None  # slot unknown: ambiguous
+    assert owner([one, any_slot], "phone", 3) is any_slot
+    assert owner([one, any_slot], "phone", None) is any_slot
+    assert owner([any_slot, number(name="twin", via="phone")], "phone", 1) is None
+    assert owner([one, number(name="dup", via="phone", sim=1)], "phone", 1) is None
+    assert owner([other], "box", None) is other
+
+
+@pytest.mark.parametrize(
+    "text,found",
+    [
+        ("You have added $1,000.50 today", ("topup", Decimal("1000.50"))),
+        ("You have added $10,50 today", ("topup", Decimal("10.50"))),
+        ("YOU HAVE ADDED $7", ("topup", Decimal("7"))),
+        ("You have added $0.00", None),  # no amount above 0: nothing moves
+        ("You have added $", None),
+        ("Your plan has been renewed, $5 added", ("renewal", Decimal("5"))),  # renewal first
+        ("Your plan has been renewed", ("renewal", None)),
+        ("hello", None),
+    ],
+)
+def test_what_a_carrier_text_says(text, found):
+    n = number(
+        via="phone",
+        senders=("Ultra", "+44 7000"),
+        topup=r"added \$(?P<amount>[\d.,]*)",
+        renewed=r"plan has been renewed(?:, \$(?P<amount>\d+))?",
+    )
+    got = match(n, "ultra", text)
+    assert (None if got is None else (got.kind, got.amount)) == found
+    assert match(n, "+447000", "You have added $7") is not None  # spaces and + ignored
+    assert match(n, "Other", "You have added $7") is None  # only the carrier's senders

@@ -33,6 +33,12 @@ def inbound(
     senders = _senders(v, e, p)
     topup = _pattern(v, e, "topup_sms", p)
     renewed = _pattern(v, e, "renewed_sms", p)
+    if (topup or renewed) and not via and len(v.problems) == before:
+        v.problem(
+            f"{p}.{'topup_sms' if topup else 'renewed_sms'}",
+            "no gateway receives the number's texts",
+            'add inbound = { via = "phone" } (a [[gateways]] name), or a keepalive',
+        )
     if len(v.problems) != before or not via:
         return None
     return Inbound(via=via, sim=sim, senders=senders, topup=topup, renewed=renewed)
