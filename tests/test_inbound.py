@@ -177,6 +177,8 @@ def test_unsigned_forged_stale_malformed_and_misaddressed_posts_are_refused(tmp_
             assert got.status == want, (where, headers, got.text)
         bad = b'{"event": "sms:received", "id": "x", "payload": {"message": 5}}'
         assert post(port, path, bad, signed(bad)).status == 400
+        sent = b'{"event": "sms:sent", "id": "y", "payload": {"messageId": "z"}}'
+        assert post(port, path, sent, signed(sent)).text == "ignored: sms:sent\n"
         assert request(port, path).status == 405
         metrics = request(port, "/sk/metrics").text
     assert 'simkeeper_inbound_texts_total{outcome="rejected"} 9' in metrics
@@ -273,11 +275,20 @@ def modem_config(tmp_path: Path) -> Path:
 
 
 @needs_dbus
-def test_modemmanager_received_texts_are_polled_and_recorded_once(tmp_path, env):
+def test_modemmanager_received_texts_are_polled_and_recorded_once(tmp_path, env, monkeypatch):
     old = ("6700", "You have added $7.00.", "2026-10-01T09:00:00-07:00")  # before the look-back
     fresh = ("6700", "You have added $5.00.", "2026-11-25T04:00:00-07:00")
     with ModemManagerPeer(tmp_path, received=(old, fresh)) as mm:
         menv = {**env, "DBUS_SYSTEM_BUS_ADDRESS": mm.address}
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", mm.address)
+        from simkeeper.core.model import Gateway
+        from simkeeper.send.gateways import client_for
+
+        # A text the modem sent (PduType 2, submit) is in Messaging.List too: never taken.
+        client_for(Gateway("modem", "modemmanager"), 5).send(
+            "m1", "6700", "You have added $9.00.", None, lambda ref: None
+        )
+        assert mm.sent()[0]["text"] == "You have added $9.00."
         config = modem_config(tmp_path)
         assert ok(config, menv, "poll", "--now", NOW).strip() == "Ultra PayGo: matched-topup 5.00"
         assert ok(config, menv, "poll", "--now", NOW).strip() == ""  # seen: nothing again
