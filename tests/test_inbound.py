@@ -312,6 +312,10 @@ def test_a_gateway_that_does_not_answer_is_recorded_and_asked_again(tmp_path, en
     assert "modem did not answer: ModemManager did not answer" in result.stdout
     (row,) = query(tmp_path / "state.db", "SELECT gateway, ok_at, error FROM inbound_polls")
     assert row[:2] == ("modem", None) and "did not answer" in row[2]
+    from simkeeper.present.probes import exposition
+
+    figures = exposition(app_inbound.inbound_figures(app.load(config, lambda w: None)))
+    assert 'simkeeper_inbound_poll_failing{gateway="modem"} 1' in figures
 
 
 # -- no body or text crashes a pass or moves a balance without a match ----------------------

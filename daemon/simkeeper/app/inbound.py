@@ -226,14 +226,22 @@ def inbound_history(config: Config, number: Number | None, limit: int) -> list[I
         return store.inbound_texts(number.number if number else None, limit)
 
 
-def inbound_metrics(counts: Mapping[str, int]) -> tuple[Metric, ...]:
-    """``simkeeper_inbound_texts_total`` by outcome (every outcome, 0 when none yet)."""
+def inbound_metrics(
+    counts: Mapping[str, int], failing: Mapping[str, bool] | None = None
+) -> tuple[Metric, ...]:
+    """``simkeeper_inbound_texts_total`` by outcome (every outcome, 0 when none yet), and
+    ``simkeeper_inbound_poll_failing`` per polled gateway (1 when its last poll failed)."""
     from simkeeper.present.probes import Metric
     from simkeeper.state.inbound import OUTCOMES
 
     samples = [((("outcome", o),), float(counts.get(o, 0))) for o in OUTCOMES]
     help_ = "Carrier texts received (and webhooks refused) by outcome."
-    return (Metric("simkeeper_inbound_texts_total", "counter", help_, samples),)
+    texts = Metric("simkeeper_inbound_texts_total", "counter", help_, samples)
+    if not failing:
+        return (texts,)
+    polls = [((("gateway", g),), float(bad)) for g, bad in sorted(failing.items())]
+    help_ = "Whether the last poll of a gateway for its received texts failed."
+    return (texts, Metric("simkeeper_inbound_poll_failing", "gauge", help_, polls))
 
 
 def inbound_figures(config: Config) -> tuple[Metric, ...]:
@@ -246,4 +254,6 @@ def inbound_figures(config: Config) -> tuple[Metric, ...]:
     if store is None:
         return inbound_metrics({})
     with store:
-        return inbound_metrics(store.inbound_counts())
+        polls = store.polls()
+        failing = {g.name: bool(polls[g.name].error) for g in polled(config) if g.name in polls}
+        return inbound_metrics(store.inbound_counts(), failing)

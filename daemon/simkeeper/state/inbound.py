@@ -131,7 +131,9 @@ class InboundTexts(Database):
         return [_text(r) for r in rows]
 
     def polls(self) -> dict[str, Poll]:
-        """Every polled gateway's last poll, by name."""
+        """Every polled gateway's last poll, by name (none before the migration)."""
+        if "inbound_polls" not in self.db.table_names():
+            return {}
         return {r[0]: Poll(*r) for r in self.db.execute("SELECT * FROM inbound_polls").fetchall()}
 
     def note_poll(self, gateway: str, now: datetime, error: str | None) -> None:
