@@ -158,13 +158,20 @@ def dbus_available() -> str | None:
 class ModemManagerPeer:
     """A private bus with python-dbusmock's ModemManager and our Messaging template on it."""
 
-    def __init__(self, folder: Path, mode: str = "ok", ussd: dict[str, str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        mode: str = "ok",
+        ussd: dict[str, str] | None = None,
+        received: tuple[tuple[str, str, str], ...] = (),
+    ):
         self.folder = folder
         self.mode = mode
         self.sent_log = folder / "mm-sent.jsonl"
         # With ``ussd`` (MM_USSD_* settings, see tests/mm_ussd.py) the modem also answers USSD.
         self.ussd = ussd
         self.ussd_log = folder / "mm-ussd.jsonl"
+        self.received = [list(r) for r in received]  # texts on the modem when it comes up
 
     def __enter__(self) -> ModemManagerPeer:
         conf = self.folder / "bus.conf"
@@ -199,6 +206,7 @@ class ModemManagerPeer:
             "PYTHONPATH": f"{DBUSMOCK_PATH}:{HERE}",
             "MM_PEER_MODE": self.mode,
             "MM_PEER_LOG": str(self.sent_log),
+            "MM_PEER_RECEIVED": json.dumps(self.received),
         }
         template = "mm_messaging.py"
         if self.ussd is not None:
@@ -241,6 +249,21 @@ class ModemManagerPeer:
         raise RuntimeError(
             "the ModemManager mock did not come up: " + (self.folder / "dbusmock.log").read_text()
         )
+
+    def receive(self, number: str, text: str, timestamp: str) -> str:
+        """A text arrives at the modem (the mock's ``Receive``): its Sms object's path."""
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+        from jeepney.wrappers import unwrap_msg
+
+        address = DBusAddress(
+            "/org/freedesktop/ModemManager1/Modems/0",
+            bus_name="org.freedesktop.ModemManager1",
+            interface="org.simkeeper.Test.Inbox",
+        )
+        with open_dbus_connection(bus=self.address) as conn:
+            msg = new_method_call(address, "Receive", "sss", (number, text, timestamp))
+            return str(unwrap_msg(conn.send_and_get_reply(msg, timeout=5))[0])
 
     def sent(self) -> list[dict[str, Any]]:
         """Every Sms.Send the mock answered (or stalled on)."""

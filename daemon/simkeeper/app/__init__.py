@@ -293,6 +293,7 @@ def record_entry(
     *,
     again: bool = False,
     unless_done: date | None = None,
+    source: str = "",
 ) -> Recorded | None:
     """The one step that records what the user did (``renewed``, ``topup``, a web link, any
     later automatic source): the check and the write in one write transaction.
@@ -316,7 +317,7 @@ def record_entry(
             if refusal:
                 raise refusal
         store.add_history(
-            number.number, number.name, kind, on, now, amount, number.currency, note, covers
+            number.number, number.name, kind, on, now, amount, number.currency, note, covers, source
         )
         return Recorded(covers, store.ledger())
 

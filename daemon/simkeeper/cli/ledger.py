@@ -12,6 +12,7 @@ import click
 
 from simkeeper import app
 from simkeeper.cli import balance as balance_cli
+from simkeeper.cli import inbound as inbound_cli
 from simkeeper.cli import keepalive as autopilot_cli
 from simkeeper.cli.base import FORMAT_OPTION, NOW_OPTION, Context, complete_names, parse_now
 from simkeeper.core.errors import UsageError
@@ -216,12 +217,27 @@ def _entry_text(row: Entry, config: Config, t: Translator) -> str:
     type=click.IntRange(1, 100000),
     help="At most this many entries.",
 )
+@click.option(
+    "--inbound",
+    is_flag=True,
+    help="Show the texts received from the carriers instead, and what each came to.",
+)
 @FORMAT_OPTION
 @click.pass_obj
-def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
-    """Show renewals, top-ups and reminders sent, newest first (for NAME, or all numbers)."""
+def history(obj: Context, name: str | None, limit: int, inbound: bool, fmt: str) -> None:
+    """Show renewals, top-ups and reminders sent, newest first (for NAME, or all numbers);
+    an entry another source recorded (a carrier's text) says which. With --inbound: the
+    texts received, matched or not."""
     config = obj.load(validate_urls=False)
     number = app.find_number(config.numbers, name) if name else None
+    if inbound and fmt == "json":
+        click.echo(inbound_cli.inbound_json(config, number, limit))
+        return
+    if inbound:
+        t = translator(config.settings.language)
+        for line in inbound_cli.inbound_lines(config, number, limit, t):
+            click.echo(line)
+        return
     store = app.open_state_readonly(config)
     events: list[HistoryEvent] = []
     if store:

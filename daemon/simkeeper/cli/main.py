@@ -20,6 +20,7 @@ from simkeeper.cli import (
     backup,
     balance,
     check,
+    inbound,
     keepalive,
     ledger,
     plans,
@@ -59,6 +60,8 @@ COMMANDS: tuple[click.Command, ...] = (
     setup.completion,
     keepalive.keepalive_cmd,
     balance.balance_cmd,
+    inbound.webhook_cmd,
+    inbound.poll_cmd,
 )
 
 

@@ -44,6 +44,7 @@ class Plan:
     counts: tuple[str, ...] = ()  # which actions keep the line alive: sms, call, data, topup
     never_to: tuple[str, ...] = ()  # short codes and E.164 prefixes a text to never counts
     balance: BalanceCode | None = None  # how the balance is read by USSD, where a source says
+    sms_source: str = ""  # where its sender ids (keys' sms_from) and texts' words come from
 
     def text_counts_to(self, to: str) -> bool:
         """Whether a text to ``to`` keeps the line alive, as far as the plan says."""
@@ -83,6 +84,7 @@ def _plan(name: str, table: dict[str, Any]) -> Plan:
         counts=tuple(table.get("counts", ())),
         never_to=tuple(table.get("never_to", ())),
         balance=_balance(table),
+        sms_source=table.get("sms_source", ""),
     )
 
 

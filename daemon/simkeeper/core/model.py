@@ -63,8 +63,9 @@ class Gateway:
     url: str = ""  # android-sms-gateway
     user: str = ""
     password: str = ""  # with ${VAR} substituted: never log it
-    modem: str = "any"  # modemmanager: "any" or an equipment id
+    modem: str = "any"  # modemmanager and sigmo: "any" or an equipment id
     secrets: tuple[str, ...] = ()  # substrings that must never be shown
+    signing_key: str = ""  # android-sms-gateway's webhook key: never log it
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,19 @@ class BalanceCheck:
     pattern: str  # a regex with a named group ``amount`` (``currency``, ``until`` optional)
     replies: tuple[str, ...] = ()  # the answer to each menu step, in order
     source: str = ""  # where the code and pattern come from (the plan's source, or "config")
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Where a number receives texts and what its carrier's texts say (``inbound``,
+    ``sms_from``, ``topup_sms``, ``renewed_sms``): the patterns as written (compiled where
+    they are matched, :mod:`simkeeper.engine.inbound`)."""
+
+    via: str = ""  # a gateway's name; "" when the number listens nowhere
+    sim: int | None = None  # android-sms-gateway's slot; None: any slot nobody else names
+    senders: tuple[str, ...] = ()
+    topup: str = ""
+    renewed: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,7 @@ class Number:
     plan: str = _N["plan"]
     keepalive: Keepalive | None = None  # the autopilot's text, if any
     balance_check: BalanceCheck | None = None  # reading the balance by USSD, if asked for
+    inbound: Inbound | None = None  # the carrier's texts, read when they arrive
 
     @property
     def lost_after(self) -> int | None:

@@ -183,7 +183,8 @@ def history_row(e: HistoryEvent, config: Config, t: Translator = ENGLISH) -> lis
     amount = f" {e.amount} {e.currency or ''}".rstrip() if e.amount else ""
     covers = t.gettext(" (deadline {covers})").format(covers=e.covers) if e.covers else ""
     note = f" - {e.note}" if e.note else ""
-    return [e.date or "", e.name, f"{label(t, e.kind)}{amount}{covers}{note}"]
+    source = t.gettext(" (by {source})").format(source=e.source) if e.source else ""
+    return [e.date or "", e.name, f"{label(t, e.kind)}{amount}{covers}{note}{source}"]
 
 
 # -- status ---------------------------------------------------------------------------------

@@ -325,6 +325,7 @@ class Service:
             # the autopilot: a fallback reminder it records goes out in this pass.
             worker.balance_apart(self.config, self.store, now, self.redact, self.wait_for)
             worker.keepalive_apart(self.config, self.store, now, self.redact, self.wait_for)
+            worker.inbound_apart(self.config, self.store, now, self.redact, self.wait_for)
             app.send_pass(
                 self.config, self.store, now, self.redact, self.steps, lambda: self.stopping
             )

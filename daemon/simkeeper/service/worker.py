@@ -270,6 +270,34 @@ def balance_apart(
         log.info("balance check: %s: %s", name, outcome)
 
 
+def inbound_apart(
+    config: Config, store: Store, now: datetime, redact: Redactor, wait: Wait
+) -> None:
+    """Ask the gateways some number listens on for the texts they received, in a worker (no
+    gateway client loads in the daemon), when their poll is due (asked without them: no
+    worker otherwise). A gateway that fails is recorded and asked again; a worker that dies
+    is logged, and the texts it did not keep are asked for again next time."""
+    from simkeeper.app import inbound
+
+    if not inbound.poll_due(config, store, now):
+        return
+    path = store.path
+
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
+        with _own_store(path) as own:
+            taken = inbound.poll(config, own, now, redact)
+        return {"taken": [[t.name or "", t.outcome] for t in taken]}
+
+    try:
+        answer = run(job, redact, wait)
+    except (WorkerDied, RuntimeError) as e:
+        log.error("inbound: the poll failed (%s); it is asked again next time", redact(str(e)))
+        return
+    for name, outcome in answer["taken"]:
+        if outcome != "duplicate":
+            log.info("inbound: %s: %s", name or "a number nobody claims", outcome)
+
+
 class _own_store:
     """The child's own connection to the state database (the daemon's is never touched)."""
 

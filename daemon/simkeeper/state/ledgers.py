@@ -48,12 +48,13 @@ class Ledgers(Database):
         currency: str = "",
         note: str = "",
         covers: date | None = None,
+        source: str = "",
     ) -> int:
-        """Record a renewal or a top-up; return its id."""
+        """Record a renewal or a top-up (``source``: who, when not the user); return its id."""
         with self.transaction():
             cur = self.db.conn.execute(
                 "INSERT INTO history (number, name, kind, date, amount, currency, note, covers,"
-                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " recorded_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     number,
                     name,
@@ -64,6 +65,7 @@ class Ledgers(Database):
                     note or None,
                     covers.isoformat() if covers else None,
                     stamp(now),
+                    source or None,
                 ),
             )
             self._note_changes([number], now)

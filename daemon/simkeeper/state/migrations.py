@@ -216,3 +216,42 @@ def m008_balance_readings(db: sqlite_utils.Database) -> None:
             claimed_at TEXT
         )"""
     )
+
+
+@migrations()
+def m009_inbound(db: sqlite_utils.Database) -> None:
+    """The texts the carrier sent (see :mod:`.inbound`): one row per text, keyed by the
+    gateway's own id so a text delivered twice (a webhook retried, a poll repeated) is kept
+    once; the tallies ``/metrics`` counts by outcome; when each polled gateway was last asked.
+    A history row gets its ``source`` (``carrier-sms``; none: typed by the user)."""
+    db.execute(
+        """
+        CREATE TABLE inbound_texts (
+            id INTEGER PRIMARY KEY,
+            gateway TEXT NOT NULL,
+            ref TEXT NOT NULL UNIQUE,
+            sim INTEGER,
+            sender TEXT NOT NULL,
+            text TEXT NOT NULL,
+            at TEXT NOT NULL,
+            number TEXT,
+            name TEXT,
+            outcome TEXT NOT NULL,
+            history_id INTEGER,
+            recorded_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX inbound_number ON inbound_texts (number, at)")
+    db.execute("CREATE TABLE inbound_tallies (outcome TEXT PRIMARY KEY, count INTEGER NOT NULL)")
+    db.execute(
+        """
+        CREATE TABLE inbound_polls (
+            gateway TEXT PRIMARY KEY,
+            polled_at TEXT NOT NULL,
+            ok_at TEXT,
+            error TEXT
+        )"""
+    )
+    # The other half of issue 26 (USSD readings) may add the same column: add it once.
+    if "source" not in db["history"].columns_dict:
+        db.execute("ALTER TABLE history ADD COLUMN source TEXT")

@@ -24,6 +24,7 @@ from simkeeper.state.diskfull import (
     disk_full,
     is_disk_full,
 )
+from simkeeper.state.inbound import InboundTexts
 from simkeeper.state.keepalive import Keepalives
 from simkeeper.state.ledgers import (
     Ledgers,
@@ -48,7 +49,7 @@ from simkeeper.state.upkeep import (
 )
 
 
-class Store(Outbox, Ledgers, Upkeep, Keepalives, Readings):
+class Store(Outbox, Ledgers, Upkeep, Keepalives, Readings, InboundTexts):
     """An open state database. Use :func:`open_store`; close with :meth:`close`."""
 
 

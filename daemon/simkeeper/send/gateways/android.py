@@ -5,10 +5,11 @@ state. The message id is ours, so a state can be asked for after a crash."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from simkeeper.core.model import Gateway
-from simkeeper.send.gateways.client import GatewayError, Outcome
+from simkeeper.send.gateways.client import GatewayError, Inbound, Outcome
 
 _STATES = {
     "Pending": "pending",
@@ -66,6 +67,11 @@ class AndroidClient:
         """SMS Gateway for Android's API has no USSD: always refused (``check`` refuses a
         ``balance_check`` through this kind before it gets here)."""
         raise GatewayError("the android-sms-gateway kind cannot run USSD codes", refused=True)
+
+    def received(self, since: datetime | None) -> list[Inbound]:
+        """None asked: the gateway posts what it receives to the web face (its webhook,
+        :mod:`simkeeper.send.gateways.webhook`)."""
+        return []
 
     def _ask(self, call: Any) -> Outcome:
         from android_sms_gateway import errors

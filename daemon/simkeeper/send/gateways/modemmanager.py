@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from simkeeper.core.model import Gateway
 from simkeeper.engine.ussd import decode
-from simkeeper.send.gateways.client import GatewayError, GatewayTimeout, Outcome
+from simkeeper.send.gateways.client import GatewayError, GatewayTimeout, Inbound, Outcome
 
 SERVICE = "org.freedesktop.ModemManager1"
 ROOT = "/org/freedesktop/ModemManager1"
@@ -24,6 +25,8 @@ USSD = "org.freedesktop.ModemManager1.Modem.Modem3gpp.Ussd"
 USSD_USER_RESPONSE = 3  # MMModem3gppUssdSessionState: the network waits for our answer
 # MMSmsState: 1 stored (created, never sent: after a crash before Send), 4 sending, 5 sent.
 SMS_STATES = {0: "pending", 1: "missing", 4: "pending", 5: "sent"}
+RECEIVED = 3  # MMSmsState: received in full (2 is "receiving": parts still to come)
+DELIVER = 1  # MMSmsPduType: a text to us (2 submit: ours; 3 status report)
 
 
 class ModemManagerClient:
@@ -119,3 +122,49 @@ class ModemManagerClient:
     def _cancel(self, modem: str) -> None:
         with suppress(GatewayError):  # nothing open, or ModemManager is gone: nothing to tidy
             self._call(modem, USSD, "Cancel")
+
+    def received(self, since: datetime | None) -> list[Inbound]:
+        """The modem's received texts (``Messaging.List``, each Sms object's State 3 and
+        PduType 1), newer than ``since``; ``ref`` is made from the sender, time and words (the
+        object's path is not kept: ModemManager numbers its objects anew after a restart)."""
+        modem = self._modem_path()
+        (paths,) = self._call(modem, MESSAGING, "List")
+        found = []
+        for path in paths:
+            try:
+                props = self._all(str(path))
+            except GatewayError as e:
+                if e.refused:  # deleted between List and now
+                    continue
+                raise
+            text = self._text(str(path), props)
+            if text is not None and (since is None or text.at > since):
+                found.append(text)
+        return found
+
+    def _all(self, path: str) -> dict[str, Any]:
+        (props,) = self._call(path, "org.freedesktop.DBus.Properties", "GetAll", "s", (SMS,))
+        return {k: v[1] for k, v in props.items()}
+
+    def _text(self, path: str, props: dict[str, Any]) -> Inbound | None:
+        if int(props.get("State", 0)) != RECEIVED or int(props.get("PduType", 0)) != DELIVER:
+            return None
+        try:
+            at = datetime.fromisoformat(str(props.get("Timestamp", "")))
+        except ValueError:
+            return None
+        if at.tzinfo is None:
+            return None  # a time without its offset cannot be placed
+        return Inbound(
+            sender=str(props.get("Number", "")),
+            text=str(props.get("Text", "")),
+            at=at,
+            ref=f"mm:{self.modem}:{_digest(props, at)}",
+        )
+
+
+def _digest(props: dict[str, Any], at: datetime) -> str:
+    import hashlib
+
+    key = "\x00".join((str(props.get("Number", "")), at.isoformat(), str(props.get("Text", ""))))
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
