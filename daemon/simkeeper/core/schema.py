@@ -465,9 +465,10 @@ NUMBERS = Table(
             'Read the balance by USSD: `{ via = "modem", every = "7d" }` runs the plan\'s '
             "balance code through the gateway `via` (one that can run USSD: `modemmanager` or "
             "`sigmo`) every `every` (`1d` to `365d`); `ussd` (the code), `pattern` (a regex "
-            "with a named group `amount`, optionally `currency` and `until`) and `replies` "
-            "(the answers to a menu, in order) override the plan's. A matched reply becomes a dated balance "
-            "reading that the projection uses; one that does not match is shown in `status`.",
+            "with a named group `amount`, optionally `currency` and `until`) and `replies` (the"
+            " answers to a menu, in order) override the plan's. A matched reply becomes a dated"
+            " balance reading that the projection uses; one that does not match is shown in "
+            "`status`.",
             example='{ via = "modem", every = "7d" }',
         ),
         *INBOUND_KEYS,
