@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simkeeper.app.balance import reading_metrics as readings
 from simkeeper.config import load as config_mod
 from simkeeper.core.errors import Problem, UsageError
 from simkeeper.core.model import EMPTY_LEDGER, Config, Ledger, Number, Target
@@ -246,8 +247,6 @@ def metrics(config: Config, now: datetime, board: Board | None = None) -> tuple[
     report = board_status(config, board, now)
     deadlines = next_deadlines(board.deadlines())
     spend = keepalive_spend(config, now)
-    from simkeeper.app.balance import reading_metrics as readings
-
     extra = (keepalive_metrics(spend.spent, spend.by_state) if spend else ()) + readings(config)
     store = open_state_readonly(config)
     if store is None:
