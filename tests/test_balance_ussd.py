@@ -138,6 +138,85 @@ def test_each_plan_pattern_matches_its_sample_reply(name):
     assert read_reply("Sorry, the service is not available.", code.pattern).outcome == "no-match"
 
 
+# What each plan's pattern takes from its own sample: the amount and the currency sign.
+SAMPLE_AMOUNTS = {
+    "giffgaff": ("5.20", "£"),
+    "vodafone-uk": ("5.20", "£"),
+    "o2-uk": ("6.45", "£"),  # a real reply (PrepaidBalance's tests): not the 20202 in it
+    "lycamobile-uk": ("5.20", "£"),
+    "tmobile-us-payg": ("56.78", "$"),  # a real reply: the balance, not the renewal price
+    "3hk": ("52.30", "HK$"),
+    "csl": ("52.30", "HK$"),
+    "ctm": ("52.30", "MOP"),  # after 餘額, not the expiry date before it
+}
+
+
+def test_at_least_eight_plans_name_a_balance_code():
+    assert set(PLAN_PLANS) == set(SAMPLE_AMOUNTS)
+    assert len(PLAN_PLANS) >= 8
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_AMOUNTS))
+def test_each_plan_pattern_takes_the_samples_amount(name):
+    code = PLAN_PLANS[name].balance
+    assert code is not None
+    reading = read_reply(code.sample, code.pattern)
+    assert (reading.amount, reading.currency) == (
+        Decimal(SAMPLE_AMOUNTS[name][0]),
+        SAMPLE_AMOUNTS[name][1],
+    )
+
+
+def test_a_third_party_code_says_so_in_its_source():
+    for name in ("vodafone-uk", "lycamobile-uk", "3hk", "csl", "tmobile-us-payg"):
+        code = PLAN_PLANS[name].balance
+        assert code is not None and "third-party" in code.source, name
+    ctm = PLAN_PLANS["ctm"].balance
+    assert ctm is not None and ctm.source.startswith("https://www.ctm.net/")
+
+
+# Replies of the shapes the loose patterns are written for (illustrative: no source quotes one),
+# in both languages for the Hong Kong and Macau carriers, with a number before the balance.
+LOOSE_REPLIES = {
+    "vodafone-uk": [("Call 07911123456 for help. Your credit balance is £12.50", "12.50")],
+    "lycamobile-uk": [("Main balance: £0.40. Dial *131# again", "0.40")],
+    "3hk": [
+        ("Balance: HK$1,234.50, valid till 01/06/2027", "1234.50"),
+        ("餘額:$88.00 有效期至2027年6月1日", "88.00"),
+        ("您的余额为 12.30", "12.30"),
+    ],
+    "csl": [
+        ("Your account balance is HK$ 52.30", "52.30"),
+        ("儲值額結餘 HK$100.00", "100.00"),
+    ],
+    "ctm": [
+        ("Balance: MOP$45.60 Expiry: 2027-06-01", "45.60"),
+        ("有效日期 2027/06/01, 餘額 $45.60", "45.60"),
+        ("餘額為45.60元", "45.60"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "reply", "amount"),
+    [(name, reply, amount) for name, rows in LOOSE_REPLIES.items() for reply, amount in rows],
+)
+def test_a_loose_pattern_takes_the_amount_after_the_word_balance(name, reply, amount):
+    code = PLAN_PLANS[name].balance
+    assert code is not None
+    for raw in (reply, ucs2(reply)):
+        reading = read_reply(raw, code.pattern)
+        assert (reading.outcome, reading.amount) == ("ok", Decimal(amount)), (name, raw)
+
+
+@pytest.mark.parametrize("name", sorted(LOOSE_REPLIES))
+def test_a_loose_pattern_refuses_a_reply_without_a_balance(name):
+    code = PLAN_PLANS[name].balance
+    assert code is not None
+    for reply in ("系統繁忙,請稍後再試", "Unknown application", "Call 07911123456 for help"):
+        assert read_reply(reply, code.pattern).outcome == "no-match", (name, reply)
+
+
 def test_the_plans_list_shows_the_balance_code_and_its_source(tmp_path, env):
     config = write_config(tmp_path / "c.toml", '[settings]\ntimezone = "UTC"\n')
     out = ok(config, env, "plans")
