@@ -145,6 +145,7 @@ SAMPLE_AMOUNTS = {
     "o2-uk": ("6.45", "£"),  # a real reply (PrepaidBalance's tests): not the 20202 in it
     "lycamobile-uk": ("5.20", "£"),
     "tmobile-us-payg": ("56.78", "$"),  # a real reply: the balance, not the renewal price
+    "cmhk": ("305.20", "HK$"),  # the balance, not the expiry date after it
     "3hk": ("52.30", "HK$"),
     "csl": ("52.30", "HK$"),
     "ctm": ("52.30", "MOP"),  # after 餘額, not the expiry date before it
@@ -168,7 +169,7 @@ def test_each_plan_pattern_takes_the_samples_amount(name):
 
 
 def test_a_third_party_code_says_so_in_its_source():
-    for name in ("vodafone-uk", "lycamobile-uk", "3hk", "csl", "tmobile-us-payg"):
+    for name in ("vodafone-uk", "lycamobile-uk", "cmhk", "3hk", "csl", "tmobile-us-payg"):
         code = PLAN_PLANS[name].balance
         assert code is not None and "third-party" in code.source, name
     ctm = PLAN_PLANS["ctm"].balance
@@ -180,6 +181,7 @@ def test_a_third_party_code_says_so_in_its_source():
 LOOSE_REPLIES = {
     "vodafone-uk": [("Call 07911123456 for help. Your credit balance is £12.50", "12.50")],
     "lycamobile-uk": [("Main balance: £0.40. Dial *131# again", "0.40")],
+    "cmhk": [("儲值額餘額 HK$300.00,有效日期 19/4/2016", "300.00")],
     "3hk": [
         ("Balance: HK$1,234.50, valid till 01/06/2027", "1234.50"),
         ("餘額:$88.00 有效期至2027年6月1日", "88.00"),
