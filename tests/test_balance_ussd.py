@@ -387,14 +387,14 @@ def test_balance_reads_the_reply_and_moves_the_run_out_date(tmp_path, env, ussd,
     ((name, code, outcome, amount, _reply, error),) = readings(tmp_path)
     assert (name, code, outcome, amount, error) == ("payg", "*100#", "ok", "5.20", None)
     (entry,) = history_rows(tmp_path)
-    assert entry == ("payg", "reading", "2026-12-07", "5.20", "GBP", "ussd: *100# via modem")
+    assert entry == ("payg", "reading", "2026-12-07", "5.20", "GBP", "*100# via modem")
     assert runs_out(config, env) == ["2026-12-15"]  # 5.20 does not cover the 2026-12-15 charge
     status = sk(config, env, "status", "--now", NOW).stdout
     assert "balance payg: 5.20 GBP" in status and "runs out 2026-12-15" in status
     history = ok(config, env, "history", "payg")
-    assert "reading 5.20 GBP - ussd: *100# via modem" in history
+    assert "reading 5.20 GBP - *100# via modem (by ussd)" in history
     undone = ok(config, env, "undo", "payg")
-    assert "balance reading (source: ussd) of 5.20 GBP" in undone
+    assert "balance reading of 5.20 GBP (by ussd)" in undone
     assert readings(tmp_path) == [] and history_rows(tmp_path) == []
     assert runs_out(config, env) == ["2027-02-15"]
 

@@ -147,7 +147,7 @@ def test_a_signed_topup_text_is_recorded_once_with_its_source(tmp_path, wenv):
     # 15.00 from Nov 25 at 3.00 a month: Dec..Apr paid, May 3 cannot be.
     assert runs_out(config, wenv) == "2027-05-03"
     undone = ok(config, wenv, "undo", "Ultra", "--now", NOW)
-    assert "removed: Ultra PayGo top-up of 5.00 USD on 2026-11-25" in undone
+    assert "removed: Ultra PayGo top-up of 5.00 USD (by carrier-sms) on 2026-11-25" in undone
     assert runs_out(config, wenv) == "2027-03-03"
     inbound = ok(config, wenv, "history", "--inbound")
     assert "matched-topup (undone)" in inbound

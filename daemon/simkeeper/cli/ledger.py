@@ -196,11 +196,13 @@ def _entry_text(row: Entry, config: Config, t: Translator) -> str:
     """A recorded renewal or top-up in words, with when it was recorded."""
     what = {
         "renewal": t.gettext("renewal"),
-        "reading": t.gettext("balance reading (source: ussd)"),
+        "reading": t.gettext("balance reading"),
     }.get(row.kind, t.gettext("top-up"))
     if row.amount:
         amount = f"{row.amount} {row.currency or ''}".rstrip()
         what = t.gettext("{what} of {amount}").format(what=what, amount=amount)
+    if row.source:  # recorded by simkeeper itself (a USSD reading, a carrier's text)
+        what += t.gettext(" (by {source})").format(source=row.source)
     covers = t.gettext(" (deadline {date} done)").format(date=row.covers) if row.covers else ""
     recorded = local_stamp(row.recorded_at, config)
     return t.gettext("{what} on {date}{covers}, recorded {recorded}").format(

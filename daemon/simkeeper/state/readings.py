@@ -4,7 +4,7 @@ Every check is recorded, whatever its outcome (``ok``, ``no-match``, ``timeout``
 with the reply as safe to show (numbers masked before it gets here). An ``ok`` reading also
 writes a ``reading`` row to the history in the same transaction: that row is what the ledger
 hands the pure core (the balance projection starts from the newest), what ``history`` lists
-(its note names the source, ``ussd``) and what ``undo`` removes (with the reading it came from).
+(its ``source`` is ``ussd``) and what ``undo`` removes (with the reading it came from).
 
 A number's next check is a row of ``balance_checks``; :meth:`Readings.claim_balance_check`
 moves it on with one conditional statement, so of two processes asking at once one runs it.
@@ -19,7 +19,7 @@ from decimal import Decimal
 from simkeeper.state.database import Database
 from simkeeper.state.rows import stamp
 
-SOURCE = "ussd"  # how history notes name the source of what they record
+SOURCE = "ussd"  # the history's ``source`` of a reading (``carrier-sms``: a carrier's text)
 
 
 @dataclass(frozen=True)
@@ -116,12 +116,13 @@ class Readings(Database):
             )
             reading_id = cur.lastrowid
             if r.outcome == "ok" and r.amount is not None:
-                note = f"{SOURCE}: {r.code} via {r.gateway}"
+                note = f"{r.code} via {r.gateway}"
                 if r.until:
                     note += f", valid until {r.until}"
                 row = conn.execute(
                     "INSERT INTO history (number, name, kind, date, amount, currency, note,"
-                    " covers, recorded_at) VALUES (?, ?, 'reading', ?, ?, ?, ?, NULL, ?)",
+                    " covers, recorded_at, source)"
+                    " VALUES (?, ?, 'reading', ?, ?, ?, ?, NULL, ?, ?)",
                     (
                         r.number,
                         r.name,
@@ -130,6 +131,7 @@ class Readings(Database):
                         r.currency or None,
                         note,
                         stamp(now),
+                        SOURCE,
                     ),
                 )
                 conn.execute(
