@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from simkeeper.core.model import Config, Gateway, Number
+from simkeeper.core.model import Config, Gateway, Keepalive, Number
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.balances import money
 from simkeeper.engine.deadlines import local_today, rolling_deadline
@@ -163,16 +163,9 @@ def plan(config: Config, store: Store | None, now: datetime, only: Number | None
             (a for a in attempts if a.number == n.number and a.deadline == deadline.isoformat()),
             None,
         )
-        if before and before.state != "refused":
-            would = "done"
-        elif not allows(budget, ka.currency, spent, ka.cost):
-            would = "budget"
-        elif local_today(n, now) > deadline:
-            would = "late"
-        elif only is None and local_today(n, now) < due_on(ka, deadline):
-            would = "not-due"
-        else:
-            would = "send"
+        would = _would(n, ka, deadline, before, allows(budget, ka.currency, spent, ka.cost), now)
+        if only is not None and would == "not-due":
+            would = "send"  # asked for one number: shown as it would go
         out.append(
             Planned(
                 n,
@@ -186,6 +179,26 @@ def plan(config: Config, store: Store | None, now: datetime, only: Number | None
             )
         )
     return out
+
+
+def _would(
+    n: Number,
+    ka: Keepalive,
+    deadline: date,
+    before: Attempt | None,
+    affordable: bool,
+    now: datetime,
+) -> str:
+    """What a pass at ``now`` would do with ``n``'s keep-alive text for ``deadline``."""
+    if before and before.state != "refused":
+        return "done"
+    if not affordable:
+        return "budget"
+    if local_today(n, now) > deadline:
+        return "late"
+    if local_today(n, now) < due_on(ka, deadline):
+        return "not-due"
+    return "send"
 
 
 def _spent(attempts: list[Attempt], currency: str, since: datetime) -> Decimal:
