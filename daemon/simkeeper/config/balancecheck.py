@@ -44,7 +44,21 @@ def balance_check(
     via = _via(v, raw, k, gateways)
     every = v.days(raw, "every", k, DEFAULT_EVERY, 1, MAX_EVERY)
     code = _plan_code(plan)
-    ussd = v.typed(raw, "ussd", str, k)
+    ussd = _ussd(v, raw, k, plan, code)
+    pattern = _pattern(v, raw, k, code.pattern if code else None)
+    replies = _replies(v, raw, k, code.replies if code else ())
+    if len(v.problems) != before or not (via and ussd and pattern):
+        return None
+    return BalanceCheck(via, every, ussd.strip(), pattern, replies, _source(raw, code))
+
+
+def _ussd(
+    v: ValueChecks, raw: Mapping[str, Any], k: str, plan: str | None, code: Any
+) -> str | None:
+    """The code to dial: the number's own ``ussd``, else its plan's; a problem if neither
+    gives one or it is not a USSD code (it is still returned then: the caller sees the
+    problem and returns no balance check)."""
+    ussd: str | None = v.typed(raw, "ussd", str, k)
     if ussd is None and code is not None:
         ussd = code.ussd
     if ussd is None:
@@ -52,13 +66,14 @@ def balance_check(
         v.problem(f"{k}.ussd", f"missing: {why}", 'give the carrier\'s code, e.g. ussd = "*100#"')
     elif not _USSD.match(ussd.strip()):
         v.problem(f"{k}.ussd", f'"{ussd}" is not a USSD code', 'e.g. "*100#" or "#999#"')
-    pattern = _pattern(v, raw, k, code.pattern if code else None)
-    replies = _replies(v, raw, k, code.replies if code else ())
-    if len(v.problems) != before or not (via and ussd and pattern):
-        return None
+    return ussd
+
+
+def _source(raw: Mapping[str, Any], code: Any) -> str:
+    """Who the check's code and pattern come from: ``config`` once the number gives any of
+    its own (one own key makes the whole check the user's), else the plan's source."""
     own = any(key in raw for key in ("ussd", "pattern", "replies"))
-    source = "config" if own or code is None else code.source
-    return BalanceCheck(via, every, ussd.strip(), pattern, replies, source)
+    return "config" if own or code is None else str(code.source)
 
 
 def _via(v: ValueChecks, raw: Mapping[str, Any], k: str, gateways: Mapping[str, str]) -> str:
