@@ -41,18 +41,37 @@ def budget(v: ValueChecks, table: Mapping[str, Any]) -> Budget | None:
     if raw is None:
         return None
     hint = 'e.g. keepalive_budget = { GBP = 2.00, per = "365d" }'
+    days = _budget_days(v, raw, key, hint)
+    caps = _budget_caps(v, raw, key, hint)
+    if not caps and not any(code != "per" for code in raw):
+        v.problem(key, "names no currency", hint)
+    # A cap that did not validate has its problem already: no budget is built without it.
+    if days is None or len(caps) != len([c for c in raw if c != "per"]):
+        return None
+    return Budget(tuple(caps), days)
+
+
+def _budget_days(v: ValueChecks, raw: Mapping[str, Any], key: str, hint: str) -> int | None:
+    """The budget's ``per``: its rolling window in days, else None (with a problem)."""
     per = raw.get("per")
-    days: int | None = None
     if not isinstance(per, str):
         v.problem(f"{key}.per", "missing: the rolling window the caps apply to", hint)
-    else:
-        try:
-            days = parse_days(per)
-        except PeriodError as e:
-            v.problem(f"{key}.per", str(e), "use Nd or Nw, e.g. 365d")
-        if days is not None and not 1 <= days <= MAX_SPAN_DAYS:
-            v.problem(f"{key}.per", f'"{per}" is out of range', f"use 1d to {MAX_SPAN_DAYS}d")
-            days = None
+        return None
+    days: int | None = None
+    try:
+        days = parse_days(per)
+    except PeriodError as e:
+        v.problem(f"{key}.per", str(e), "use Nd or Nw, e.g. 365d")
+    if days is not None and not 1 <= days <= MAX_SPAN_DAYS:
+        v.problem(f"{key}.per", f'"{per}" is out of range', f"use 1d to {MAX_SPAN_DAYS}d")
+        days = None
+    return days
+
+
+def _budget_caps(
+    v: ValueChecks, raw: Mapping[str, Any], key: str, hint: str
+) -> list[tuple[str, Decimal]]:
+    """The budget's caps, one per currency key that validates, in the order written."""
     caps: list[tuple[str, Decimal]] = []
     for code in raw:
         if code == "per":
@@ -63,11 +82,7 @@ def budget(v: ValueChecks, table: Mapping[str, Any]) -> Budget | None:
         amount = v.amount(raw, code, key, positive=False)
         if amount is not None:
             caps.append((code, amount))
-    if not caps and not any(code != "per" for code in raw):
-        v.problem(key, "names no currency", hint)
-    if days is None or len(caps) != len([c for c in raw if c != "per"]):
-        return None
-    return Budget(tuple(caps), days)
+    return caps
 
 
 def wait(v: ValueChecks, table: Mapping[str, Any], default: int) -> int:
