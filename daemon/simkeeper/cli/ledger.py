@@ -232,19 +232,11 @@ def history(obj: Context, name: str | None, limit: int, inbound: bool, fmt: str)
     texts received, matched or not."""
     config = obj.load(validate_urls=False)
     number = app.find_number(config.numbers, name) if name else None
-    if inbound and fmt == "json":
-        click.echo(inbound_cli.inbound_json(config, number, limit))
-        return
     if inbound:
-        t = translator(config.settings.language)
-        for line in inbound_cli.inbound_lines(config, number, limit, t):
-            click.echo(line)
+        _echo_inbound(config, number, limit, fmt)
         return
-    store = app.open_state_readonly(config)
-    events: list[HistoryEvent] = []
-    if store:
-        with store:
-            events = store.history(number.number if number else None, limit)
+    e164 = number.number if number else None
+    events = _history_events(config, e164, limit)
     if fmt == "json":
         click.echo(json_array(history_json(e, config) for e in events))
         return
@@ -254,7 +246,28 @@ def history(obj: Context, name: str | None, limit: int, inbound: bool, fmt: str)
         return
     rows = [history_row(e, config, t) for e in events]
     click.echo(table([t.gettext("WHEN"), t.gettext("NAME"), t.gettext("WHAT")], rows))
-    for line in autopilot_cli.history_lines(config, number.number if number else None, t):
+    for line in autopilot_cli.history_lines(config, e164, t):
         click.echo(line)
-    for line in balance_cli.history_lines(config, number.number if number else None, t):
+    for line in balance_cli.history_lines(config, e164, t):
         click.echo(line)
+
+
+def _echo_inbound(config: Config, number: Number | None, limit: int, fmt: str) -> None:
+    """``history --inbound``: the texts received from the carriers, as JSON or as lines."""
+    if fmt == "json":
+        click.echo(inbound_cli.inbound_json(config, number, limit))
+        return
+    t = translator(config.settings.language)
+    for line in inbound_cli.inbound_lines(config, number, limit, t):
+        click.echo(line)
+
+
+def _history_events(config: Config, e164: str | None, limit: int) -> list[HistoryEvent]:
+    """The newest ``limit`` entries of the history (of ``e164``, or of every number); none
+    when there is no state yet (the state is only read, never created, by ``history``)."""
+    store = app.open_state_readonly(config)
+    events: list[HistoryEvent] = []
+    if store:
+        with store:
+            events = store.history(e164, limit)
+    return events
