@@ -29,21 +29,34 @@ def url_secrets(url: str, substituted: Iterable[str] = ()) -> tuple[str, ...]:
         parts = split_url(url)
     except ValueError:
         return tuple(sorted({*found, url}, key=len, reverse=True))
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo = netloc.rsplit("@", 1)[0]
-        user, _, password = userinfo.partition(":")
-        found.update({user, password})  # an account ID beside a token is a credential too
-        found.add(userinfo)
+    found.update(_userinfo_secrets(parts.netloc))
     found.update(seg for seg in parts.path.split("/") if seg)
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.startswith(("+", "-")) or _INLINE_HINTS.search(key) or value:
-            found.add(value)
+    found.update(_query_secrets(parts.query))
     found.update({unquote(s) for s in found})
     found.update(re.split(r"[,\s]+", " ".join(found)))
     # Plugins print a phone number written with separators (+1-555-555-0123) as bare digits.
     found.update(re.sub(r"\D", "", s) for s in list(found) if _PHONE.fullmatch(s))
     return tuple(sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True))
+
+
+def _userinfo_secrets(netloc: str) -> set[str]:
+    """The user, password and whole ``user:password`` of a netloc, if it has any."""
+    if "@" not in netloc:
+        return set()
+    userinfo = netloc.rsplit("@", 1)[0]
+    user, _, password = userinfo.partition(":")
+    # an account ID beside a token is a credential too
+    return {user, password, userinfo}
+
+
+def _query_secrets(query: str) -> set[str]:
+    """The values of a query string that may be secret: every non-empty one, and an empty
+    one whose key is a header (``+``/``-``) or hints at a password or token."""
+    found: set[str] = set()
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key.startswith(("+", "-")) or _INLINE_HINTS.search(key) or value:
+            found.add(value)
+    return found
 
 
 def inline_secret(raw_url: str) -> bool:
