@@ -400,28 +400,16 @@ def why_not(t: Translator, a: Attempt, wait_hours: int) -> str:
 def _fallbacks(config: Config, store: Store, now: datetime, dry: bool = False) -> list[OutboxItem]:
     """The fallback reminders of every unfinished attempt whose deadline is still ahead, put
     in the outbox (once each: the outbox ignores a key it holds) unless ``dry``."""
-    from simkeeper.send.delivery import payload
-
     t = translator(config.settings.language)
     by_e164 = {n.number: n for n in config.numbers}
     items: list[OutboxItem] = []
     for a in store.keepalive_attempts(UNFINISHED):
         number = by_e164.get(a.number)
         deadline = date.fromisoformat(a.deadline)
+        # A number gone from the config, or a deadline already past, gets no reminder.
         if number is None or deadline < local_today(number, now):
             continue
-        data = payload(number, deadline, "renew")
-        line = why_not(t, a, config.settings.keepalive_wait)
-        data["note"] = f"{number.note} {line}" if number.note else line
-        targets = [
-            x.name
-            for x in config.targets
-            if x.matches(number.notify) or (number.escalate and x.matches(number.escalate))
-        ]
-        days = (deadline - local_today(number, now)).days + 1
-        items.append(
-            (FallbackSlot(a.number, deadline, now, now + timedelta(days=days)), data, targets)
-        )
+        items.append(_fallback_item(config, t, a, number, deadline, now))
     known = store.recorded([slot.key for slot, _, _ in items]) if items else set()
     fresh = [i for i in items if i[0].key not in known]
     if fresh and not dry:
@@ -429,3 +417,29 @@ def _fallbacks(config: Config, store: Store, now: datetime, dry: bool = False) -
         for _, data, _ in fresh:
             log.warning("autopilot: %s: the owner gets the reminder instead", data["name"])
     return fresh
+
+
+def _fallback_item(
+    config: Config, t: Translator, a: Attempt, number: Number, deadline: date, now: datetime
+) -> OutboxItem:
+    """The fallback reminder for one unfinished attempt: the number's renew reminder, its
+    note followed by why the autopilot did not renew, to its targets and escalate targets;
+    due now, and expiring a day after the deadline."""
+    from simkeeper.send.delivery import payload
+
+    data = payload(number, deadline, "renew")
+    line = why_not(t, a, config.settings.keepalive_wait)
+    data["note"] = f"{number.note} {line}" if number.note else line
+    targets = _fallback_targets(config, number)
+    days = (deadline - local_today(number, now)).days + 1
+    return (FallbackSlot(a.number, deadline, now, now + timedelta(days=days)), data, targets)
+
+
+def _fallback_targets(config: Config, number: Number) -> list[str]:
+    """The names of the targets a fallback reminder goes to: the number's own (``notify``)
+    and, as the autopilot failed, its ``escalate`` ones too."""
+    return [
+        x.name
+        for x in config.targets
+        if x.matches(number.notify) or (number.escalate and x.matches(number.escalate))
+    ]
