@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from simkeeper.core.model import Config, Gateway, Keepalive, Number
+from simkeeper.core.model import Config, Gateway, Keepalive, Ledger, Number
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.balances import money
 from simkeeper.engine.deadlines import local_today, rolling_deadline
@@ -147,38 +147,37 @@ def work_to_do(config: Config, store: Store, now: datetime) -> bool:
 def plan(config: Config, store: Store | None, now: datetime, only: Number | None) -> list[Planned]:
     """What a pass would do at ``now`` (``keepalive --dry-run``), for ``only`` or every
     number with a ``keepalive``; with ``only`` a text not yet due is shown as it would go."""
-    budget = config.settings.keepalive_budget
     ledger = store.ledger() if store else None
     attempts = store.keepalive_attempts() if store else []
     numbers = [only] if only else [n for n in config.numbers if n.keepalive]
-    out: list[Planned] = []
-    for n in numbers:
-        ka = n.keepalive
-        gateway = config.gateway(ka.via) if ka else None
-        deadline = rolling_deadline(n, ledger) if ledger else rolling_deadline(n)
-        if ka is None or gateway is None or deadline is None:
-            continue
-        spent = _spent(attempts, ka.currency, window_start(budget, now)) if budget else Decimal(0)
-        before = next(
-            (a for a in attempts if a.number == n.number and a.deadline == deadline.isoformat()),
-            None,
-        )
-        would = _would(n, ka, deadline, before, allows(budget, ka.currency, spent, ka.cost), now)
-        if only is not None and would == "not-due":
-            would = "send"  # asked for one number: shown as it would go
-        out.append(
-            Planned(
-                n,
-                gateway,
-                deadline,
-                due_on(ka, deadline),
-                spent,
-                left(budget, ka.currency, spent),
-                would,
-                before.state if before else "",
-            )
-        )
-    return out
+    out = (_planned(config, n, ledger, attempts, now, only is not None) for n in numbers)
+    return [p for p in out if p is not None]
+
+
+def _planned(
+    config: Config,
+    n: Number,
+    ledger: Ledger | None,
+    attempts: list[Attempt],
+    now: datetime,
+    asked: bool,
+) -> Planned | None:
+    """One number's line of :func:`plan` (None: it has no keep-alive text to plan)."""
+    budget = config.settings.keepalive_budget
+    ka = n.keepalive
+    gateway = config.gateway(ka.via) if ka else None
+    deadline = rolling_deadline(n, ledger) if ledger else rolling_deadline(n)
+    if ka is None or gateway is None or deadline is None:
+        return None
+    spent = _spent(attempts, ka.currency, window_start(budget, now)) if budget else Decimal(0)
+    key = (n.number, deadline.isoformat())
+    before = next((a for a in attempts if (a.number, a.deadline) == key), None)
+    would = _would(n, ka, deadline, before, allows(budget, ka.currency, spent, ka.cost), now)
+    if asked and would == "not-due":
+        would = "send"  # asked for one number: shown as it would go
+    state = before.state if before else ""
+    left_now = left(budget, ka.currency, spent)
+    return Planned(n, gateway, deadline, due_on(ka, deadline), spent, left_now, would, state)
 
 
 def _would(
