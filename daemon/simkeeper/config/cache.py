@@ -41,7 +41,7 @@ _CODE = (
     *("config/validate.py", "config/checker.py", "config/readers.py", "config/numbers.py"),
     *("config/values.py", "config/plans.py", "config/plans.toml", "core/schema.py", "core/keys.py"),
     *("core/currencies.py", "host/zones.py", "config/secrets.py", "texts/templates.py"),
-    *("config/autopilot.py", "core/schema_gateways.py"),
+    *("config/autopilot.py", "core/schema_gateways.py", "config/e164.py"),
 )
 
 Spans = tuple[tuple[int, int], ...]  # character ranges [start, end) of the [[numbers]] tables
