@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from simkeeper import __version__
+from simkeeper.config import columns
 from simkeeper.core.model import Number, Settings, Target
 
-FORMAT = 2
+FORMAT = 3  # 3: the numbers as columns (2: pickled Number objects, 1,000 a pickle)
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
 # The modules whose code decides what a validated number is: a change to any of them (an
 # editable install keeps its version number) makes every entry stale.
@@ -41,7 +42,7 @@ _CODE = (
     *("config/validate.py", "config/checker.py", "config/readers.py", "config/numbers.py"),
     *("config/values.py", "config/plans.py", "config/plans.toml", "core/schema.py", "core/keys.py"),
     *("core/currencies.py", "host/zones.py", "config/secrets.py", "texts/templates.py"),
-    *("config/autopilot.py", "core/schema_gateways.py", "config/e164.py"),
+    *("config/autopilot.py", "core/schema_gateways.py", "config/e164.py", "config/columns.py"),
 )
 
 Spans = tuple[tuple[int, int], ...]  # character ranges [start, end) of the [[numbers]] tables
@@ -170,7 +171,7 @@ def entry_path(cache: Path, config: Path) -> Path:
     return cache / f"config-{name[:32]}.pickle"
 
 
-CHUNK = 1000  # numbers per pickle: unpickling keeps every object of one pickle until its end
+DIGEST_SIZE = 16  # bytes of a table_digest()
 
 
 def read(cache: Path, config: Path, key: str, code: str = "") -> Entry | None:
@@ -189,28 +190,24 @@ def read(cache: Path, config: Path, key: str, code: str = "") -> Entry | None:
             written = f.read(len(key)).decode("ascii", "replace")
             if written != key and not code:
                 return None
-            context, spans, chunks, wrote_code, digests = pickle.load(f)
-            if written != key and wrote_code != code:
-                return None  # another text validated by other code: nothing to reuse
-            numbers: list[Number] = []
-            for _ in range(chunks):
-                numbers += pickle.load(f)
-            entry = Entry(written, context, spans, tuple(numbers), wrote_code, tuple(digests))
+            form, context, spans, count, wrote_code, blob = pickle.load(f)
+            if form != FORMAT or (written != key and wrote_code != code):
+                return None  # another layout, or another text validated by other code
+            numbers = columns.decode(count, lambda: pickle.load(f))
+            digests = [blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE)]
     except Exception:  # a corrupt or truncated entry is a miss, whatever unpickling says
         return None
-    if not all(type(n) is Number for n in entry.numbers):
+    if numbers is None or len(digests) != len(numbers):
         return None
-    if len(entry.digests) != len(entry.numbers):
-        return None
-    return entry
+    return Entry(written, context, spans, numbers, wrote_code, tuple(digests))
 
 
 def write(cache: Path, config: Path, entry: Entry) -> None:
     """Store ``entry`` for ``config`` atomically; a cache that cannot be written is skipped.
 
-    The numbers go in pickles of :data:`CHUNK` each, so reading them back never holds more
-    than one chunk's worth of unpickling state (100,000 numbers in one pickle would keep
-    every number's attribute table twice until the end: 120 MB)."""
+    The numbers go as columns (:mod:`simkeeper.config.columns`), one pickle each: a field's
+    distinct values and an array of indexes, so reading them back builds each shared value
+    once and holds one column at a time."""
     import tempfile
 
     try:
@@ -222,11 +219,13 @@ def write(cache: Path, config: Path, entry: Entry) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(entry.key.encode())
-            chunks = range(0, len(numbers), CHUNK)
-            header = (entry.context, entry.spans, len(chunks), entry.code, entry.digests)
+            blob = b"".join(entry.digests)
+            if len(blob) != DIGEST_SIZE * len(numbers):
+                raise ValueError("a digest per number")
+            header = (FORMAT, entry.context, entry.spans, len(numbers), entry.code, blob)
             pickle.dump(header, f, pickle.HIGHEST_PROTOCOL)
-            for i in chunks:
-                pickle.dump(numbers[i : i + CHUNK], f, pickle.HIGHEST_PROTOCOL)
+            for column in columns.encode(numbers):
+                pickle.dump(column, f, pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, entry_path(cache, config))
-    except Exception:  # a full disk, a read-only folder, or a number that cannot be pickled
+    except Exception:  # a full disk, a read-only folder, or a value that cannot be pickled
         Path(tmp).unlink(missing_ok=True)
