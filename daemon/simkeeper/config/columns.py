@@ -9,10 +9,11 @@ object for all of them, read once; the numbers are then filled a field at a time
 own setters, in C. The columns follow ``dataclasses.fields(Number)``, so a field added to the
 model is a column with no change here.
 
-A value is taken as another's only when it is the same to the last digit: by type and value
-for strings, integers, booleans, None and dates, by ``repr`` for the rest (``Decimal("3.0")``
-equals ``Decimal("3.00")`` but is not shown the same), by identity first, so ``repr`` runs once
-per distinct object.
+A value is taken as another's only when it is the same to the last digit: by value in a
+column of only strings, integers or booleans (never both: ``1 == True``), None and dates, else
+by type and ``repr`` (``Decimal("3.0")`` equals ``Decimal("3.00")`` but is not shown the same),
+once per distinct object. Every loop over a column's values runs in C; the Python loops run
+over distinct values only.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ from simkeeper.core.model import Number
 
 FIELDS = tuple(f.name for f in fields(Number))
 _EXACT = (str, int, bool, type(None), date)  # equal means the same, for these types
+_EXACT_TYPES = frozenset(_EXACT)
 Column = tuple[str, list[Any], str, bytes]  # field name, distinct values, array code, indexes
 
 
 def encode(numbers: Sequence[Number]) -> Iterator[Column]:
     """The columns of ``numbers``, one field at a time."""
     for name in FIELDS:
-        values, indexes = _distinct(map(attrgetter(name), numbers))
+        values, indexes = _distinct(list(map(attrgetter(name), numbers)))
         code = _typecode(len(values))
         yield name, values, code, array(code, indexes).tobytes()
 
@@ -55,25 +57,25 @@ def decode(count: int, columns: Callable[[], Column]) -> tuple[Number, ...] | No
     return tuple(numbers)
 
 
-def _distinct(values: Iterator[Any]) -> tuple[list[Any], list[int]]:
-    """The distinct values in order of first use, and each value's index among them."""
-    by_id: dict[int, int] = {}
+def _distinct(values: list[Any]) -> tuple[list[Any], list[int]]:
+    """The distinct values in order of first use, and each value's index among them. The
+    loops run in C (``dict.fromkeys``, ``map``) but for the distinct objects of a column."""
+    types = set(map(type, values))
+    if types <= _EXACT_TYPES and not {int, bool} <= types:  # by value (1 is True: kept apart)
+        table = list(dict.fromkeys(values))
+        at = {value: i for i, value in enumerate(table)}
+        return table, list(map(at.__getitem__, values))
+    ids = list(map(id, values))  # the objects stay alive in ``values`` meanwhile
     by_key: dict[tuple[type, Any], int] = {}
-    table: list[Any] = []
-    indexes: list[int] = []
-    keep = []  # the objects whose id is a key stay alive until the end
-    for value in values:
-        at = by_id.get(id(value))
-        if at is None:
-            key = (type(value), value if _exact(value) else repr(value))
-            at = by_key.get(key)
-            if at is None:
-                at = by_key[key] = len(table)
-                table.append(value)
-            by_id[id(value)] = at
-            keep.append(value)
-        indexes.append(at)
-    return table, indexes
+    by_id: dict[int, int] = {}
+    table = []
+    for value in dict(zip(ids, values, strict=True)).values():  # each object once
+        key = (type(value), value if _exact(value) else repr(value))
+        if key not in by_key:
+            by_key[key] = len(table)
+            table.append(value)
+        by_id[id(value)] = by_key[key]
+    return table, list(map(by_id.__getitem__, ids))
 
 
 def _exact(value: Any) -> bool:
