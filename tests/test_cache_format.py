@@ -63,7 +63,7 @@ def test_the_columns_are_the_model_fields():
 
 
 def entry(numbers: tuple[Number, ...]) -> configcache.Entry:
-    digests = tuple(i.to_bytes(16, "big") for i in range(len(numbers)))
+    digests = b"".join(i.to_bytes(16, "big") for i in range(len(numbers)))
     return configcache.Entry("k" * 64, "context", ((0, 1),), numbers, "code", digests)
 
 
@@ -133,3 +133,17 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as folder:
         GOLDEN.write_text(layout(small_numbers(Path(folder))), encoding="utf-8")
     sys.exit(0)
+
+
+def test_numbers_are_read_from_the_file_the_header_came_from(tmp_path: Path):
+    """A load lets the config's text go between the header and the numbers: an entry written
+    meanwhile (another process's) is never mixed with the header read before it."""
+    numbers = small_numbers(tmp_path)
+    cache, config = tmp_path / "cache", tmp_path / "config.toml"
+    configcache.write(cache, config, entry(numbers))
+    head = configcache.read_head(cache, config, "k" * 64)
+    assert head is not None and head.count == len(numbers)
+    configcache.write(cache, config, entry(numbers[:3]))
+    assert configcache.read_numbers(head) is None
+    again = configcache.read_head(cache, config, "k" * 64)
+    assert again is not None and configcache.read_numbers(again) is not None

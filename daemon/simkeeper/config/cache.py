@@ -46,6 +46,7 @@ _CODE = (
 )
 
 Spans = tuple[tuple[int, int], ...]  # character ranges [start, end) of the [[numbers]] tables
+DIGEST_SIZE = 16  # bytes of a table_digest()
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,31 @@ class Entry:
     spans: Spans
     numbers: tuple[Number, ...]
     code: str = ""  # code_key() of the simkeeper that validated them
-    digests: tuple[bytes, ...] = ()  # table_digest() of each number's table, in order
+    # table_digest() of each number's table, in order, joined: one bytes object, not a
+    # million (a load from the cache never splits them; only an edit's reuse does)
+    digests: bytes = b""
 
     def by_table(self) -> dict[bytes, Number]:
         """Each number by the digest of the table it was validated from."""
-        return dict(zip(self.digests, self.numbers, strict=True))
+        blob, size = self.digests, DIGEST_SIZE
+        split = (blob[i : i + size] for i in range(0, len(blob), size))
+        return dict(zip(split, self.numbers, strict=True))
+
+
+@dataclass(frozen=True)
+class Head:
+    """An entry as far as its header: enough to decide whether it serves, and where its
+    numbers lie (read by :func:`read_numbers` once the config's text is no longer held)."""
+
+    key: str
+    context: str
+    spans: Spans
+    count: int
+    code: str
+    digests: bytes
+    path: Path
+    offset: int  # where the columns start
+    stamp: tuple[int, int, int]  # the file's inode, mtime and size: the same file read on
 
 
 def folder(env: Mapping[str, str] | None = None) -> Path | None:
@@ -105,7 +126,9 @@ def table_digest(table: Mapping[str, Any]) -> bytes:
     """The digest of one parsed ``[[numbers]]`` table: its keys in order and their values
     (TOML gives only str, int, float, bool, dates, times, lists and tables, whose ``repr`` is
     exact)."""
-    return hashlib.blake2b(repr(table).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b(
+        repr(table).encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE
+    ).digest()
 
 
 def context_key(
@@ -171,15 +194,19 @@ def entry_path(cache: Path, config: Path) -> Path:
     return cache / f"config-{name[:32]}.pickle"
 
 
-DIGEST_SIZE = 16  # bytes of a table_digest()
-
-
 def read(cache: Path, config: Path, key: str, code: str = "") -> Entry | None:
     """The entry for ``config`` if it was written by this user for ``key``, or (with
     ``code``) for another text by the same code, whose numbers then serve table by table
     (see :meth:`Entry.by_table`); else None."""
+    head = read_head(cache, config, key, code)
+    return read_numbers(head) if head else None
+
+
+def read_head(cache: Path, config: Path, key: str, code: str = "") -> Head | None:
+    """:func:`read` up to the numbers: their header, or None."""
+    path = entry_path(cache, config)
     try:
-        fd = os.open(entry_path(cache, config), os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
@@ -193,13 +220,32 @@ def read(cache: Path, config: Path, key: str, code: str = "") -> Entry | None:
             form, context, spans, count, wrote_code, blob = pickle.load(f)
             if form != FORMAT or (written != key and wrote_code != code):
                 return None  # another layout, or another text validated by other code
-            numbers = columns.decode(count, lambda: pickle.load(f))
-            digests = [blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE)]
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            head = Head(written, context, spans, count, wrote_code, blob, path, f.tell(), stamp)
     except Exception:  # a corrupt or truncated entry is a miss, whatever unpickling says
         return None
-    if numbers is None or len(digests) != len(numbers):
+    return head if len(head.digests) == DIGEST_SIZE * head.count else None
+
+
+def read_numbers(head: Head) -> Entry | None:
+    """The whole entry ``head`` began: its numbers read from the same file (None when the
+    file was replaced meanwhile, or does not hold them)."""
+    try:
+        fd = os.open(head.path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
         return None
-    return Entry(written, context, spans, numbers, wrote_code, tuple(digests))
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if (st.st_ino, st.st_mtime_ns, st.st_size) != head.stamp:
+                return None  # another entry took its place
+            f.seek(head.offset)
+            numbers = columns.decode(head.count, lambda: pickle.load(f))
+    except Exception:  # corrupt or truncated: a miss
+        return None
+    if numbers is None:
+        return None
+    return Entry(head.key, head.context, head.spans, numbers, head.code, head.digests)
 
 
 def write(cache: Path, config: Path, entry: Entry) -> None:
@@ -219,7 +265,7 @@ def write(cache: Path, config: Path, entry: Entry) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(entry.key.encode())
-            blob = b"".join(entry.digests)
+            blob = entry.digests
             if len(blob) != DIGEST_SIZE * len(numbers):
                 raise ValueError("a digest per number")
             header = (FORMAT, entry.context, entry.spans, len(numbers), entry.code, blob)
