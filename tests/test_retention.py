@@ -438,3 +438,17 @@ def test_the_daily_compaction_reads_settled_and_reminded_by_index(tmp_path, http
                 statement,
                 plan,
             )
+
+
+def test_a_pass_settles_more_deliveries_than_sqlite_takes_variables(tmp_path, http_receiver):
+    """A first pass on a million numbers settles ~369,000 deliveries sent in one message:
+    one UPDATE with an id each went past SQLite's limit on variables, and the daemon's pass
+    failed every minute, never marking them sent (issue 23's 1M bench). Here the limit is
+    lowered to SQLite's smallest default (999) and a pass delivers over 1,000 reminders."""
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(2400))
+    with open_store(tmp_path / "state.db") as store:
+        store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        report = run_pass(config, store, at(START - timedelta(days=1)), Redactor(config.secrets))
+        assert report.recorded > 1000
+        states = dict(store.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY 1"))
+        assert states == {"sent": report.recorded}
