@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from simkeeper.core.model import Config
 from simkeeper.engine.balances import Projection, money
 from simkeeper.engine.deadlines import Deadline, lost_on, stage_on
-from simkeeper.texts.display import table
+from simkeeper.texts.display import column_width, stream_table, table, urgency_style
 from simkeeper.texts.i18n import ENGLISH, N_, Translator, label
 
 if TYPE_CHECKING:  # the status and history views import them when used: upcoming and check
@@ -89,27 +90,69 @@ def missed_text(d: Deadline, t: Translator = ENGLISH) -> str:
     return f"{info['stage']}; {lost}" if info["stage"] else lost
 
 
-def deadline_rows(found: Sequence[Deadline], t: Translator = ENGLISH) -> list[list[str]]:
-    """The ``upcoming`` table's rows: deadline, left, name, number, carrier, cycle, action and
-    the ``STAGE / LOST`` cell last (see :func:`missed_text`). The texts that repeat (days
-    left, actions) are worked out once each: a row costs a few lookups at 100,000 numbers."""
-    days: dict[int, str] = {}
-    actions: dict[tuple[str, bool, bool, bool], str] = {}
-    rows = []
-    for d in found:
-        n = d.number
-        left = days.get(d.days_left)
-        if left is None:
-            left = days[d.days_left] = days_text(d.days_left, t)
-        key = (d.kind, d.days_left < 0, n.rolling, d.paid_from_balance)
-        action = actions.get(key)
-        if action is None:
-            action = actions[key] = action_text(d, t)
-        missed = missed_text(d, t) if n.after_deadline else ""
-        rows.append(
-            [d.date.isoformat(), left, n.name, n.number, n.carrier, n.cycle_text, action, missed]
-        )
-    return rows
+def deadline_table(
+    found: Sequence[Deadline],
+    t: Translator,
+    headers: list[str],
+    stage_header: str,
+    colour: bool = False,
+    chunk: int = 4096,
+) -> Iterator[list[str]]:
+    """The lines of the ``upcoming`` table: deadline, left, name, number, carrier, cycle,
+    action, and ``STAGE / LOST`` (:func:`missed_text`) only when some number has stages,
+    written in one streaming pass, ``chunk`` rows at a time: the widths come from each
+    column's distinct cells (the texts that repeat, days left and actions, worked out once
+    each), then each chunk of rows is built, formatted and handed on. A million deadlines
+    never become a million lists of cells."""
+    days = {left: days_text(left, t) for left in set(map(_LEFT, found))}
+    # What an ACTION text depends on, per deadline (in C: no Python call per deadline), and
+    # the text of each combination worked out once, from one of its deadlines.
+    overdue = map((0).__gt__, map(_LEFT, found))  # days_left < 0: Deadline.overdue
+    keys = zip(map(_KIND, found), overdue, map(_ROLLING, found), map(_PAID, found), strict=True)
+    actions = {key: action_text(d, t) for key, d in dict(zip(keys, found, strict=True)).items()}
+    missed = {i: missed_text(d, t) for i, d in enumerate(found) if d.number.after_deadline}
+    staged = any(missed.values())
+    names, numbers = list(map(_NAME, found)), list(map(_NUMBER, found))
+    columns: list[Iterable[str]] = [
+        {day.isoformat() for day in set(map(_DATE, found))},
+        days.values(),
+        names,
+        numbers,
+        set(map(_CARRIER, found)),
+        {c.text if c else "once" for c in {id(c): c for c in map(_CYCLE, found)}.values()},
+        actions.values(),
+    ]
+    headers = [*headers, stage_header] if staged else headers
+    if staged:
+        columns.append(set(missed.values()))
+    shape = [column_width([h, *c]) for h, c in zip(headers, columns, strict=True)]
+
+    def rows(part: Sequence[Deadline], at: int) -> list[list[str]]:
+        out = []
+        for d in part:
+            n = d.number
+            cells = [d.date.isoformat(), days[d.days_left], n.name, n.number, n.carrier]
+            cells += [
+                n.cycle_text,
+                actions[d.kind, d.days_left < 0, n.rolling, d.paid_from_balance],
+            ]
+            out.append(cells)
+        if staged:
+            for i, row in enumerate(out, start=at):
+                row.append(missed.get(i, ""))
+        return out
+
+    parts = range(0, len(found), chunk)
+    styles = None
+    if colour:
+        styles = ([urgency_style(d.days_left) for d in found[i : i + chunk]] for i in parts)
+    return stream_table(headers, shape, (rows(found[i : i + chunk], i) for i in parts), styles)
+
+
+_DATE, _LEFT = attrgetter("date"), attrgetter("days_left")
+_NAME, _NUMBER = attrgetter("number.name"), attrgetter("number.number")
+_CARRIER, _CYCLE = attrgetter("number.carrier"), attrgetter("number.cycle")  # see cycle_text
+_KIND, _ROLLING, _PAID = (attrgetter(f) for f in ("kind", "number.rolling", "paid_from_balance"))
 
 
 def deadline_json(d: Deadline) -> dict[str, Any]:

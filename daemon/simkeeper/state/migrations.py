@@ -255,3 +255,13 @@ def m009_inbound(db: sqlite_utils.Database) -> None:
     # The other half of issue 26 (USSD readings) may add the same column: add it once.
     if "source" not in db["history"].columns_dict:
         db.execute("ALTER TABLE history ADD COLUMN source TEXT")
+
+
+@migrations()
+def m012_settled_until(db: sqlite_utils.Database) -> None:
+    """Indexes for the daily compaction: it counts and drops the folded rows past retention
+    (``settled.until``) and the ``reminded`` deadlines past any overdue window. Without them
+    both scanned their whole table, which grows for the retention period: a pass on day 120
+    took 1.6 times one on day 1 doing the same work (issue 23)."""
+    db.execute("CREATE INDEX settled_until ON settled (until)")
+    db.execute("CREATE INDEX reminded_deadline ON reminded (deadline)")
