@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONFIG ?=
 DEMO ?= .state/demo
 
-.PHONY: run test lint format bench clean systemd-test config-docs catalogs
+.PHONY: run test lint format bench bench-scale clean systemd-test config-docs catalogs
 
 $(BIN)/simkeeper: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,13 @@ bench: $(BIN)/simkeeper
 	$(BIN)/python bench/bench_year.py
 	$(BIN)/python bench/bench_first_run.py
 	$(BIN)/python bench/bench_autopilot_kills.py
+
+# Issue 23's end-to-end figures at 10k, 100k and 1M numbers (check, upcoming, the daemon's start,
+# idle memory and reload, a day of reminders), beside remind -s2; bench/NOTES-scale.md has them.
+# The 1M size takes about half an hour on a 2-core machine. SIZES=10000,100000 for less.
+SIZES ?= 10000,100000,1000000
+bench-scale: $(BIN)/simkeeper
+	$(BIN)/python bench/bench_scale.py --sizes $(SIZES)
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .ruff_cache build *.egg-info .coverage .coverage.*

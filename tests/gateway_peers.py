@@ -11,7 +11,8 @@
   lines file, so a test can count sends across killed processes.
 * :class:`ModemManagerPeer`: python-dbusmock's ModemManager template on a private
   ``dbus-daemon`` bus, with our ``mm_messaging.py`` template adding a modem's Messaging and Sms
-  objects whose ``Send`` succeeds, fails or stalls.
+  objects whose ``Send`` succeeds, fails or stalls (with ``ussd``, our ``mm_ussd.py`` on top:
+  the modem's ``Modem3gpp.Ussd`` answering a balance code).
 
 PYTEST_DONT_REWRITE
 """
@@ -157,10 +158,20 @@ def dbus_available() -> str | None:
 class ModemManagerPeer:
     """A private bus with python-dbusmock's ModemManager and our Messaging template on it."""
 
-    def __init__(self, folder: Path, mode: str = "ok"):
+    def __init__(
+        self,
+        folder: Path,
+        mode: str = "ok",
+        ussd: dict[str, str] | None = None,
+        received: tuple[tuple[str, str, str], ...] = (),
+    ):
         self.folder = folder
         self.mode = mode
         self.sent_log = folder / "mm-sent.jsonl"
+        # With ``ussd`` (MM_USSD_* settings, see tests/mm_ussd.py) the modem also answers USSD.
+        self.ussd = ussd
+        self.ussd_log = folder / "mm-ussd.jsonl"
+        self.received = [list(r) for r in received]  # texts on the modem when it comes up
 
     def __enter__(self) -> ModemManagerPeer:
         conf = self.folder / "bus.conf"
@@ -195,7 +206,12 @@ class ModemManagerPeer:
             "PYTHONPATH": f"{DBUSMOCK_PATH}:{HERE}",
             "MM_PEER_MODE": self.mode,
             "MM_PEER_LOG": str(self.sent_log),
+            "MM_PEER_RECEIVED": json.dumps(self.received),
         }
+        template = "mm_messaging.py"
+        if self.ussd is not None:
+            env.update(self.ussd, MM_USSD_LOG=str(self.ussd_log))
+            template = "mm_ussd.py"
         self.mock = subprocess.Popen(
             [
                 SYSTEM_PYTHON,
@@ -203,7 +219,7 @@ class ModemManagerPeer:
                 "dbusmock",
                 "--system",
                 "--template",
-                str(HERE / "mm_messaging.py"),
+                str(HERE / template),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -234,11 +250,32 @@ class ModemManagerPeer:
             "the ModemManager mock did not come up: " + (self.folder / "dbusmock.log").read_text()
         )
 
+    def receive(self, number: str, text: str, timestamp: str) -> str:
+        """A text arrives at the modem (the mock's ``Receive``): its Sms object's path."""
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+        from jeepney.wrappers import unwrap_msg
+
+        address = DBusAddress(
+            "/org/freedesktop/ModemManager1/Modems/0",
+            bus_name="org.freedesktop.ModemManager1",
+            interface="org.simkeeper.Test.Inbox",
+        )
+        with open_dbus_connection(bus=self.address) as conn:
+            msg = new_method_call(address, "Receive", "sss", (number, text, timestamp))
+            return str(unwrap_msg(conn.send_and_get_reply(msg, timeout=5))[0])
+
     def sent(self) -> list[dict[str, Any]]:
         """Every Sms.Send the mock answered (or stalled on)."""
         if not self.sent_log.exists():
             return []
         return [json.loads(line) for line in self.sent_log.read_text().splitlines() if line]
+
+    def ussd_calls(self) -> list[dict[str, Any]]:
+        """Every USSD call the mock answered (Initiate, Respond, Cancel), in order."""
+        if not self.ussd_log.exists():
+            return []
+        return [json.loads(line) for line in self.ussd_log.read_text().splitlines() if line]
 
     def __exit__(self, *exc: object) -> None:
         for proc in (self.mock, self.bus):

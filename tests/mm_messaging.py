@@ -7,6 +7,12 @@ a ModemManager error and leaves it stored, ``stall`` holds the answer 3 s (the c
 and then sends it. Every Send that sent is appended to ``$MM_PEER_LOG`` (JSON lines), so the
 tests count sends across killed simkeeper processes.
 
+Received texts are SMS objects as ModemManager makes them: State 3 (received), PduType 1
+(deliver), Number, Text and Timestamp (ISO 8601 with its offset); ``Messaging.List`` returns
+them with the ones created. A test puts one there with ``Receive(number, text, timestamp)`` on
+the modem's :data:`INJECT` interface (not ModemManager's: the mock's own door), or lists them
+in ``$MM_PEER_RECEIVED`` (JSON ``[[number, text, timestamp], ...]``) before the mock starts.
+
 Loaded by Debian's python3 (it has dbus-python) with python-dbusmock on its PYTHONPATH.
 """
 
@@ -28,6 +34,7 @@ MODEM_PATH = "/org/freedesktop/ModemManager1/Modems/0"
 MESSAGING = "org.freedesktop.ModemManager1.Modem.Messaging"
 SMS = "org.freedesktop.ModemManager1.Sms"
 EQUIPMENT_ID = "356938035643809"
+INJECT = "org.simkeeper.Test.Inbox"
 
 
 def _log(entry):
@@ -49,16 +56,39 @@ def _send(self):
     self.UpdateProperties(SMS, {"State": dbus.UInt32(5)})
 
 
-def _create(self, props):
+def _free_path():
     n = 0
     while f"/org/freedesktop/ModemManager1/SMS/{n}" in mockobject.objects:
         n += 1
-    path = f"/org/freedesktop/ModemManager1/SMS/{n}"
+    return f"/org/freedesktop/ModemManager1/SMS/{n}"
+
+
+def _receive(self, number, text, timestamp):
+    """A text arrives: an Sms object in State 3 (received), PduType 1 (deliver)."""
+    path = _free_path()
+    self.AddObject(
+        path,
+        SMS,
+        {
+            "State": dbus.UInt32(3),
+            "PduType": dbus.UInt32(1),
+            "Number": dbus.String(number),
+            "Text": dbus.String(text),
+            "Timestamp": dbus.String(timestamp),
+        },
+        [],
+    )
+    return dbus.ObjectPath(path)
+
+
+def _create(self, props):
+    path = _free_path()
     self.AddObject(
         path,
         SMS,
         {
             "State": dbus.UInt32(1),
+            "PduType": dbus.UInt32(2),
             "Number": dbus.String(props.get("number", "")),
             "Text": dbus.String(props.get("text", "")),
             "DeliveryReportRequest": dbus.Boolean(False),
@@ -97,3 +127,6 @@ def load(mock, parameters):
             ("List", "", "ao", _list),
         ],
     )
+    modem.AddMethods(INJECT, [("Receive", "sss", "o", _receive)])
+    for number, text, timestamp in json.loads(os.environ.get("MM_PEER_RECEIVED", "[]")):
+        _receive(modem, number, text, timestamp)

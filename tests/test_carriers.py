@@ -569,7 +569,9 @@ REQUIRED = [
     "csl",
     "ctm",
     "chunghwa-prepaid",
+    "o2-uk",
 ]
+CHECKED = {"o2-uk": "2026-12-07"}  # plans added after the first summary, and when
 
 
 def test_plans_lists_every_plan_with_its_source(tmp_path, env):
@@ -578,13 +580,13 @@ def test_plans_lists_every_plan_with_its_source(tmp_path, env):
     by_name = {p["name"]: p for p in listed}
     assert set(REQUIRED) <= set(by_name)
     for p in listed:
-        assert p["source"] and p["checked"] == "2026-11-25"
+        assert p["source"] and p["checked"] == CHECKED.get(p["name"], "2026-11-25"), p["name"]
         how = (
             "the carrier's published pages" if p["official"] else "customer forum and blog reports"
         )
         assert p["checked_how"] == f"summary of {how}"
         assert p["official"] == p["source"].startswith("https://"), p["name"]
-    for third_party in ("asda-mobile", "lycamobile-uk", "cmhk", "3hk", "chunghwa-prepaid"):
+    for third_party in ("asda-mobile", "lycamobile-uk", "cmhk", "3hk", "chunghwa-prepaid", "o2-uk"):
         assert by_name[third_party]["official"] is False
     assert by_name["mint-3m"]["third_party"] == ["after_deadline"]
     # Months where the carrier says months, days where it says days.

@@ -168,3 +168,40 @@ def test_ranges_come_from_the_schema(tmp_path: Path, table, key, value, message)
     assert any(message in line for line in e.value.lines()), e.value.lines()
     bounds = schema.SETTINGS.key(key)
     assert str(bounds.high) in message
+
+
+# -- the schema walk skips absent keys of the kinds that only take their default ---------------
+
+
+@pytest.mark.parametrize("table", schema.TABLES, ids=[t.name for t in schema.TABLES])
+def test_an_absent_key_of_a_skipped_kind_gives_its_default_and_no_problem(tmp_path: Path, table):
+    """The walk does not call the reader of an absent key whose kind is in ABSENT_IS_DEFAULT:
+    every such reader, called anyway on an empty table, reports nothing and gives None (the walk
+    then takes the default) or the very default it was handed."""
+    from simkeeper.config.readers import ABSENT_IS_DEFAULT
+
+    walk = SchemaWalk(tmp_path / "c.toml", "", {}, None)
+    sentinel = object()
+    for key in table.keys:
+        if key.kind not in ABSENT_IS_DEFAULT:
+            continue
+        reader = SchemaWalk.READERS[key.kind]
+        assert reader is not None
+        for default in (sentinel, key.default):
+            value = reader(walk, {}, key, table.name, default)
+            assert value is None or value is default, (table.name, key.name, value)
+        assert walk.problems == [], (table.name, key.name)
+
+
+def test_the_walk_of_a_table_gives_what_every_reader_gives(tmp_path: Path):
+    """The walk with its skips gives, key by key, what calling every reader gives."""
+    walk = SchemaWalk(tmp_path / "c.toml", "", {}, None)
+    entry = {"name": "a", "number": "+44 7911 123456", "cycle": "monthly", "note": "x"}
+    got = walk.walk(entry, schema.NUMBERS, "numbers[1]", {"remind": (3,)})
+    for key in schema.NUMBERS.keys:
+        reader = SchemaWalk.READERS[key.kind]
+        if reader is None:
+            continue
+        default = {"remind": (3,)}.get(key.name, key.default)
+        value = reader(walk, entry, key, "numbers[1]", default)
+        assert got[key.name] == (default if value is None else value), key.name

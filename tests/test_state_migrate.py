@@ -5,6 +5,8 @@ database that already holds a state. A PostgreSQL state's password never shows."
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from conftest import ok, sk, write_config
@@ -12,10 +14,20 @@ from pg import query
 
 from simkeeper.state.backup import state_lock
 from simkeeper.state.dialect import TABLES
+from simkeeper.state.readings import NewReading
+from simkeeper.state.store import open_store
 
 pytest_plugins = ["receivers"]
 
 NOW = "2026-12-10T09:30"
+ON = datetime(2026, 12, 10, 9, 30, tzinfo=UTC)
+EVIDENCE = (
+    "balance_readings",
+    "balance_checks",
+    "inbound_texts",
+    "inbound_tallies",
+    "inbound_polls",
+)
 
 CONFIG = """
 [settings]
@@ -47,6 +59,38 @@ def dump(location: str | Path) -> dict[str, list[tuple]]:
     return {t: sorted(map(repr, query(location, f"SELECT * FROM {t}"))) for t in TABLES}
 
 
+def add_evidence(location: str | Path, ref: str, at: datetime) -> None:
+    """A balance reading (and its history row), a claimed check, a carrier text acted on,
+    its tally and a poll: a row in every table of the two evidence features."""
+    store = open_store(location)
+    assert store
+    try:
+        store.record_reading(
+            NewReading(
+                "+447911123456", "travel", "modem", "*100#", "ok", at.date(), Decimal("7.25"), "GBP"
+            ),
+            at,
+        )
+        store.claim_balance_check("+447911123456", at, at + timedelta(hours=6), force=True)
+        with store.transaction():
+            row = store.keep_inbound("phone", ref, 1, "Carrier", "Top-up of 5", at, at)
+            assert row is not None
+            made = store.add_history(
+                "+447911123456",
+                "travel",
+                "topup",
+                at.date(),
+                at,
+                Decimal(5),
+                "GBP",
+                source="carrier-sms",
+            )
+            store.settle_inbound(row, "+447911123456", "travel", "matched-topup", made)
+        store.note_poll("phone", at, None)
+    finally:
+        store.close()
+
+
 def config_at(tmp_path: Path, name: str, state: str | Path, url: str) -> Path:
     return write_config(tmp_path / name, CONFIG.format(state=state, url=url))
 
@@ -59,8 +103,10 @@ def test_an_sqlite_state_goes_to_postgresql_and_back_row_for_row(
     ok(config, env, "send-due", "--now", NOW)  # reminders recorded and sent
     ok(config, env, "renewed", "spare", "--now", NOW)
     ok(config, env, "topup", "travel", "5", "--now", NOW)
+    add_evidence(db, "ref-1", datetime(2026, 12, 10, 9, 31, tzinfo=UTC))
     before = dump(db)
     assert before["reminders"] and before["history"] and before["deliveries"]
+    assert all(before[t] for t in EVIDENCE)
 
     url = pg_cluster.new_database()
     moved = ok(config, env, "state", "migrate", "--to", url, "--now", NOW)
@@ -85,7 +131,18 @@ def test_an_sqlite_state_goes_to_postgresql_and_back_row_for_row(
     assert query(url, "SELECT COUNT(*) FROM reminders") == [(2,)]
     ok(pg_config, env, "renewed", "travel", "--now", NOW)
     ids = [r[0] for r in query(url, "SELECT id FROM history ORDER BY id")]
-    assert ids == sorted(set(ids)) and len(ids) == 3
+    assert ids == sorted(set(ids)) and len(ids) == 5
+    # The evidence tables' ids go on past the copied ones too; a text copied is kept once.
+    add_evidence(url, "ref-2", datetime(2026, 12, 10, 9, 40, tzinfo=UTC))
+    for table in ("balance_readings", "inbound_texts", "history"):
+        ids = [r[0] for r in query(url, f"SELECT id FROM {table} ORDER BY id")]
+        assert ids == sorted(set(ids)) and len(ids) > len(before[table])
+    store = open_store(url)
+    assert store
+    try:
+        assert store.keep_inbound("phone", "ref-1", 1, "Carrier", "x", ON, ON) is None
+    finally:
+        store.close()
 
     back = tmp_path / "back.db"
     ok(pg_config, env, "state", "migrate", "--to", str(back), "--now", NOW)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simkeeper.app.balance import reading_metrics as readings
 from simkeeper.app.stores import backup_state as backup_state
 from simkeeper.app.stores import restore_state as restore_state
 from simkeeper.app.stores import state_location, state_shown
@@ -249,7 +250,7 @@ def metrics(config: Config, now: datetime, board: Board | None = None) -> tuple[
     report = board_status(config, board, now)
     deadlines = next_deadlines(board.deadlines())
     spend = keepalive_spend(config, now)
-    extra = keepalive_metrics(spend.spent, spend.by_state) if spend else ()
+    extra = (keepalive_metrics(spend.spent, spend.by_state) if spend else ()) + readings(config)
     store = open_state_readonly(config)
     if store is None:
         return figures(config, report, deadlines, {}, now) + extra
@@ -294,6 +295,7 @@ def record_entry(
     *,
     again: bool = False,
     unless_done: date | None = None,
+    source: str = "",
 ) -> Recorded | None:
     """The one step that records what the user did (``renewed``, ``topup``, a web link, any
     later automatic source): the check and the write in one write transaction.
@@ -317,7 +319,7 @@ def record_entry(
             if refusal:
                 raise refusal
         store.add_history(
-            number.number, number.name, kind, on, now, amount, number.currency, note, covers
+            number.number, number.name, kind, on, now, amount, number.currency, note, covers, source
         )
         return Recorded(covers, store.ledger())
 

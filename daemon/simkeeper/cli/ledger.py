@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import click
 
 from simkeeper import app
+from simkeeper.cli import balance as balance_cli
+from simkeeper.cli import inbound as inbound_cli
 from simkeeper.cli import keepalive as autopilot_cli
 from simkeeper.cli.base import FORMAT_OPTION, NOW_OPTION, Context, complete_names, parse_now
 from simkeeper.core.errors import UsageError
@@ -192,10 +194,15 @@ def undo(obj: Context, name: str, now: str | None) -> None:
 
 def _entry_text(row: Entry, config: Config, t: Translator) -> str:
     """A recorded renewal or top-up in words, with when it was recorded."""
-    what = t.gettext("renewal") if row.kind == "renewal" else t.gettext("top-up")
+    what = {
+        "renewal": t.gettext("renewal"),
+        "reading": t.gettext("balance reading"),
+    }.get(row.kind, t.gettext("top-up"))
     if row.amount:
         amount = f"{row.amount} {row.currency or ''}".rstrip()
         what = t.gettext("{what} of {amount}").format(what=what, amount=amount)
+    if row.source:  # recorded by simkeeper itself (a USSD reading, a carrier's text)
+        what += t.gettext(" (by {source})").format(source=row.source)
     covers = t.gettext(" (deadline {date} done)").format(date=row.covers) if row.covers else ""
     recorded = local_stamp(row.recorded_at, config)
     return t.gettext("{what} on {date}{covers}, recorded {recorded}").format(
@@ -212,17 +219,24 @@ def _entry_text(row: Entry, config: Config, t: Translator) -> str:
     type=click.IntRange(1, 100000),
     help="At most this many entries.",
 )
+@click.option(
+    "--inbound",
+    is_flag=True,
+    help="Show the texts received from the carriers instead, and what each came to.",
+)
 @FORMAT_OPTION
 @click.pass_obj
-def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
-    """Show renewals, top-ups and reminders sent, newest first (for NAME, or all numbers)."""
+def history(obj: Context, name: str | None, limit: int, inbound: bool, fmt: str) -> None:
+    """Show renewals, top-ups and reminders sent, newest first (for NAME, or all numbers);
+    an entry another source recorded (a carrier's text) says which. With --inbound: the
+    texts received, matched or not."""
     config = obj.load(validate_urls=False)
     number = app.find_number(config.numbers, name) if name else None
-    store = app.open_state_readonly(config)
-    events: list[HistoryEvent] = []
-    if store:
-        with store:
-            events = store.history(number.number if number else None, limit)
+    if inbound:
+        _echo_inbound(config, number, limit, fmt)
+        return
+    e164 = number.number if number else None
+    events = _history_events(config, e164, limit)
     if fmt == "json":
         click.echo(json_array(history_json(e, config) for e in events))
         return
@@ -232,5 +246,28 @@ def history(obj: Context, name: str | None, limit: int, fmt: str) -> None:
         return
     rows = [history_row(e, config, t) for e in events]
     click.echo(table([t.gettext("WHEN"), t.gettext("NAME"), t.gettext("WHAT")], rows))
-    for line in autopilot_cli.history_lines(config, number.number if number else None, t):
+    for line in autopilot_cli.history_lines(config, e164, t):
         click.echo(line)
+    for line in balance_cli.history_lines(config, e164, t):
+        click.echo(line)
+
+
+def _echo_inbound(config: Config, number: Number | None, limit: int, fmt: str) -> None:
+    """``history --inbound``: the texts received from the carriers, as JSON or as lines."""
+    if fmt == "json":
+        click.echo(inbound_cli.inbound_json(config, number, limit))
+        return
+    t = translator(config.settings.language)
+    for line in inbound_cli.inbound_lines(config, number, limit, t):
+        click.echo(line)
+
+
+def _history_events(config: Config, e164: str | None, limit: int) -> list[HistoryEvent]:
+    """The newest ``limit`` entries of the history (of ``e164``, or of every number); none
+    when there is no state yet (the state is only read, never created, by ``history``)."""
+    store = app.open_state_readonly(config)
+    events: list[HistoryEvent] = []
+    if store:
+        with store:
+            events = store.history(e164, limit)
+    return events

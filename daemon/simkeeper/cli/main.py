@@ -18,7 +18,9 @@ import click
 
 from simkeeper.cli import (
     backup,
+    balance,
     check,
+    inbound,
     keepalive,
     ledger,
     plans,
@@ -59,6 +61,9 @@ COMMANDS: tuple[click.Command, ...] = (
     setup.completion,
     keepalive.keepalive_cmd,
     state.state_group,
+    balance.balance_cmd,
+    inbound.webhook_cmd,
+    inbound.poll_cmd,
 )
 
 

@@ -55,6 +55,15 @@ def plans_cmd(obj: Context, fmt: str) -> None:
         " word: check the SOURCE before relying on one."
     )
     click.echo("\n" + sources.format(how="; ".join(hows)))
+    coded = [(p.name, p.balance) for p in plans if p.balance]
+    if coded:
+        click.echo("\n" + t.gettext("Balance codes (balance_check reads them by USSD):"))
+        rows = [
+            [name, c.ussd, " ".join(c.replies) or "-", c.pattern, c.source] for name, c in coded
+        ]
+        headers = [t.gettext("PLAN"), t.gettext("CODE"), t.gettext("MENU")]
+        headers += [t.gettext("PATTERN"), t.gettext("SOURCE")]
+        click.echo(table(headers, rows))
 
 
 def _plans_language(obj: Context) -> str:
@@ -76,6 +85,15 @@ def _plan_json(p: Plan) -> dict[str, Any]:
         "checked": p.checked.isoformat(),
         "checked_how": p.checked_how,
         "keys": json.loads(json.dumps(p.keys, default=str)),
+        "balance": None
+        if p.balance is None
+        else {
+            "ussd": p.balance.ussd,
+            "pattern": p.balance.pattern,
+            "replies": list(p.balance.replies),
+            "sample": p.balance.sample,
+            "source": p.balance.source,
+        },
     }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from simkeeper import app
+from simkeeper.app import balance
 from simkeeper.cli.base import (
     FORMAT_OPTION,
     NOW_OPTION,
@@ -22,8 +23,8 @@ from simkeeper.cli.base import (
 )
 from simkeeper.engine.balances import money
 from simkeeper.engine.deadlines import Failure, upcoming, yearly_cost
-from simkeeper.present.views import deadline_json, deadline_rows, json_array
-from simkeeper.texts.display import table, table_lines, urgency_style, use_colour
+from simkeeper.present.views import deadline_json, deadline_table, json_array
+from simkeeper.texts.display import table, use_colour
 from simkeeper.texts.i18n import translator
 
 
@@ -56,8 +57,6 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     if not found:
         click.echo(t.gettext("Nothing due in the next {days} days.").format(days=days))
         return
-    rows = deadline_rows(found, t)
-    styles = [urgency_style(d.days_left) for d in found] if use_colour() else None
     headers = [
         t.gettext("DEADLINE"),
         t.gettext("LEFT"),
@@ -67,16 +66,9 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
         t.gettext("CYCLE"),
         t.gettext("ACTION"),
     ]
-    if any(row[-1] for row in rows):  # the column only when some number has after_deadline stages
-        headers.append(t.gettext("STAGE / LOST"))
-    else:
-        for row in rows:
-            row.pop()
-    del found  # written a slice at a time, the table needs a third of what it did at 100,000
-    lines = table_lines(headers, rows, styles)
-    del rows
-    for i in range(0, len(lines), 4096):
-        click.echo("\n".join(lines[i : i + 4096]))
+    # One streaming pass (issue 23): at a million deadlines the rows are never all held.
+    for lines in deadline_table(found, t, headers, t.gettext("STAGE / LOST"), use_colour()):
+        click.echo("\n".join(lines))
 
 
 @click.command("send-due")
@@ -106,6 +98,9 @@ def send_due(obj: Context, now: str | None, dry_run: bool) -> None:
     redact = app.use_secrets(config)
     moment = parse_now(now, config)
     with app.open_state(config) as store:
+        # Due balance checks first, as the daemon runs them: a reading moves the projection.
+        if balance.balance_work(config, store, moment):
+            balance.balance_pass(config, store, moment, redact)
         done = app.pass_and_calendar(config, store, moment, redact)
     report, calendar_problem = done.report, done.calendar_problem
     t = translator(config.settings.language)

@@ -31,7 +31,7 @@ MAX_TEXT = 160  # one GSM-7 SMS: a second part would cost a second text
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HOURS = re.compile(r"^(\d{1,3})h$")
 _SHORT_CODE = re.compile(r"^\d{3,6}$")
-ANDROID_ONLY = ("url", "user", "password")
+ANDROID_ONLY = ("url", "user", "password", "signing_key")
 
 
 def budget(v: ValueChecks, table: Mapping[str, Any]) -> Budget | None:
@@ -41,18 +41,37 @@ def budget(v: ValueChecks, table: Mapping[str, Any]) -> Budget | None:
     if raw is None:
         return None
     hint = 'e.g. keepalive_budget = { GBP = 2.00, per = "365d" }'
+    days = _budget_days(v, raw, key, hint)
+    caps = _budget_caps(v, raw, key, hint)
+    if not caps and not any(code != "per" for code in raw):
+        v.problem(key, "names no currency", hint)
+    # A cap that did not validate has its problem already: no budget is built without it.
+    if days is None or len(caps) != len([c for c in raw if c != "per"]):
+        return None
+    return Budget(tuple(caps), days)
+
+
+def _budget_days(v: ValueChecks, raw: Mapping[str, Any], key: str, hint: str) -> int | None:
+    """The budget's ``per``: its rolling window in days, else None (with a problem)."""
     per = raw.get("per")
-    days: int | None = None
     if not isinstance(per, str):
         v.problem(f"{key}.per", "missing: the rolling window the caps apply to", hint)
-    else:
-        try:
-            days = parse_days(per)
-        except PeriodError as e:
-            v.problem(f"{key}.per", str(e), "use Nd or Nw, e.g. 365d")
-        if days is not None and not 1 <= days <= MAX_SPAN_DAYS:
-            v.problem(f"{key}.per", f'"{per}" is out of range', f"use 1d to {MAX_SPAN_DAYS}d")
-            days = None
+        return None
+    days: int | None = None
+    try:
+        days = parse_days(per)
+    except PeriodError as e:
+        v.problem(f"{key}.per", str(e), "use Nd or Nw, e.g. 365d")
+    if days is not None and not 1 <= days <= MAX_SPAN_DAYS:
+        v.problem(f"{key}.per", f'"{per}" is out of range', f"use 1d to {MAX_SPAN_DAYS}d")
+        days = None
+    return days
+
+
+def _budget_caps(
+    v: ValueChecks, raw: Mapping[str, Any], key: str, hint: str
+) -> list[tuple[str, Decimal]]:
+    """The budget's caps, one per currency key that validates, in the order written."""
     caps: list[tuple[str, Decimal]] = []
     for code in raw:
         if code == "per":
@@ -63,11 +82,7 @@ def budget(v: ValueChecks, table: Mapping[str, Any]) -> Budget | None:
         amount = v.amount(raw, code, key, positive=False)
         if amount is not None:
             caps.append((code, amount))
-    if not caps and not any(code != "per" for code in raw):
-        v.problem(key, "names no currency", hint)
-    if days is None or len(caps) != len([c for c in raw if c != "per"]):
-        return None
-    return Budget(tuple(caps), days)
+    return caps
 
 
 def wait(v: ValueChecks, table: Mapping[str, Any], default: int) -> int:
@@ -104,26 +119,15 @@ def gateways(v: ValueChecks, entries: list[dict[str, Any]]) -> list[Gateway]:
                 f"{p}.kind", f"{shown}: not a gateway kind", f"use {' or '.join(GATEWAY_KINDS)}"
             )
             continue
-        gateway = _android(v, entry, p) if kind == GATEWAY_KINDS[0] else _modem(v, entry, p)
+        gateway = _KINDS[kind](v, entry, p)
         if gateway is not None and len(v.problems) == before:
             found.append(Gateway(name=name or f"gateway{i}", kind=kind, **gateway))
     return found
 
 
 def _android(v: ValueChecks, e: Mapping[str, Any], p: str) -> dict[str, Any] | None:
-    url = v.typed(e, "url", str, p)
-    if not url:
-        v.problem(
-            f"{p}.url", "missing", 'the gateway\'s address, e.g. url = "http://192.168.1.20:8080"'
-        )
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
-        v.problem(
-            f"{p}.url",
-            "must be an http:// or https:// address without a login",
-            "put the login in user and password",
-        )
+    url = _url(v, e, p)
+    if url is None:
         return None
     if "modem" in e:
         v.problem(f"{p}.modem", 'modem applies to kind = "modemmanager" only', "remove it")
@@ -139,7 +143,21 @@ def _android(v: ValueChecks, e: Mapping[str, Any], p: str) -> dict[str, Any] | N
     password, secrets = _secret(v, raw, f"{p}.password")
     if password is None:
         return None
-    return {"url": url.rstrip("/"), "user": user, "password": password, "secrets": secrets}
+    key: str | None = ""
+    key_secrets: tuple[str, ...] = ()
+    raw_key = v.typed(e, "signing_key", str, p)
+    if raw_key:
+        key, key_secrets = _secret(v, raw_key, f"{p}.signing_key")
+        if key is None:
+            return None
+        key = key if key_secrets else ""  # a ${VAR} not found: no key, so no post is taken
+    return {
+        "url": url,
+        "user": user,
+        "password": password,
+        "signing_key": key,
+        "secrets": secrets + key_secrets,
+    }
 
 
 def _modem(v: ValueChecks, e: Mapping[str, Any], p: str) -> dict[str, Any] | None:
@@ -148,11 +166,51 @@ def _modem(v: ValueChecks, e: Mapping[str, Any], p: str) -> dict[str, Any] | Non
             v.problem(
                 f"{p}.{key}", f'{key} applies to kind = "android-sms-gateway" only', "remove it"
             )
+    return _modem_id(v, e, p)
+
+
+def _sigmo(v: ValueChecks, e: Mapping[str, Any], p: str) -> dict[str, Any] | None:
+    """A Sigmo server: its address, its API token if it asks for one, and which modem."""
+    for key in ("user", "signing_key"):
+        if key in e:
+            v.problem(f"{p}.{key}", f'{key} does not apply to kind = "sigmo"', "remove it")
+    url = _url(v, e, p)
+    modem = _modem_id(v, e, p)
+    raw = v.typed(e, "password", str, p)
+    token, secrets = _secret(v, raw, f"{p}.password") if raw else ("", ())
+    if url is None or modem is None or token is None:
+        return None
+    return {"url": url, "password": token, "secrets": secrets, **modem}
+
+
+def _url(v: ValueChecks, e: Mapping[str, Any], p: str) -> str | None:
+    """A gateway's http(s) address without a login, its trailing slash taken off."""
+    url = v.typed(e, "url", str, p)
+    if not url:
+        v.problem(
+            f"{p}.url", "missing", 'the gateway\'s address, e.g. url = "http://192.168.1.20:8080"'
+        )
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        v.problem(
+            f"{p}.url",
+            "must be an http:// or https:// address without a login",
+            "put the login in user and password",
+        )
+        return None
+    return str(url).rstrip("/")
+
+
+def _modem_id(v: ValueChecks, e: Mapping[str, Any], p: str) -> dict[str, Any] | None:
     modem = v.typed(e, "modem", str, p)
     if modem is not None and not modem.strip():
         v.problem(f"{p}.modem", "is empty", 'use "any" or the modem\'s equipment id (IMEI)')
         return None
     return {"modem": (modem or GATEWAYS.default("modem")).strip()}
+
+
+_KINDS = {"android-sms-gateway": _android, "modemmanager": _modem, "sigmo": _sigmo}
 
 
 def _secret(v: ValueChecks, raw: str, key: str) -> tuple[str | None, tuple[str, ...]]:
@@ -201,26 +259,10 @@ def keepalive(
         v.problem(
             k, "keepalive applies to rolling numbers only", "add rolling = true, or remove it"
         )
-    via = v.typed(raw, "via", str, k)
-    kind = gateways.get(via or "")
-    if via is None:
-        v.problem(f"{k}.via", "missing: the gateway that sends the text", 'e.g. via = "phone"')
-    elif kind is None:
-        names = ", ".join(sorted(gateways)) or "none: add a [[gateways]] entry"
-        v.problem(f"{k}.via", f'no gateway is called "{via}"', f"gateways: {names}")
-    sim = v.typed(raw, "sim", int, k)
-    if sim is not None and kind == "modemmanager":
-        v.problem(f"{k}.sim", "sim applies to android-sms-gateway only", "remove it")
-    elif sim is not None and not 1 <= sim <= 3:
-        v.problem(f"{k}.sim", f"{sim} is not a SIM slot", "use 1, 2 or 3")
+    via, kind = _gateway(v, raw, k, gateways)
+    sim = _sim(v, raw, k, kind)
     to = _recipient(v, raw, k)
-    text = v.typed(raw, "text", str, k)
-    if not text or not text.strip():
-        v.problem(f"{k}.text", "missing or empty: the text to send", 'e.g. text = "hi"')
-    elif len(text) > MAX_TEXT:
-        v.problem(
-            f"{k}.text", f"is {len(text)} characters long", f"keep it to {MAX_TEXT} (one text)"
-        )
+    text = _text(v, raw, k)
     cost = v.amount(raw, "cost", k, positive=True)
     if "cost" not in raw:
         v.problem(f"{k}.cost", "missing: what one text costs", "e.g. cost = 0.10")
@@ -231,6 +273,42 @@ def keepalive(
     if len(v.problems) != before or not (via and to and text and cost and spend):
         return None
     return Keepalive(via=via, to=to, text=text, cost=cost, currency=spend, lead=lead, sim=sim)
+
+
+def _gateway(
+    v: ValueChecks, raw: Mapping[str, Any], k: str, gateways: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """``via``: the gateway's name, and its kind (None when it names none)."""
+    via = v.typed(raw, "via", str, k)
+    kind = gateways.get(via or "")
+    if via is None:
+        v.problem(f"{k}.via", "missing: the gateway that sends the text", 'e.g. via = "phone"')
+    elif kind is None:
+        names = ", ".join(sorted(gateways)) or "none: add a [[gateways]] entry"
+        v.problem(f"{k}.via", f'no gateway is called "{via}"', f"gateways: {names}")
+    return via, kind
+
+
+def _sim(v: ValueChecks, raw: Mapping[str, Any], k: str, kind: str | None) -> int | None:
+    """``sim``: android-sms-gateway's slot, 1 to 3."""
+    sim: int | None = v.typed(raw, "sim", int, k)
+    if sim is not None and kind not in (None, "android-sms-gateway"):
+        v.problem(f"{k}.sim", "sim applies to android-sms-gateway only", "remove it")
+    elif sim is not None and not 1 <= sim <= 3:
+        v.problem(f"{k}.sim", f"{sim} is not a SIM slot", "use 1, 2 or 3")
+    return sim
+
+
+def _text(v: ValueChecks, raw: Mapping[str, Any], k: str) -> str | None:
+    """``text``: the keep-alive text, one SMS long."""
+    text: str | None = v.typed(raw, "text", str, k)
+    if not text or not text.strip():
+        v.problem(f"{k}.text", "missing or empty: the text to send", 'e.g. text = "hi"')
+    elif len(text) > MAX_TEXT:
+        v.problem(
+            f"{k}.text", f"is {len(text)} characters long", f"keep it to {MAX_TEXT} (one text)"
+        )
+    return text
 
 
 def _recipient(v: ValueChecks, raw: Mapping[str, Any], k: str) -> str | None:

@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from simkeeper import __version__
+from simkeeper.config import columns
 from simkeeper.core.model import Number, Settings, Target
 
-FORMAT = 2
+FORMAT = 3  # 3: the numbers as columns (2: pickled Number objects, 1,000 a pickle)
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
 # The modules whose code decides what a validated number is: a change to any of them (an
 # editable install keeps its version number) makes every entry stale.
@@ -41,10 +42,11 @@ _CODE = (
     *("config/validate.py", "config/checker.py", "config/readers.py", "config/numbers.py"),
     *("config/values.py", "config/plans.py", "config/plans.toml", "core/schema.py", "core/keys.py"),
     *("core/currencies.py", "host/zones.py", "config/secrets.py", "texts/templates.py"),
-    *("config/autopilot.py", "core/schema_gateways.py"),
+    *("config/autopilot.py", "core/schema_gateways.py", "config/e164.py", "config/columns.py"),
 )
 
 Spans = tuple[tuple[int, int], ...]  # character ranges [start, end) of the [[numbers]] tables
+DIGEST_SIZE = 16  # bytes of a table_digest()
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,31 @@ class Entry:
     spans: Spans
     numbers: tuple[Number, ...]
     code: str = ""  # code_key() of the simkeeper that validated them
-    digests: tuple[bytes, ...] = ()  # table_digest() of each number's table, in order
+    # table_digest() of each number's table, in order, joined: one bytes object, not a
+    # million (a load from the cache never splits them; only an edit's reuse does)
+    digests: bytes = b""
 
     def by_table(self) -> dict[bytes, Number]:
         """Each number by the digest of the table it was validated from."""
-        return dict(zip(self.digests, self.numbers, strict=True))
+        blob, size = self.digests, DIGEST_SIZE
+        split = (blob[i : i + size] for i in range(0, len(blob), size))
+        return dict(zip(split, self.numbers, strict=True))
+
+
+@dataclass(frozen=True)
+class Head:
+    """An entry as far as its header: enough to decide whether it serves, and where its
+    numbers lie (read by :func:`read_numbers` once the config's text is no longer held)."""
+
+    key: str
+    context: str
+    spans: Spans
+    count: int
+    code: str
+    digests: bytes
+    path: Path
+    offset: int  # where the columns start
+    stamp: tuple[int, int, int]  # the file's inode, mtime and size: the same file read on
 
 
 def folder(env: Mapping[str, str] | None = None) -> Path | None:
@@ -104,7 +126,9 @@ def table_digest(table: Mapping[str, Any]) -> bytes:
     """The digest of one parsed ``[[numbers]]`` table: its keys in order and their values
     (TOML gives only str, int, float, bool, dates, times, lists and tables, whose ``repr`` is
     exact)."""
-    return hashlib.blake2b(repr(table).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b(
+        repr(table).encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE
+    ).digest()
 
 
 def context_key(
@@ -170,15 +194,19 @@ def entry_path(cache: Path, config: Path) -> Path:
     return cache / f"config-{name[:32]}.pickle"
 
 
-CHUNK = 1000  # numbers per pickle: unpickling keeps every object of one pickle until its end
-
-
 def read(cache: Path, config: Path, key: str, code: str = "") -> Entry | None:
     """The entry for ``config`` if it was written by this user for ``key``, or (with
     ``code``) for another text by the same code, whose numbers then serve table by table
     (see :meth:`Entry.by_table`); else None."""
+    head = read_head(cache, config, key, code)
+    return read_numbers(head) if head else None
+
+
+def read_head(cache: Path, config: Path, key: str, code: str = "") -> Head | None:
+    """:func:`read` up to the numbers: their header, or None."""
+    path = entry_path(cache, config)
     try:
-        fd = os.open(entry_path(cache, config), os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
@@ -189,28 +217,43 @@ def read(cache: Path, config: Path, key: str, code: str = "") -> Entry | None:
             written = f.read(len(key)).decode("ascii", "replace")
             if written != key and not code:
                 return None
-            context, spans, chunks, wrote_code, digests = pickle.load(f)
-            if written != key and wrote_code != code:
-                return None  # another text validated by other code: nothing to reuse
-            numbers: list[Number] = []
-            for _ in range(chunks):
-                numbers += pickle.load(f)
-            entry = Entry(written, context, spans, tuple(numbers), wrote_code, tuple(digests))
+            form, context, spans, count, wrote_code, blob = pickle.load(f)
+            if form != FORMAT or (written != key and wrote_code != code):
+                return None  # another layout, or another text validated by other code
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            head = Head(written, context, spans, count, wrote_code, blob, path, f.tell(), stamp)
     except Exception:  # a corrupt or truncated entry is a miss, whatever unpickling says
         return None
-    if not all(type(n) is Number for n in entry.numbers):
+    return head if len(head.digests) == DIGEST_SIZE * head.count else None
+
+
+def read_numbers(head: Head) -> Entry | None:
+    """The whole entry ``head`` began: its numbers read from the same file (None when the
+    file was replaced meanwhile, or does not hold them)."""
+    try:
+        fd = os.open(head.path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
         return None
-    if len(entry.digests) != len(entry.numbers):
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if (st.st_ino, st.st_mtime_ns, st.st_size) != head.stamp:
+                return None  # another entry took its place
+            f.seek(head.offset)
+            numbers = columns.decode(head.count, lambda: pickle.load(f))
+    except Exception:  # corrupt or truncated: a miss
         return None
-    return entry
+    if numbers is None:
+        return None
+    return Entry(head.key, head.context, head.spans, numbers, head.code, head.digests)
 
 
 def write(cache: Path, config: Path, entry: Entry) -> None:
     """Store ``entry`` for ``config`` atomically; a cache that cannot be written is skipped.
 
-    The numbers go in pickles of :data:`CHUNK` each, so reading them back never holds more
-    than one chunk's worth of unpickling state (100,000 numbers in one pickle would keep
-    every number's attribute table twice until the end: 120 MB)."""
+    The numbers go as columns (:mod:`simkeeper.config.columns`), one pickle each: a field's
+    distinct values and an array of indexes, so reading them back builds each shared value
+    once and holds one column at a time."""
     import tempfile
 
     try:
@@ -222,11 +265,13 @@ def write(cache: Path, config: Path, entry: Entry) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(entry.key.encode())
-            chunks = range(0, len(numbers), CHUNK)
-            header = (entry.context, entry.spans, len(chunks), entry.code, entry.digests)
+            blob = entry.digests
+            if len(blob) != DIGEST_SIZE * len(numbers):
+                raise ValueError("a digest per number")
+            header = (FORMAT, entry.context, entry.spans, len(numbers), entry.code, blob)
             pickle.dump(header, f, pickle.HIGHEST_PROTOCOL)
-            for i in chunks:
-                pickle.dump(numbers[i : i + CHUNK], f, pickle.HIGHEST_PROTOCOL)
+            for column in columns.encode(numbers):
+                pickle.dump(column, f, pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, entry_path(cache, config))
-    except Exception:  # a full disk, a read-only folder, or a number that cannot be pickled
+    except Exception:  # a full disk, a read-only folder, or a value that cannot be pickled
         Path(tmp).unlink(missing_ok=True)

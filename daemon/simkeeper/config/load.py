@@ -46,24 +46,21 @@ def load(
     same text, and taken from there when they are (see :mod:`simkeeper.config.cache`)."""
     path = Path(path)
     env = os.environ if env is None else env
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            [Problem(str(path), "", "config file not found", hint=_missing_hint(path))]
-        ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise ConfigError(
-            [Problem(str(path), "", f"cannot read config file: {reason}", hint=_perm_hint())]
-        ) from None
+    text = _read(path)
     code = configcache.code_key() if cache else ""
     key = configcache.content_key(text, code) if cache else ""
-    entry = configcache.read(cache, path, key, code) if cache else None
-    if entry is not None and entry.key == key:
-        hit = _cached(path, text, env, url_check, require_secrets, entry)
+    head = configcache.read_head(cache, path, key, code) if cache else None
+    if head is not None and head.key == key:
+        # A hit needs only the text around the [[numbers]] tables: the whole text is let go
+        # before the numbers are read (at a million numbers it is 120 MB beside them).
+        rest = configcache.without(text, head.spans)
+        del text
+        hit = _cached(path, rest, env, url_check, require_secrets, head)
         if hit:
             return hit
+        text = _read(path)  # a hit that does not serve (rare): the whole load, as it is now
+        key = configcache.content_key(text, code)
+    entry = configcache.read_numbers(head) if head else None
     data = _parse(path, text)
     validator = Validator(path, text, env, url_check, require_secrets)
     if cache:  # an edited file: the tables it still has are not validated again
@@ -77,8 +74,23 @@ def load(
     if validator.problems:
         raise ConfigError(validator.problems)
     if cache:
-        _keep(cache, path, text, (key, code), data, config, tuple(validator.digests or ()))
+        _keep(cache, path, text, (key, code), data, config, b"".join(validator.digests or ()))
     return config
+
+
+def _read(path: Path) -> str:
+    """The config file's text; a :class:`ConfigError` with a fix when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem(str(path), "", "config file not found", hint=_missing_hint(path))]
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ConfigError(
+            [Problem(str(path), "", f"cannot read config file: {reason}", hint=_perm_hint())]
+        ) from None
 
 
 def _parse(path: Path, text: str) -> dict[str, Any]:
@@ -101,25 +113,27 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
 
 def _cached(
     path: Path,
-    text: str,
+    rest: str,
     env: Mapping[str, str],
     url_check: UrlCheck | None,
     require_secrets: bool,
-    entry: configcache.Entry | None,
+    head: configcache.Head,
 ) -> Config | None:
-    """The config from a cache ``entry``: everything but the ``[[numbers]]`` tables parsed and
-    validated afresh, the numbers from the entry. None (load it all) when there is no entry,
-    when what the numbers were validated against changed, or on any problem (a full load then
-    reports every problem exactly as without a cache)."""
-    if entry is None:
-        return None
+    """The config from a cache entry (``head``, and ``rest``: the text without its
+    ``[[numbers]]`` tables): everything but those tables parsed and validated afresh, the
+    numbers from the entry. None (load it all) when what the numbers were validated against
+    changed, or on any problem (a full load then reports every problem exactly as without a
+    cache, with its line: ``rest`` is given the validator only for a hit, which has none)."""
     try:
-        data = tomllib.loads(configcache.without(text, entry.spans))
+        data = tomllib.loads(rest)
     except (tomllib.TOMLDecodeError, RecursionError):
         return None
     if "numbers" in data or _deepest(data):
         return None
-    validator = Validator(path, text, env, url_check, require_secrets)
+    entry = configcache.read_numbers(head)
+    if entry is None:
+        return None
+    validator = Validator(path, rest, env, url_check, require_secrets)
     config = validator.config(data, entry)
     return None if config is None or validator.problems else config
 
@@ -131,7 +145,7 @@ def _keep(
     keys: tuple[str, str],
     data: dict[str, Any],
     config: Config,
-    digests: tuple[bytes, ...],
+    digests: bytes,
 ) -> None:
     """Write the cache entry of a config that validated (``keys``: its content and code
     keys), if the text around its ``[[numbers]]`` tables parses alone to exactly what it holds

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from simkeeper.config import autopilot
+from simkeeper.config import autopilot, inbound
+from simkeeper.config.balancecheck import balance_check
 from simkeeper.config.cache import context_key, settings_defaults, table_digest
 from simkeeper.config.readers import SchemaWalk
 from simkeeper.config.values import TomlTable, _join, _suggest
@@ -98,6 +99,9 @@ class NumberChecks(SchemaWalk):
         notify = self.tag_list(e, "notify", p, tags, have_targets)
         escalate = self.tag_list(e, "escalate", p, tags, have_targets)
         self.balance(e, p, cycle, rolling, v)
+        keepalive = autopilot.keepalive(
+            self, e, p, settings, self.gateway_kinds, v["currency"], rolling, plan
+        )
         number = Number(
             name=(name or "").strip(),
             number=v["number"] or "",
@@ -122,9 +126,9 @@ class NumberChecks(SchemaWalk):
             after_deadline=self.stages(e, p),
             renew_url=v["renew_url"],
             plan=plan or "",
-            keepalive=autopilot.keepalive(
-                self, e, p, settings, self.gateway_kinds, v["currency"], rolling, plan
-            ),
+            keepalive=keepalive,
+            balance_check=balance_check(self, e, p, self.gateway_kinds, plan),
+            inbound=inbound.inbound(self, e, p, self.gateway_kinds, keepalive),
         )
         return number if len(self.problems) == before else None
 

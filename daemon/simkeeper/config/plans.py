@@ -16,6 +16,20 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class BalanceCode:
+    """A plan's USSD balance code (``balance_ussd``), the pattern its reply is matched with
+    (``balance_pattern``: a regex with a named group ``amount``), the answers to its menu
+    (``balance_replies``), a reply as the source shows it (``balance_sample``, tested) and where
+    the code comes from (``balance_source``)."""
+
+    ussd: str
+    pattern: str
+    source: str
+    sample: str
+    replies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     """One built-in plan: the keys it fills and where its rules come from."""
 
@@ -29,6 +43,8 @@ class Plan:
     third_party: tuple[str, ...] = ()  # keys whose values come from forums or blogs
     counts: tuple[str, ...] = ()  # which actions keep the line alive: sms, call, data, topup
     never_to: tuple[str, ...] = ()  # short codes and E.164 prefixes a text to never counts
+    balance: BalanceCode | None = None  # how the balance is read by USSD, where a source says
+    sms_source: str = ""  # where its sender ids (keys' sms_from) and texts' words come from
 
     def text_counts_to(self, to: str) -> bool:
         """Whether a text to ``to`` keeps the line alive, as far as the plan says."""
@@ -67,4 +83,18 @@ def _plan(name: str, table: dict[str, Any]) -> Plan:
         third_party=tuple(table.get("third_party", ())),
         counts=tuple(table.get("counts", ())),
         never_to=tuple(table.get("never_to", ())),
+        balance=_balance(table),
+        sms_source=table.get("sms_source", ""),
+    )
+
+
+def _balance(table: dict[str, Any]) -> BalanceCode | None:
+    if "balance_ussd" not in table:
+        return None
+    return BalanceCode(
+        ussd=table["balance_ussd"],
+        pattern=table["balance_pattern"],
+        source=table["balance_source"],
+        sample=table["balance_sample"],
+        replies=tuple(table.get("balance_replies", ())),
     )

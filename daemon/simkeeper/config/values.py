@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
+from simkeeper.config.e164 import fast_e164
 from simkeeper.core.keys import MAX_LEAD_DAYS, MAX_SPAN_DAYS
 
 TomlTable = Mapping[str, Any]  # a TOML table as parsed
@@ -68,11 +69,17 @@ def _suggest(word: str, choices: list[str]) -> str | None:
     return f'did you mean "{close[0]}"?' if close else None
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 12)  # a few texts seen twice (problem hints try variants): bounded
 def _e164(raw: str) -> str | None:
     """``raw`` in E.164, ``""`` when it parses but is no valid number, None when it does not
-    parse. Each text is parsed once per process (phonenumbers takes ~18 µs a number), and
-    phonenumbers is imported only when a number is validated (not on a cached load)."""
+    parse. A plainly written valid number takes the fast path (:mod:`simkeeper.config.e164`,
+    ~3 µs); anything else is phonenumbers' to judge (~20 µs), imported only when a number is
+    validated (not on a cached load)."""
+    return fast_e164(raw) or _parsed_e164(raw)
+
+
+def _parsed_e164(raw: str) -> str | None:
+    """:func:`_e164` by phonenumbers alone."""
     import phonenumbers
 
     try:

@@ -16,8 +16,13 @@ ReminderKind = Literal["renew", "overdue", "topup"]
 OutboxKind = Literal["renew", "overdue", "topup", "digest", "problem"]
 """What an outbox entry carries: a reminder, the weekly digest, or a broken number's alert."""
 
-EntryKind = Literal["renewal", "topup"]
-"""What the user recorded in the history."""
+EntryKind = Literal["renewal", "topup", "reading"]
+"""What the history holds: a renewal or top-up the user (or the autopilot) recorded, or a
+balance reading (read by USSD: its note names the source)."""
+
+ReadingOutcome = Literal["ok", "no-match", "timeout", "error"]
+"""How one balance check ended: a matched reply, a reply the pattern did not match, no answer
+in time, or the gateway's (or modem's) error."""
 
 
 def reminder_kind(kind: DeadlineKind, overdue: bool) -> ReminderKind:

@@ -65,8 +65,9 @@ class Gateway:
     url: str = ""  # android-sms-gateway
     user: str = ""
     password: str = ""  # with ${VAR} substituted: never log it
-    modem: str = "any"  # modemmanager: "any" or an equipment id
+    modem: str = "any"  # modemmanager and sigmo: "any" or an equipment id
     secrets: tuple[str, ...] = ()  # substrings that must never be shown
+    signing_key: str = ""  # android-sms-gateway's webhook key: never log it
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,32 @@ class Keepalive:
     currency: str
     lead: int  # days before the deadline
     sim: int | None = None  # android-sms-gateway's SIM slot (1-3)
+
+
+@dataclass(frozen=True)
+class BalanceCheck:
+    """A number's ``balance_check``: the USSD code simkeeper runs to read the balance itself,
+    and the pattern its reply is matched with (the plan's, unless the number gives its own)."""
+
+    via: str  # a gateway's name (a kind in schema.USSD_KINDS)
+    every: int  # days between checks
+    ussd: str  # e.g. "*100#"
+    pattern: str  # a regex with a named group ``amount`` (``currency``, ``until`` optional)
+    replies: tuple[str, ...] = ()  # the answer to each menu step, in order
+    source: str = ""  # where the code and pattern come from (the plan's source, or "config")
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Where a number receives texts and what its carrier's texts say (``inbound``,
+    ``sms_from``, ``topup_sms``, ``renewed_sms``): the patterns as written (compiled where
+    they are matched, :mod:`simkeeper.engine.inbound`)."""
+
+    via: str = ""  # a gateway's name; "" when the number listens nowhere
+    sim: int | None = None  # android-sms-gateway's slot; None: any slot nobody else names
+    senders: tuple[str, ...] = ()
+    topup: str = ""
+    renewed: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +161,8 @@ class Number:
     renew_url: str = _N["renew_url"]
     plan: str = _N["plan"]
     keepalive: Keepalive | None = None  # the autopilot's text, if any
+    balance_check: BalanceCheck | None = None  # reading the balance by USSD, if asked for
+    inbound: Inbound | None = None  # the carrier's texts, read when they arrive
 
     @property
     def lost_after(self) -> int | None:
@@ -246,6 +275,8 @@ class Ledger:
     renewals: dict[str, tuple[tuple[date, Decimal | None], ...]] = field(default_factory=dict)
     # "remind me tomorrow" from the web face: (number, deadline) -> until when (UTC)
     snoozed: dict[tuple[str, date], datetime] = field(default_factory=dict)
+    # the newest balance reading (by USSD) of a number: (the day it was read, the amount)
+    readings: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
 
     @cached_property
     def reminded_by_number(self) -> dict[str, tuple[date, ...]]:

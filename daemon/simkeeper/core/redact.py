@@ -29,21 +29,34 @@ def url_secrets(url: str, substituted: Iterable[str] = ()) -> tuple[str, ...]:
         parts = split_url(url)
     except ValueError:
         return tuple(sorted({*found, url}, key=len, reverse=True))
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo = netloc.rsplit("@", 1)[0]
-        user, _, password = userinfo.partition(":")
-        found.update({user, password})  # an account ID beside a token is a credential too
-        found.add(userinfo)
+    found.update(_userinfo_secrets(parts.netloc))
     found.update(seg for seg in parts.path.split("/") if seg)
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.startswith(("+", "-")) or _INLINE_HINTS.search(key) or value:
-            found.add(value)
+    found.update(_query_secrets(parts.query))
     found.update({unquote(s) for s in found})
     found.update(re.split(r"[,\s]+", " ".join(found)))
     # Plugins print a phone number written with separators (+1-555-555-0123) as bare digits.
     found.update(re.sub(r"\D", "", s) for s in list(found) if _PHONE.fullmatch(s))
     return tuple(sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True))
+
+
+def _userinfo_secrets(netloc: str) -> set[str]:
+    """The user, password and whole ``user:password`` of a netloc, if it has any."""
+    if "@" not in netloc:
+        return set()
+    userinfo = netloc.rsplit("@", 1)[0]
+    user, _, password = userinfo.partition(":")
+    # an account ID beside a token is a credential too
+    return {user, password, userinfo}
+
+
+def _query_secrets(query: str) -> set[str]:
+    """The values of a query string that may be secret: every non-empty one, and an empty
+    one whose key is a header (``+``/``-``) or hints at a password or token."""
+    found: set[str] = set()
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key.startswith(("+", "-")) or _INLINE_HINTS.search(key) or value:
+            found.add(value)
+    return found
 
 
 def inline_secret(raw_url: str) -> bool:
@@ -84,3 +97,19 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
+
+
+# A phone number in free text (a carrier's reply often repeats it): nine digits or more, with
+# single spaces at most between them. Dates (2026-12-07) and amounts (12.50) stay as written.
+_PHONE_RUN = re.compile(r"\+?\d(?: ?\d){8,}")
+
+
+def mask_phones(text: str) -> str:
+    """``text`` with every phone number in it masked: the first two and last two digits kept."""
+
+    def masked(match: re.Match[str]) -> str:
+        digits = [c for c in match.group(0) if c.isdigit()]
+        plus = "+" if match.group(0).startswith("+") else ""
+        return plus + "".join(digits[:2]) + "*" * (len(digits) - 4) + "".join(digits[-2:])
+
+    return _PHONE_RUN.sub(masked, text)

@@ -22,6 +22,8 @@ from simkeeper.core.keys import (
 )
 from simkeeper.core.schema_gateways import GATEWAY_KINDS as GATEWAY_KINDS
 from simkeeper.core.schema_gateways import GATEWAYS as GATEWAYS
+from simkeeper.core.schema_gateways import USSD_KINDS as USSD_KINDS
+from simkeeper.core.schema_inbound import INBOUND_KEYS
 
 SETTINGS = Table(
     "settings",
@@ -460,6 +462,19 @@ NUMBERS = Table(
             example='{ via = "phone", sim = 1, to = "+447700900123", text = "hi", cost = 0.10, '
             'lead = "30d" }',
         ),
+        Key(
+            "balance_check",
+            "custom",
+            'Read the balance by USSD: `{ via = "modem", every = "7d" }` runs the plan\'s '
+            "balance code through the gateway `via` (one that can run USSD: `modemmanager` or "
+            "`sigmo`) every `every` (`1d` to `365d`); `ussd` (the code), `pattern` (a regex "
+            "with a named group `amount`, optionally `currency` and `until`) and `replies` (the"
+            " answers to a menu, in order) override the plan's. A matched reply becomes a dated"
+            " balance reading that the projection uses; one that does not match is shown in "
+            "`status`.",
+            example='{ via = "modem", every = "7d" }',
+        ),
+        *INBOUND_KEYS,
     ),
 )
 

@@ -18,6 +18,7 @@ class Projection:
     balance: Decimal
     covered: int
     runs_out: date | None
+    since: date | None = None  # the day the balance it started from was read
 
 
 def project(
@@ -44,11 +45,12 @@ def project(
         if charge >= today and now_balance is None:
             now_balance = balance
         if balance < cost:
-            return Projection(balance if now_balance is None else now_balance, covered, charge)
+            shown = balance if now_balance is None else now_balance
+            return Projection(shown, covered, charge, balance_date)
         balance -= cost
         if charge >= today:
             covered += 1
-    return Projection(balance if now_balance is None else now_balance, covered, None)
+    return Projection(balance if now_balance is None else now_balance, covered, None, balance_date)
 
 
 def money(amount: Decimal) -> str:

@@ -236,13 +236,34 @@ def renew_deadlines(number: Number, start: date, end: date, ledger: Ledger) -> I
             yield day
 
 
+def balance_start(number: Number, ledger: Ledger) -> tuple[Decimal, date] | None:
+    """The balance a projection starts from, and the day it was read: the newest balance
+    reading (by USSD) when it is as new as the configured ``balance_date`` or newer, else the
+    configured ``balance``; None when there is neither."""
+    reading = ledger.readings.get(number.number) if ledger.readings else None
+    configured = None
+    if number.balance is not None and number.balance_date is not None:
+        configured = (number.balance, number.balance_date)
+    if reading and (configured is None or reading[0] >= configured[1]):
+        return reading[1], reading[0]
+    return configured
+
+
+def tracks_balance(number: Number, ledger: Ledger) -> bool:
+    """Whether ``number`` may have a balance projection (cheap: asked of every number)."""
+    return number.balance is not None or number.number in ledger.readings
+
+
 def projection(number: Number, today: date, ledger: Ledger) -> Projection | None:
-    """The balance projection for a pay-as-you-go number, if it tracks a balance."""
-    if number.balance is None or number.cost is None or number.balance_date is None:
+    """The balance projection for a pay-as-you-go number, if it tracks a balance (a fixed
+    cycle with a cost, and a configured balance or a balance reading)."""
+    start = balance_start(number, ledger)
+    if start is None or number.cost is None or number.rolling or number.cycle is None:
         return None
+    balance, since = start
     topups = ledger.topups.get(number.number, ())
-    charges = occurrences(number, number.balance_date + timedelta(days=1), date.max)
-    return project(number.balance, number.balance_date, number.cost, charges, topups, today)
+    charges = occurrences(number, since + timedelta(days=1), date.max)
+    return project(balance, since, number.cost, charges, topups, today)
 
 
 def paid_from_balance(number: Number, proj: Projection | None, day: date) -> bool:
@@ -251,7 +272,7 @@ def paid_from_balance(number: Number, proj: Projection | None, day: date) -> boo
     Such a charge takes care of itself, so it gets no renew reminder and no overdue alert; the
     first charge the balance cannot cover gets both, beside its "top up before" reminder.
     """
-    if proj is None or number.balance_date is None or day <= number.balance_date:
+    if proj is None or proj.since is None or day <= proj.since:
         return False
     return proj.runs_out is None or day < proj.runs_out
 
@@ -269,7 +290,7 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
 def _deadlines(number: Number, today: date, end: date, ledger: Ledger) -> list[Deadline]:
     """:func:`deadlines_for` with the number's ``today`` and ``end`` already worked out."""
     found: list[Deadline] = []
-    proj = None if number.balance is None else projection(number, today, ledger)
+    proj = projection(number, today, ledger) if tracks_balance(number, ledger) else None
     risk_from = today - timedelta(days=overdue_span(number))
     if number.rolling:
         day = rolling_deadline(number, ledger)

@@ -29,6 +29,7 @@ from simkeeper.engine.deadlines import (
     projection,
     rolling_deadline,
     stage_on,
+    tracks_balance,
 )
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def row_for(number: Number, position: int, now: datetime, ledger: Ledger) -> Row
         if d is not None and d.overdue:
             found = stage_on(number, d.date, today)
             stage = found.state if found else ""
-        runway = projection(number, today, ledger) if number.balance is not None else None
+        runway = projection(number, today, ledger) if tracks_balance(number, ledger) else None
     except Exception as e:  # the row says why; the board goes on
         return Row(number, position, today, None, "", None, False, str(e) or type(e).__name__)
     lead = max(number.remind, default=0)
@@ -188,6 +189,9 @@ class Board:
         if rest:
             first = min(start for start, _ in rest) + 1
             chosen += [i for start, i in rest if start <= first]
+        # A number that reads its balance by USSD may have a failed reading to show (the state
+        # says, not the board): such numbers are few, one per SIM in a modem.
+        chosen += [i for i, n in enumerate(self.numbers) if n.balance_check]
         self._focus = tuple(self.numbers[i] for i in sorted(set(chosen)))
         return self._focus
 
@@ -226,6 +230,24 @@ def timeline(row: Row, ledger: Ledger, days: int = TIMELINE_DAYS) -> tuple[Span,
     """The number's coming ``days``: each deadline, the lead days before it in which
     reminders go out, and the stages after an overdue one, as spans from today."""
     number, today = row.number, row.today
+    lead = max(number.remind, default=0)
+    spans: list[Span] = []
+    for day in _timeline_dates(row, ledger, days):
+        offset = (day - today).days
+        if lead:
+            spans.append(Span(max(offset - lead, 0), max(offset, 0), "lead", day=day))
+        if offset < 0:  # overdue: the stages it passes through, from today on
+            spans.extend(_stage_spans(number, day, offset, days))
+            spans.append(Span(0, 1, "deadline", day=day))
+        elif offset < days:
+            spans.append(Span(offset, offset + 1, "deadline", day=day))
+    return tuple(spans)
+
+
+def _timeline_dates(row: Row, ledger: Ledger, days: int) -> list[date]:
+    """The deadlines the timeline shows: those in the coming ``days`` not yet done, and
+    first the row's own deadline if it is already past (it is still to be met)."""
+    number, today = row.number, row.today
     end = today + timedelta(days=days)
     if number.rolling:
         found = rolling_deadline(number, ledger)
@@ -236,20 +258,18 @@ def timeline(row: Row, ledger: Ledger, days: int = TIMELINE_DAYS) -> tuple[Span,
         ]
     if row.deadline and row.deadline.date < today and row.deadline.date not in dates:
         dates.insert(0, row.deadline.date)
-    lead = max(number.remind, default=0)
+    return dates
+
+
+def _stage_spans(number: Number, day: date, offset: int, days: int) -> list[Span]:
+    """The stages an overdue deadline (``offset`` days ago, so negative) passes through,
+    each cut to the timeline's ``days`` from today; a stage over before today is left out."""
+    stages = number.after_deadline
     spans: list[Span] = []
-    for day in dates:
-        offset = (day - today).days
-        if lead:
-            spans.append(Span(max(offset - lead, 0), max(offset, 0), "lead", day=day))
-        if offset < 0:  # overdue: the stages it passes through, from today on
-            stages = number.after_deadline
-            for i, st in enumerate(stages):
-                st_start = offset + st.after
-                st_end = offset + stages[i + 1].after if i + 1 < len(stages) else days
-                if st_end > 0 and st_start < days:
-                    spans.append(Span(max(st_start, 0), min(st_end, days), "stage", st.state, day))
-            spans.append(Span(0, 1, "deadline", day=day))
-        elif offset < days:
-            spans.append(Span(offset, offset + 1, "deadline", day=day))
-    return tuple(spans)
+    for i, st in enumerate(stages):
+        st_start = offset + st.after
+        # A stage lasts until the next begins; the last one, to the timeline's end.
+        st_end = offset + stages[i + 1].after if i + 1 < len(stages) else days
+        if st_end > 0 and st_start < days:
+            spans.append(Span(max(st_start, 0), min(st_end, days), "stage", st.state, day))
+    return spans

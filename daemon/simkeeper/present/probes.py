@@ -205,3 +205,19 @@ def keepalive_metrics(
             tuple(((("outcome", o),), float(by_state.get(o, 0))) for o in outcomes),
         ),
     )
+
+
+READING_OUTCOMES = ("ok", "no-match", "timeout", "error")
+
+
+def reading_metrics(by_outcome: Mapping[str, int]) -> tuple[Metric, ...]:
+    """Balance checks by USSD, by outcome, all time (a counter: readings are only added; an
+    ``undo`` takes one back)."""
+    return (
+        Metric(
+            "simkeeper_balance_readings_total",
+            "counter",
+            "Balance checks by USSD, by outcome (ok, no-match, timeout, error).",
+            tuple(((("outcome", o),), float(by_outcome.get(o, 0))) for o in READING_OUTCOMES),
+        ),
+    )

@@ -78,6 +78,20 @@ class BalanceLine:
 
 
 @dataclass(frozen=True)
+class FailedReading:
+    """A number's newest balance check by USSD did not give a balance: its reply did not
+    match (``no-match``), no answer came (``timeout``) or the gateway failed (``error``). The
+    reply is kept (numbers masked) so the owner can fix the pattern."""
+
+    name: str
+    outcome: str
+    code: str
+    reply: str
+    error: str
+    read_at: str
+
+
+@dataclass(frozen=True)
 class DiskFull:
     """The disk holding the state database is (all but) full: nothing new can be recorded."""
 
@@ -88,9 +102,11 @@ class DiskFull:
 # Less room than this and SQLite cannot grow the database or its WAL by a page group.
 FULL_BELOW = 64 * 1024
 
-Attention: TypeAlias = DiskFull | UnsentReminder | TargetHealth | Deadline | BrokenNumber
+Attention: TypeAlias = (
+    DiskFull | UnsentReminder | TargetHealth | Deadline | BrokenNumber | FailedReading
+)
 """One thing that needs a person: a due reminder long unsent, a failing target, an overdue
-deadline, or a number whose deadlines cannot be worked out."""
+deadline, a number whose deadlines cannot be worked out, or a balance check that failed."""
 
 
 # A pass recorded later than the clock by more than this was run with a later --now (or the
@@ -181,6 +197,7 @@ def build_status(
     needs += [t for t in targets if t.failing]
     needs += at_risk
     needs += broken_numbers
+    needs += _failed_readings(config, store)
     return StatusReport(
         state=path,
         found=store is not None,
@@ -198,6 +215,19 @@ def build_status(
         location=location,
         daemons=stored.daemons,
     )
+
+
+def _failed_readings(config: Config, store: Store | None) -> list[Attention]:
+    """The numbers (with a ``balance_check``) whose newest reading gave no balance."""
+    checked = {n.number for n in config.numbers if n.balance_check}
+    if store is None or not checked:
+        return []
+    latest = store.latest_readings()
+    return [
+        FailedReading(r.name, r.outcome, r.code, r.reply or "", r.error or "", r.read_at)
+        for n, r in sorted(latest.items())
+        if n in checked and r.outcome != "ok"
+    ]
 
 
 def _disk_full(path: Path) -> list[Attention]:

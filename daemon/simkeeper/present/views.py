@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from simkeeper.core.model import Config
 from simkeeper.engine.balances import Projection, money
 from simkeeper.engine.deadlines import Deadline, lost_on, stage_on
-from simkeeper.texts.display import table
+from simkeeper.texts.display import column_width, stream_table, table, urgency_style
 from simkeeper.texts.i18n import ENGLISH, N_, Translator, label
 
 if TYPE_CHECKING:  # the status and history views import them when used: upcoming and check
     # start without the store and sqlite-utils
-    from simkeeper.present.report import Attention, StatusReport, TargetHealth
+    from simkeeper.present.report import Attention, FailedReading, StatusReport, TargetHealth
     from simkeeper.state.rows import HistoryEvent
 
 
@@ -89,27 +90,69 @@ def missed_text(d: Deadline, t: Translator = ENGLISH) -> str:
     return f"{info['stage']}; {lost}" if info["stage"] else lost
 
 
-def deadline_rows(found: Sequence[Deadline], t: Translator = ENGLISH) -> list[list[str]]:
-    """The ``upcoming`` table's rows: deadline, left, name, number, carrier, cycle, action and
-    the ``STAGE / LOST`` cell last (see :func:`missed_text`). The texts that repeat (days
-    left, actions) are worked out once each: a row costs a few lookups at 100,000 numbers."""
-    days: dict[int, str] = {}
-    actions: dict[tuple[str, bool, bool, bool], str] = {}
-    rows = []
-    for d in found:
-        n = d.number
-        left = days.get(d.days_left)
-        if left is None:
-            left = days[d.days_left] = days_text(d.days_left, t)
-        key = (d.kind, d.days_left < 0, n.rolling, d.paid_from_balance)
-        action = actions.get(key)
-        if action is None:
-            action = actions[key] = action_text(d, t)
-        missed = missed_text(d, t) if n.after_deadline else ""
-        rows.append(
-            [d.date.isoformat(), left, n.name, n.number, n.carrier, n.cycle_text, action, missed]
-        )
-    return rows
+def deadline_table(
+    found: Sequence[Deadline],
+    t: Translator,
+    headers: list[str],
+    stage_header: str,
+    colour: bool = False,
+    chunk: int = 4096,
+) -> Iterator[list[str]]:
+    """The lines of the ``upcoming`` table: deadline, left, name, number, carrier, cycle,
+    action, and ``STAGE / LOST`` (:func:`missed_text`) only when some number has stages,
+    written in one streaming pass, ``chunk`` rows at a time: the widths come from each
+    column's distinct cells (the texts that repeat, days left and actions, worked out once
+    each), then each chunk of rows is built, formatted and handed on. A million deadlines
+    never become a million lists of cells."""
+    days = {left: days_text(left, t) for left in set(map(_LEFT, found))}
+    # What an ACTION text depends on, per deadline (in C: no Python call per deadline), and
+    # the text of each combination worked out once, from one of its deadlines.
+    overdue = map((0).__gt__, map(_LEFT, found))  # days_left < 0: Deadline.overdue
+    keys = zip(map(_KIND, found), overdue, map(_ROLLING, found), map(_PAID, found), strict=True)
+    actions = {key: action_text(d, t) for key, d in dict(zip(keys, found, strict=True)).items()}
+    missed = {i: missed_text(d, t) for i, d in enumerate(found) if d.number.after_deadline}
+    staged = any(missed.values())
+    names, numbers = list(map(_NAME, found)), list(map(_NUMBER, found))
+    columns: list[Iterable[str]] = [
+        {day.isoformat() for day in set(map(_DATE, found))},
+        days.values(),
+        names,
+        numbers,
+        set(map(_CARRIER, found)),
+        {c.text if c else "once" for c in {id(c): c for c in map(_CYCLE, found)}.values()},
+        actions.values(),
+    ]
+    headers = [*headers, stage_header] if staged else headers
+    if staged:
+        columns.append(set(missed.values()))
+    shape = [column_width([h, *c]) for h, c in zip(headers, columns, strict=True)]
+
+    def rows(part: Sequence[Deadline], at: int) -> list[list[str]]:
+        out = []
+        for d in part:
+            n = d.number
+            cells = [d.date.isoformat(), days[d.days_left], n.name, n.number, n.carrier]
+            cells += [
+                n.cycle_text,
+                actions[d.kind, d.days_left < 0, n.rolling, d.paid_from_balance],
+            ]
+            out.append(cells)
+        if staged:
+            for i, row in enumerate(out, start=at):
+                row.append(missed.get(i, ""))
+        return out
+
+    parts = range(0, len(found), chunk)
+    styles = None
+    if colour:
+        styles = ([urgency_style(d.days_left) for d in found[i : i + chunk]] for i in parts)
+    return stream_table(headers, shape, (rows(found[i : i + chunk], i) for i in parts), styles)
+
+
+_DATE, _LEFT = attrgetter("date"), attrgetter("days_left")
+_NAME, _NUMBER = attrgetter("number.name"), attrgetter("number.number")
+_CARRIER, _CYCLE = attrgetter("number.carrier"), attrgetter("number.cycle")  # see cycle_text
+_KIND, _ROLLING, _PAID = (attrgetter(f) for f in ("kind", "number.rolling", "paid_from_balance"))
 
 
 def deadline_json(d: Deadline) -> dict[str, Any]:
@@ -157,7 +200,14 @@ def history_json(e: HistoryEvent, config: Config) -> dict[str, Any]:
 
 
 # The kinds of history entries and reminders, as stored, translated where they are shown.
-HISTORY_KINDS = (N_("renewal"), N_("topup"), N_("renew"), N_("overdue"), N_("digest"))
+HISTORY_KINDS = (
+    N_("renewal"),
+    N_("topup"),
+    N_("reading"),
+    N_("renew"),
+    N_("overdue"),
+    N_("digest"),
+)
 
 
 def history_row(e: HistoryEvent, config: Config, t: Translator = ENGLISH) -> list[str]:
@@ -176,7 +226,8 @@ def history_row(e: HistoryEvent, config: Config, t: Translator = ENGLISH) -> lis
     amount = f" {e.amount} {e.currency or ''}".rstrip() if e.amount else ""
     covers = t.gettext(" (deadline {covers})").format(covers=e.covers) if e.covers else ""
     note = f" - {e.note}" if e.note else ""
-    return [e.date or "", e.name, f"{label(t, e.kind)}{amount}{covers}{note}"]
+    source = t.gettext(" (by {source})").format(source=e.source) if e.source else ""
+    return [e.date or "", e.name, f"{label(t, e.kind)}{amount}{covers}{note}{source}"]
 
 
 # -- status ---------------------------------------------------------------------------------
@@ -275,7 +326,7 @@ def _daemon_lines(report: StatusReport, config: Config, t: Translator) -> Iterat
 def attention_text(a: Attention, t: Translator = ENGLISH) -> str:
     """One thing that needs a person, as a short line (``needs attention``, JSON ``attention``)."""
     from simkeeper.core.errors import format_bytes
-    from simkeeper.present.report import BrokenNumber, DiskFull, TargetHealth
+    from simkeeper.present.report import BrokenNumber, DiskFull, FailedReading, TargetHealth
     from simkeeper.state.rows import UnsentReminder
 
     if isinstance(a, DiskFull):
@@ -297,8 +348,25 @@ def attention_text(a: Attention, t: Translator = ENGLISH) -> str:
         return t.gettext("target {name} is failing").format(name=a.name)
     if isinstance(a, BrokenNumber):
         return t.gettext("{name}: no reminders ({error})").format(name=a.name, error=a.error)
+    if isinstance(a, FailedReading):
+        return reading_failed_text(a, t)
     return t.gettext("{name}: {action}, deadline {date}").format(
         name=a.number.name, action=action_text(a, t), date=a.date.isoformat()
+    )
+
+
+# How a balance check ended, as stored, translated where it is shown.
+READING_OUTCOMES = (N_("ok"), N_("no-match"), N_("timeout"), N_("error"))
+
+
+def reading_failed_text(a: FailedReading, t: Translator = ENGLISH) -> str:
+    """A failed balance check as a line: the outcome, and the reply (masked) or the error."""
+    if a.outcome == "no-match":
+        return t.gettext(
+            '{name}: the balance check {code} got a reply its pattern does not match: "{reply}"'
+        ).format(name=a.name, code=a.code, reply=a.reply)
+    return t.gettext("{name}: the balance check {code} failed ({outcome}: {error})").format(
+        name=a.name, code=a.code, outcome=label(t, a.outcome), error=a.error
     )
 
 

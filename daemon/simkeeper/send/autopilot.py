@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from simkeeper.core.model import Config, Gateway, Number
+from simkeeper.core.model import Config, Gateway, Keepalive, Ledger, Number
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.balances import money
 from simkeeper.engine.deadlines import local_today, rolling_deadline
@@ -147,45 +147,57 @@ def work_to_do(config: Config, store: Store, now: datetime) -> bool:
 def plan(config: Config, store: Store | None, now: datetime, only: Number | None) -> list[Planned]:
     """What a pass would do at ``now`` (``keepalive --dry-run``), for ``only`` or every
     number with a ``keepalive``; with ``only`` a text not yet due is shown as it would go."""
-    budget = config.settings.keepalive_budget
     ledger = store.ledger() if store else None
     attempts = store.keepalive_attempts() if store else []
     numbers = [only] if only else [n for n in config.numbers if n.keepalive]
-    out: list[Planned] = []
-    for n in numbers:
-        ka = n.keepalive
-        gateway = config.gateway(ka.via) if ka else None
-        deadline = rolling_deadline(n, ledger) if ledger else rolling_deadline(n)
-        if ka is None or gateway is None or deadline is None:
-            continue
-        spent = _spent(attempts, ka.currency, window_start(budget, now)) if budget else Decimal(0)
-        before = next(
-            (a for a in attempts if a.number == n.number and a.deadline == deadline.isoformat()),
-            None,
-        )
-        if before and before.state != "refused":
-            would = "done"
-        elif not allows(budget, ka.currency, spent, ka.cost):
-            would = "budget"
-        elif local_today(n, now) > deadline:
-            would = "late"
-        elif only is None and local_today(n, now) < due_on(ka, deadline):
-            would = "not-due"
-        else:
-            would = "send"
-        out.append(
-            Planned(
-                n,
-                gateway,
-                deadline,
-                due_on(ka, deadline),
-                spent,
-                left(budget, ka.currency, spent),
-                would,
-                before.state if before else "",
-            )
-        )
-    return out
+    out = (_planned(config, n, ledger, attempts, now, only is not None) for n in numbers)
+    return [p for p in out if p is not None]
+
+
+def _planned(
+    config: Config,
+    n: Number,
+    ledger: Ledger | None,
+    attempts: list[Attempt],
+    now: datetime,
+    asked: bool,
+) -> Planned | None:
+    """One number's line of :func:`plan` (None: it has no keep-alive text to plan)."""
+    budget = config.settings.keepalive_budget
+    ka = n.keepalive
+    gateway = config.gateway(ka.via) if ka else None
+    deadline = rolling_deadline(n, ledger) if ledger else rolling_deadline(n)
+    if ka is None or gateway is None or deadline is None:
+        return None
+    spent = _spent(attempts, ka.currency, window_start(budget, now)) if budget else Decimal(0)
+    key = (n.number, deadline.isoformat())
+    before = next((a for a in attempts if (a.number, a.deadline) == key), None)
+    would = _would(n, ka, deadline, before, allows(budget, ka.currency, spent, ka.cost), now)
+    if asked and would == "not-due":
+        would = "send"  # asked for one number: shown as it would go
+    state = before.state if before else ""
+    left_now = left(budget, ka.currency, spent)
+    return Planned(n, gateway, deadline, due_on(ka, deadline), spent, left_now, would, state)
+
+
+def _would(
+    n: Number,
+    ka: Keepalive,
+    deadline: date,
+    before: Attempt | None,
+    affordable: bool,
+    now: datetime,
+) -> str:
+    """What a pass at ``now`` would do with ``n``'s keep-alive text for ``deadline``."""
+    if before and before.state != "refused":
+        return "done"
+    if not affordable:
+        return "budget"
+    if local_today(n, now) > deadline:
+        return "late"
+    if local_today(n, now) < due_on(ka, deadline):
+        return "not-due"
+    return "send"
 
 
 def _spent(attempts: list[Attempt], currency: str, since: datetime) -> Decimal:
@@ -387,28 +399,16 @@ def why_not(t: Translator, a: Attempt, wait_hours: int) -> str:
 def _fallbacks(config: Config, store: Store, now: datetime, dry: bool = False) -> list[OutboxItem]:
     """The fallback reminders of every unfinished attempt whose deadline is still ahead, put
     in the outbox (once each: the outbox ignores a key it holds) unless ``dry``."""
-    from simkeeper.send.delivery import payload
-
     t = translator(config.settings.language)
     by_e164 = {n.number: n for n in config.numbers}
     items: list[OutboxItem] = []
     for a in store.keepalive_attempts(UNFINISHED):
         number = by_e164.get(a.number)
         deadline = date.fromisoformat(a.deadline)
+        # A number gone from the config, or a deadline already past, gets no reminder.
         if number is None or deadline < local_today(number, now):
             continue
-        data = payload(number, deadline, "renew")
-        line = why_not(t, a, config.settings.keepalive_wait)
-        data["note"] = f"{number.note} {line}" if number.note else line
-        targets = [
-            x.name
-            for x in config.targets
-            if x.matches(number.notify) or (number.escalate and x.matches(number.escalate))
-        ]
-        days = (deadline - local_today(number, now)).days + 1
-        items.append(
-            (FallbackSlot(a.number, deadline, now, now + timedelta(days=days)), data, targets)
-        )
+        items.append(_fallback_item(config, t, a, number, deadline, now))
     known = store.recorded([slot.key for slot, _, _ in items]) if items else set()
     fresh = [i for i in items if i[0].key not in known]
     if fresh and not dry:
@@ -416,3 +416,29 @@ def _fallbacks(config: Config, store: Store, now: datetime, dry: bool = False) -
         for _, data, _ in fresh:
             log.warning("autopilot: %s: the owner gets the reminder instead", data["name"])
     return fresh
+
+
+def _fallback_item(
+    config: Config, t: Translator, a: Attempt, number: Number, deadline: date, now: datetime
+) -> OutboxItem:
+    """The fallback reminder for one unfinished attempt: the number's renew reminder, its
+    note followed by why the autopilot did not renew, to its targets and escalate targets;
+    due now, and expiring a day after the deadline."""
+    from simkeeper.send.delivery import payload
+
+    data = payload(number, deadline, "renew")
+    line = why_not(t, a, config.settings.keepalive_wait)
+    data["note"] = f"{number.note} {line}" if number.note else line
+    targets = _fallback_targets(config, number)
+    days = (deadline - local_today(number, now)).days + 1
+    return (FallbackSlot(a.number, deadline, now, now + timedelta(days=days)), data, targets)
+
+
+def _fallback_targets(config: Config, number: Number) -> list[str]:
+    """The names of the targets a fallback reminder goes to: the number's own (``notify``)
+    and, as the autopilot failed, its ``escalate`` ones too."""
+    return [
+        x.name
+        for x in config.targets
+        if x.matches(number.notify) or (number.escalate and x.matches(number.escalate))
+    ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
@@ -269,6 +270,26 @@ class DueWork:
 
 def _outlook_of(number: Number, settings: Settings, now: datetime, ledger: Ledger) -> list[Outlook]:
     return [outlook(number, settings, now, ledger)]
+
+
+def keep_held(old: Config | None, new: Config) -> Config:
+    """``new`` with each number equal to one ``old`` holds under the same E.164 number
+    replaced by that very object (the reload of an edited file: most numbers unchanged).
+
+    The daemon's index keeps the E.164 strings of the numbers it first saw as its keys, so
+    the objects of ``old`` stay partly alive anyway: keeping them whole and letting the new
+    copies go leaves the freed memory in whole blocks the allocator hands back, where letting
+    the old ones go left every block pinned by a few key strings (a reload grew the idle
+    daemon by a third at 100,000 numbers)."""
+    if old is None or old.numbers is new.numbers:
+        return new
+    held = {n.number: n for n in old.numbers}
+    numbers = tuple(_same_or(held.get(n.number), n) for n in new.numbers)
+    return replace(new, numbers=numbers)
+
+
+def _same_or(old: Number | None, new: Number) -> Number:
+    return old if old is not None and old == new else new
 
 
 def _same_frame(old: Config, new: Config) -> bool:

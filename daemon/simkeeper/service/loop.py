@@ -49,7 +49,7 @@ from simkeeper.host.sdnotify import Notifier
 from simkeeper.send.delivery import PassReport, PassSteps
 from simkeeper.service import worker
 from simkeeper.service.diskalert import DiskFullAlert
-from simkeeper.service.duework import DueWork
+from simkeeper.service.duework import DueWork, keep_held
 from simkeeper.service.feed import CalendarFeed
 from simkeeper.service.reloadack import Answer, answer_path, remove_answer, write_answer
 from simkeeper.state.backup import state_lock
@@ -367,8 +367,11 @@ class Service:
         assert self.config and self.store
         now = self.clock()
         try:
-            # The autopilot first: a fallback reminder it records goes out in this pass.
+            # Balance checks first (a reading moves the projection this pass works from), then
+            # the autopilot: a fallback reminder it records goes out in this pass.
+            worker.balance_apart(self.config, self.store, now, self.redact, self.wait_for)
             worker.keepalive_apart(self.config, self.store, now, self.redact, self.wait_for)
+            worker.inbound_apart(self.config, self.store, now, self.redact, self.wait_for)
             app.send_pass(
                 self.config, self.store, now, self.redact, self.steps, lambda: self.stopping
             )
@@ -415,6 +418,7 @@ class Service:
         answer = Answer(self.reloads, False, ("reload failed: see the daemon's log",))
         try:
             answer = self.take_new_config()
+            trim_heap()  # the old config is gone only now, after the load's own trim
         finally:
             self.sd.ready(status_line(self.next_reminder))
             tell_reload(self.answers, answer)
@@ -434,6 +438,7 @@ class Service:
             return Answer(self.reloads, False, tuple(e.lines()))
         if self.config and config.settings.state != self.config.settings.state:
             log.warning("settings.state changed: restart simkeeper to move the database")
+        config = keep_held(self.config, config)  # the numbers held where they did not change
         self.config = config
         unchanged = raw is not None and raw == self.config_digest == file_digest(self.config_path)
         self.work.use(config, unchanged_file=unchanged)

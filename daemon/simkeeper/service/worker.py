@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from simkeeper import app
+from simkeeper.app import balance
 from simkeeper.config import load as config_mod
 from simkeeper.core.errors import ConfigError, DiskFullError
 from simkeeper.core.model import Config, Target
@@ -242,6 +243,59 @@ def keepalive_apart(
         return
     for name, state in answer["results"]:
         log.info("autopilot: %s: %s", name, state)
+
+
+def balance_apart(
+    config: Config, store: Store, now: datetime, redact: Redactor, wait: Wait
+) -> None:
+    """The due balance checks by USSD in a worker, like the autopilot's pass (no gateway client
+    loads in the daemon); none due means no worker. Each check is claimed before its code is
+    run and its reading recorded right after, so a worker that dies costs at most that one
+    check, which runs again at its next due time."""
+    if not balance.balance_work(config, store, now):
+        return
+    path = store.path
+
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
+        with _own_store(path) as own:
+            done = balance.balance_pass(config, own, now, redact)
+        return {"results": [[c.number.name, c.row.outcome] for c in done]}
+
+    try:
+        answer = run(job, redact, wait)
+    except (WorkerDied, RuntimeError) as e:
+        log.error("balance check: %s; it runs again when next due", e)
+        return
+    for name, outcome in answer["results"]:
+        log.info("balance check: %s: %s", name, outcome)
+
+
+def inbound_apart(
+    config: Config, store: Store, now: datetime, redact: Redactor, wait: Wait
+) -> None:
+    """Ask the gateways some number listens on for the texts they received, in a worker (no
+    gateway client loads in the daemon), when their poll is due (asked without them: no
+    worker otherwise). A gateway that fails is recorded and asked again; a worker that dies
+    is logged, and the texts it did not keep are asked for again next time."""
+    from simkeeper.app import inbound
+
+    if not inbound.poll_due(config, store, now):
+        return
+    path = store.path
+
+    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
+        with _own_store(path) as own:
+            taken = inbound.poll(config, own, now, redact)
+        return {"taken": [[t.name or "", t.outcome] for t in taken]}
+
+    try:
+        answer = run(job, redact, wait)
+    except (WorkerDied, RuntimeError) as e:
+        log.error("inbound: the poll failed (%s); it is asked again next time", redact(str(e)))
+        return
+    for name, outcome in answer["taken"]:
+        if outcome != "duplicate":
+            log.info("inbound: %s: %s", name or "a number nobody claims", outcome)
 
 
 class _own_store:

@@ -32,6 +32,11 @@ TABLES = (
     "compactions",
     "keepalive_attempts",
     "daemons",
+    "balance_readings",
+    "balance_checks",
+    "inbound_texts",
+    "inbound_tallies",
+    "inbound_polls",
 )
 
 _SQL_RULES = (

@@ -49,12 +49,13 @@ class Ledgers(Database):
         currency: str = "",
         note: str = "",
         covers: date | None = None,
+        source: str = "",
     ) -> int:
-        """Record a renewal or a top-up; return its id."""
+        """Record a renewal or a top-up (``source``: who, when not the user); return its id."""
         with self.transaction():
             cur = self.db.conn.execute(
                 "INSERT INTO history (number, name, kind, date, amount, currency, note, covers,"
-                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " recorded_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     number,
                     name,
@@ -65,6 +66,7 @@ class Ledgers(Database):
                     note or None,
                     covers.isoformat() if covers else None,
                     stamp(now),
+                    source or None,
                 ),
             )
             made = int(cur.fetchone()[0])
@@ -89,6 +91,10 @@ class Ledgers(Database):
             )
             if row:
                 self.db.conn.execute("DELETE FROM history WHERE id = ?", (row["id"],))
+                if row["kind"] == "reading":  # and the balance check it came from
+                    self.db.conn.execute(
+                        "DELETE FROM balance_readings WHERE history_id = ?", (row["id"],)
+                    )
                 self._note_changes([number], parse_stamp(row["recorded_at"]))
         return Entry(**row) if row else None
 
@@ -121,6 +127,7 @@ class Ledgers(Database):
         topups: dict[str, list[tuple[date, Decimal]]] = {}
         renewals: dict[str, list[tuple[date, Decimal | None]]] = {}
         snoozed: dict[tuple[str, date], datetime] = {}
+        readings: dict[str, tuple[date, Decimal]] = {}
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
@@ -135,6 +142,8 @@ class Ledgers(Database):
                     renewals.setdefault(n, []).append((day, None if a is None else Decimal(a)))
                 elif kind == "topup":
                     topups.setdefault(n, []).append((day, Decimal(a)))
+                elif kind == "reading":  # in date order: the newest is kept
+                    readings[n] = (day, Decimal(a))
                 if c is not None:
                     done.add((n, date.fromisoformat(c)))
             reminded.update(
@@ -158,6 +167,7 @@ class Ledgers(Database):
             {n: tuple(v) for n, v in topups.items()},
             {n: tuple(v) for n, v in renewals.items()},
             snoozed=snoozed,
+            readings=readings,
         )
 
     def ledger(self) -> Ledger:
@@ -193,7 +203,17 @@ class Ledgers(Database):
             {n: tuple(v) for n, v in topups.items()},
             self._renewals(),
             snoozed=self._snoozes(),
+            readings=self._readings(),
         )
+
+    def _readings(self) -> dict[str, tuple[date, Decimal]]:
+        """Each number's newest balance reading: the day and the amount."""
+        found: dict[str, tuple[date, Decimal]] = {}
+        for n, d, a in self.db.execute(
+            "SELECT number, date, amount FROM history WHERE kind = 'reading' ORDER BY date, id"
+        ):
+            found[n] = (date.fromisoformat(d), Decimal(a))
+        return found
 
     def _snoozes(self, numbers: list[str] | None = None) -> dict[tuple[str, date], datetime]:
         """Every "remind me tomorrow" (of ``numbers`` only, when given): (number, deadline) ->

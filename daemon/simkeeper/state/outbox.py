@@ -30,6 +30,8 @@ from simkeeper.state.upkeep import (
 BACKOFF = (60, 300, 1800, 7200)  # seconds: 1 min, 5 min, 30 min, then every 2 h
 STALE_CLAIM = timedelta(minutes=15)  # a claim's lease: past it, another process takes it over
 
+SETTLE_CHUNK = 500  # delivery ids per UPDATE (SQLite allows 999 variables at the least)
+
 
 # What ``json.dumps(payload, ensure_ascii=False)`` writes, without a new encoder per reminder.
 _PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False)
@@ -217,15 +219,19 @@ class Outbox(Database):
         ids = [c.id for c in claimed]
         if not ids:
             return
-        marks = ",".join("?" * len(ids))
         with self.transaction():
             if error is None:
-                self.db.conn.execute(
-                    f"UPDATE deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
-                    f" last_error = NULL, claimed_by = NULL"
-                    f" WHERE claimed_by = ? AND state = 'sending' AND id IN ({marks})",
-                    (stamp(now), token, *ids),
-                )
+                # A chunk of ids a statement: a pass may settle more deliveries than SQLite
+                # takes variables in one (a first pass on a million numbers: 369,000).
+                for start in range(0, len(ids), SETTLE_CHUNK):
+                    chunk = ids[start : start + SETTLE_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    self.db.conn.execute(
+                        "UPDATE deliveries SET state = 'sent', sent_at = ?,"
+                        " attempts = attempts + 1, last_error = NULL, claimed_by = NULL"
+                        f" WHERE claimed_by = ? AND state = 'sending' AND id IN ({marks})",
+                        (stamp(now), token, *chunk),
+                    )
             else:
                 for c in claimed:
                     wait = BACKOFF[min(c.attempts, len(BACKOFF) - 1)]

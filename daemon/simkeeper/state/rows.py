@@ -68,6 +68,7 @@ class Entry:
     note: str | None
     covers: str | None
     recorded_at: str
+    source: str | None = None  # who recorded it: None the user, else e.g. "carrier-sms"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from simkeeper.state.diskfull import (
     disk_full,
     is_disk_full,
 )
+from simkeeper.state.inbound import InboundTexts
 from simkeeper.state.keepalive import Keepalives
 from simkeeper.state.ledgers import (
     Ledgers,
@@ -45,12 +46,13 @@ from simkeeper.state.problems import (
     cannot_create,
     state_error,
 )
+from simkeeper.state.readings import Readings
 from simkeeper.state.upkeep import (
     Upkeep,
 )
 
 
-class Store(Outbox, Ledgers, Upkeep, Keepalives, Daemons):
+class Store(Outbox, Ledgers, Upkeep, Keepalives, Daemons, Readings, InboundTexts):
     """An open state database. Use :func:`open_store`; close with :meth:`close`."""
 
 

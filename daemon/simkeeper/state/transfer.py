@@ -26,6 +26,8 @@ _IDENTITIES = (
     ("passes", "id"),
     ("changes", "seq"),
     ("keepalive_attempts", "id"),
+    ("balance_readings", "id"),
+    ("inbound_texts", "id"),
 )
 
 

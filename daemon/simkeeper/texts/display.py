@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
 import click
@@ -41,27 +41,47 @@ def table_lines(
 ) -> list[str]:
     """:func:`table` as a list of lines, for writing 100,000 rows a slice at a time.
 
-    Each column's width is found column by column (``len`` where the column is all ASCII),
-    and each line is one ``str.format`` call; cells of a column with wide characters are
-    padded one by one first."""
+    Each column's width is found column by column (:func:`column_width`), and each line is
+    one ``str.format`` call (see :func:`stream_table`)."""
     table = [headers, *rows]
-    widths, wide = [], []
-    for i in range(len(headers)):
-        column = [row[i] for row in table]
-        if "".join(column).isascii():  # one column of one-column characters
-            widths.append(max(map(len, column)))
-        else:
-            widths.append(max(map(_width, column)))
-            wide.append(i)
-    if wide:
-        table = [_pad_cells(row, wide, widths) for row in table]
+    shape = [column_width([row[i] for row in table]) for i in range(len(headers))]
+    paint = [styles] if styles and use_colour() else None
+    return [line for lines in stream_table(headers, shape, [rows], paint) for line in lines]
+
+
+def column_width(cells: Sequence[str]) -> tuple[int, bool]:
+    """The width of a column holding ``cells`` (its header among them) and whether it has wide
+    characters (``len`` where it is all ASCII, one test for the column)."""
+    if "".join(cells).isascii():  # one column of one-column characters
+        return max(map(len, cells), default=0), False
+    return max(map(_width, cells), default=0), True
+
+
+def stream_table(
+    headers: Sequence[str],
+    shape: Sequence[tuple[int, bool]],
+    chunks: Iterable[Sequence[Sequence[str]]],
+    styles: Iterable[Sequence[Style | None]] | None = None,
+) -> Iterator[list[str]]:
+    """The lines of :func:`table`, a chunk of rows at a time (the header line first, alone),
+    given each column's width and whether it has wide characters (:func:`column_width` of
+    the column's cells, or of its distinct ones): a table of a million rows never holds
+    them all. ``styles`` colour whole rows, a chunk of styles per chunk of rows."""
+    widths = [width for width, _ in shape]
+    wide = [i for i, (_, has) in enumerate(shape) if has]
     template = "  ".join("{}" if i in wide else f"{{:<{w}}}" for i, w in enumerate(widths))
-    lines = [template.format(*row).rstrip() for row in table]
-    if styles and use_colour():
-        for i, style in enumerate(styles, start=1):
-            if style:
-                lines[i] = click.style(lines[i], **style)
-    return lines
+    form = template.format
+    yield [form(*(_pad_cells(headers, wide, widths) if wide else headers)).rstrip()]
+    paints = iter(styles) if styles is not None else None
+    for rows in chunks:
+        if wide:
+            rows = [_pad_cells(row, wide, widths) for row in rows]
+        lines = [form(*row).rstrip() for row in rows]
+        if paints is not None:
+            for i, style in enumerate(next(paints)):
+                if style:
+                    lines[i] = click.style(lines[i], **style)
+        yield lines
 
 
 def _pad_cells(row: Sequence[str], wide: list[int], widths: list[int]) -> list[str]:

@@ -150,10 +150,16 @@ PROBLEMS_SHOWN = 5  # of each kind; the rest are counted
 def _problems(report: StatusReport, t: Translator) -> list[str]:
     """What needs a person beyond a number's deadline (those are the cards), once each, at
     most :data:`PROBLEMS_SHOWN` of a kind and a count of the rest."""
-    from simkeeper.present.report import BrokenNumber, TargetHealth
+    from simkeeper.present.report import BrokenNumber, FailedReading, TargetHealth
+    from simkeeper.present.views import reading_failed_text
     from simkeeper.state.rows import UnsentReminder
 
-    kinds: dict[type, dict[str, None]] = {TargetHealth: {}, UnsentReminder: {}, BrokenNumber: {}}
+    kinds: dict[type, dict[str, None]] = {
+        TargetHealth: {},
+        UnsentReminder: {},
+        BrokenNumber: {},
+        FailedReading: {},
+    }
     for a in report.needs:
         if isinstance(a, TargetHealth):
             text = t.gettext("Messages to {name} are failing.").format(name=a.name)
@@ -162,6 +168,8 @@ def _problems(report: StatusReport, t: Translator) -> list[str]:
         elif isinstance(a, BrokenNumber):
             text = t.gettext("{name}: its deadlines cannot be worked out ({error}).")
             text = text.format(name=a.name, error=a.error)
+        elif isinstance(a, FailedReading):
+            text = reading_failed_text(a, t)
         else:
             continue
         kinds[type(a)][text] = None

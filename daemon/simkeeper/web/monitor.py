@@ -29,9 +29,11 @@ def healthz(site: Site, request: Request) -> Response:
 def metrics(site: Site, request: Request) -> Response:
     """``/metrics``: the Prometheus text format."""
     from simkeeper import app
+    from simkeeper.app.inbound import inbound_figures
     from simkeeper.present.probes import exposition
 
     if request.method not in ("GET", "HEAD"):
         return site.error(request, 405)
-    text = exposition(app.metrics(site.config, site.clock(), site.board))
+    figures = app.metrics(site.config, site.clock(), site.board) + inbound_figures(site.config)
+    text = exposition(figures)
     return Response(200, text.encode("utf-8"), PROMETHEUS)

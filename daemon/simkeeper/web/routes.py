@@ -4,12 +4,13 @@ imports the other back."""
 
 from __future__ import annotations
 
-from simkeeper.web import handlers, monitor
+from simkeeper.web import handlers, hooks, monitor
 from simkeeper.web.wsgi import Handler, style_sheet
 
 
 def routes() -> dict[str, Handler]:
-    """Every path and its handler (``/r/`` takes ``/r/<token>``)."""
+    """Every path and its handler (``/r/`` takes ``/r/<token>``, ``/hooks/`` takes
+    ``/hooks/NAME/SECRET``)."""
     return {
         "/": handlers.status_page,
         "/calendar.ics": handlers.calendar_feed,
@@ -17,4 +18,5 @@ def routes() -> dict[str, Handler]:
         "/style.css": style_sheet,
         "/healthz": monitor.healthz,
         "/metrics": monitor.metrics,
+        hooks.PREFIX: hooks.hook,
     }

@@ -40,6 +40,7 @@ SECURITY_HEADERS = (
 )
 DEFAULT_CACHE = ("Cache-Control", "no-store")  # unless the response says otherwise
 MAX_FORM_BYTES = 4096  # a form here holds one hidden field at most
+MAX_BODY_BYTES = 65537  # a webhook's JSON, read whole (one byte more: too long is refused)
 HTML = "text/html; charset=utf-8"
 
 
@@ -53,6 +54,7 @@ class Request:
     form: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     remote: str = ""
+    body: bytes = b""  # a POST's raw body (a webhook's signature is over these bytes)
 
 
 @dataclass(frozen=True)
@@ -198,11 +200,18 @@ class Application:
         try:
             return handler(self.site, request)
         except SimkeeperError as e:  # the state cannot be read or written: say why in the log
-            log.error("%s %s: %s", request.method, request.path, e)
+            log.error("%s %s: %s", request.method, shown_path(request.path), e)
             return self.site.error(request, 503)
         except Exception:
-            log.exception("the web face failed on %s %s", request.method, request.path)
+            log.exception("the web face failed on %s %s", request.method, shown_path(request.path))
             return self.site.error(request, 500)
+
+
+def shown_path(path: str) -> str:
+    """A path as the log may show it: a webhook's secret part left out."""
+    if path.startswith("/hooks/"):
+        return "/hooks/" + path[len("/hooks/") :].split("/", 1)[0] + "/…"
+    return path
 
 
 def parse_request(environ: Mapping[str, Any], root: str = "") -> Request:
@@ -219,11 +228,14 @@ def parse_request(environ: Mapping[str, Any], root: str = "") -> Request:
         k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")
     }
     form: dict[str, str] = {}
+    raw = b""
     if method == "POST":
         try:
-            length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_FORM_BYTES)
+            length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY_BYTES)
         except ValueError:
             length = 0
         raw = environ["wsgi.input"].read(length) if length > 0 else b""
-        form = dict(parse_qsl(raw.decode("utf-8", "replace")))
-    return Request(method, path, query, form, headers, str(environ.get("REMOTE_ADDR", "")))
+        if not str(environ.get("CONTENT_TYPE", "")).startswith("application/json"):
+            form = dict(parse_qsl(raw[:MAX_FORM_BYTES].decode("utf-8", "replace")))
+    remote = str(environ.get("REMOTE_ADDR", ""))
+    return Request(method, path, query, form, headers, remote, raw)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from simkeeper.core.model import Gateway
 from simkeeper.send.gateways.client import Client as Client
 from simkeeper.send.gateways.client import GatewayError as GatewayError
+from simkeeper.send.gateways.client import GatewayTimeout as GatewayTimeout
+from simkeeper.send.gateways.client import Inbound as Inbound
 from simkeeper.send.gateways.client import Outcome as Outcome
 
 
@@ -20,6 +22,10 @@ def client_for(gateway: Gateway, timeout: float) -> Client:
         from simkeeper.send.gateways.modemmanager import ModemManagerClient
 
         return ModemManagerClient(gateway, timeout)
+    if gateway.kind == "sigmo":
+        from simkeeper.send.gateways.sigmo import SigmoClient
+
+        return SigmoClient(gateway, timeout)
     from simkeeper.send.gateways.android import AndroidClient
 
     return AndroidClient(gateway, timeout)

@@ -5,10 +5,11 @@ state. The message id is ours, so a state can be asked for after a crash."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from simkeeper.core.model import Gateway
-from simkeeper.send.gateways.client import GatewayError, Outcome
+from simkeeper.send.gateways.client import GatewayError, Inbound, Outcome
 
 _STATES = {
     "Pending": "pending",
@@ -61,6 +62,16 @@ class AndroidClient:
     def state(self, msg_id: str, ref: str | None, to: str, text: str) -> Outcome:
         """GET the message's state by our id; ``missing`` when the gateway never had it."""
         return self._ask(lambda: self._api.get_state(msg_id))
+
+    def ussd(self, code: str, replies: tuple[str, ...] = ()) -> str:
+        """SMS Gateway for Android's API has no USSD: always refused (``check`` refuses a
+        ``balance_check`` through this kind before it gets here)."""
+        raise GatewayError("the android-sms-gateway kind cannot run USSD codes", refused=True)
+
+    def received(self, since: datetime | None) -> list[Inbound]:
+        """None asked: the gateway posts what it receives to the web face (its webhook,
+        :mod:`simkeeper.send.gateways.webhook`)."""
+        return []
 
     def _ask(self, call: Any) -> Outcome:
         from android_sms_gateway import errors

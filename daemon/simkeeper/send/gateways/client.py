@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -14,6 +15,10 @@ class GatewayError(Exception):
     def __init__(self, message: str, *, refused: bool = False) -> None:
         super().__init__(message)
         self.refused = refused  # it said no: the message surely did not go out
+
+
+class GatewayTimeout(GatewayError):
+    """The gateway (or the network behind it) did not answer in time; ``refused`` is False."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,19 @@ class Outcome:
     reports: bool = True
 
 
+@dataclass(frozen=True)
+class Inbound:
+    """A text a gateway's SIM received: who from, what, when (aware), the gateway's own id of
+    it (``ref``: unique on that gateway, so a text seen twice is kept once) and the SIM slot
+    it came in on, where the gateway says."""
+
+    sender: str
+    text: str
+    at: datetime
+    ref: str
+    sim: int | None = None
+
+
 class Client(Protocol):
     """One gateway's client."""
 
@@ -45,4 +63,16 @@ class Client(Protocol):
 
     def state(self, msg_id: str, ref: str | None, to: str, text: str) -> Outcome:
         """What became of the message handed over as ``msg_id`` (``ref`` if known)."""
+        ...
+
+    def ussd(self, code: str, replies: tuple[str, ...] = ()) -> str:
+        """Run USSD ``code``, answer each menu step with the next of ``replies``, return the
+        final reply text, decoded. Raises :class:`GatewayError` (``refused=False`` for a
+        timeout)."""
+        ...
+
+    def received(self, since: datetime | None) -> list[Inbound]:
+        """The texts received since ``since`` (None: every one the gateway still holds);
+        a gateway that posts them instead (a webhook) returns none. Raises
+        :class:`GatewayError`."""
         ...
