@@ -64,17 +64,22 @@ class DueWork:
             self.index = DueIndex()
             self.pending = set(numbers)
         else:
-            for key, i in numbers.items():
-                held = self.numbers.get(key)
-                if held is None or old.numbers[held] != config.numbers[i]:
-                    self.pending.add(key)
-            for key in self.numbers.keys() - numbers.keys():
-                self.index.drop(key)
-                self.pending.discard(key)
-            if [k for k in self.numbers] != [k for k in numbers]:
-                self.index.reorder(numbers)
+            self._follow(old, config, numbers)
         self.numbers = numbers
         self.zones = tuple({n.timezone: None for n in config.numbers})
+
+    def _follow(self, old: Config, config: Config, numbers: dict[str, int]) -> None:
+        """Same settings and targets: only the numbers added, changed or removed are looked at
+        again, and the index follows the new order."""
+        for key, i in numbers.items():
+            held = self.numbers.get(key)
+            if held is None or old.numbers[held] != config.numbers[i]:
+                self.pending.add(key)
+        for key in self.numbers.keys() - numbers.keys():
+            self.index.drop(key)
+            self.pending.discard(key)
+        if list(self.numbers) != list(numbers):
+            self.index.reorder(numbers)
 
     # -- a pass -----------------------------------------------------------------------------
 
