@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from simkeeper.config.gatewayrefs import gateway_ref, sim_slot
 from simkeeper.core.currencies import CODES as CURRENCY_CODES
 from simkeeper.core.keys import MAX_LEAD_DAYS, MAX_SPAN_DAYS
 from simkeeper.core.model import Budget, Gateway, Keepalive, Settings
@@ -259,8 +260,10 @@ def keepalive(
         v.problem(
             k, "keepalive applies to rolling numbers only", "add rolling = true, or remove it"
         )
-    via, kind = _gateway(v, raw, k, gateways)
-    sim = _sim(v, raw, k, kind)
+    via, kind = gateway_ref(
+        v, raw, k, gateways, "the gateway that sends the text", 'e.g. via = "phone"'
+    )
+    sim = sim_slot(v, raw, k, kind)
     to = _recipient(v, raw, k)
     text = _text(v, raw, k)
     cost = v.amount(raw, "cost", k, positive=True)
@@ -273,30 +276,6 @@ def keepalive(
     if len(v.problems) != before or not (via and to and text and cost and spend):
         return None
     return Keepalive(via=via, to=to, text=text, cost=cost, currency=spend, lead=lead, sim=sim)
-
-
-def _gateway(
-    v: ValueChecks, raw: Mapping[str, Any], k: str, gateways: Mapping[str, str]
-) -> tuple[str | None, str | None]:
-    """``via``: the gateway's name, and its kind (None when it names none)."""
-    via = v.typed(raw, "via", str, k)
-    kind = gateways.get(via or "")
-    if via is None:
-        v.problem(f"{k}.via", "missing: the gateway that sends the text", 'e.g. via = "phone"')
-    elif kind is None:
-        names = ", ".join(sorted(gateways)) or "none: add a [[gateways]] entry"
-        v.problem(f"{k}.via", f'no gateway is called "{via}"', f"gateways: {names}")
-    return via, kind
-
-
-def _sim(v: ValueChecks, raw: Mapping[str, Any], k: str, kind: str | None) -> int | None:
-    """``sim``: android-sms-gateway's slot, 1 to 3."""
-    sim: int | None = v.typed(raw, "sim", int, k)
-    if sim is not None and kind not in (None, "android-sms-gateway"):
-        v.problem(f"{k}.sim", "sim applies to android-sms-gateway only", "remove it")
-    elif sim is not None and not 1 <= sim <= 3:
-        v.problem(f"{k}.sim", f"{sim} is not a SIM slot", "use 1, 2 or 3")
-    return sim
 
 
 def _text(v: ValueChecks, raw: Mapping[str, Any], k: str) -> str | None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from simkeeper.config.gatewayrefs import gateway_ref
 from simkeeper.core.model import BalanceCheck
 from simkeeper.core.schema import USSD_KINDS
 
@@ -77,14 +78,10 @@ def _source(raw: Mapping[str, Any], code: Any) -> str:
 
 
 def _via(v: ValueChecks, raw: Mapping[str, Any], k: str, gateways: Mapping[str, str]) -> str:
-    via: str | None = v.typed(raw, "via", str, k)
-    if via is None:
-        v.problem(f"{k}.via", "missing: the gateway that runs the code", 'e.g. via = "modem"')
-        return ""
-    kind = gateways.get(via)
+    via, kind = gateway_ref(
+        v, raw, k, gateways, "the gateway that runs the code", 'e.g. via = "modem"'
+    )
     if kind is None:
-        names = ", ".join(sorted(gateways)) or "none: add a [[gateways]] entry"
-        v.problem(f"{k}.via", f'no gateway is called "{via}"', f"gateways: {names}")
         return ""
     if kind not in USSD_KINDS:
         v.problem(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from simkeeper.config.gatewayrefs import gateway_ref, sim_slot
 from simkeeper.core.model import Inbound, Keepalive
 
 if TYPE_CHECKING:
@@ -56,19 +57,11 @@ def _where(
         return (keepalive.via, keepalive.sim) if keepalive else ("", None)
     k = f"{p}.inbound"
     v.unknown_keys(raw, INBOUND_KEYS, k)
-    via = v.typed(raw, "via", str, k)
-    kind = gateways.get(via or "")
-    if not via:
-        v.problem(f"{k}.via", "missing: the gateway the number is on", 'e.g. via = "phone"')
-    elif kind is None:
-        names = ", ".join(sorted(gateways)) or "none: add a [[gateways]] entry"
-        v.problem(f"{k}.via", f'no gateway is called "{via}"', f"gateways: {names}")
-    sim = v.typed(raw, "sim", int, k)
-    if sim is not None and kind not in (None, "android-sms-gateway"):
-        v.problem(f"{k}.sim", "sim applies to android-sms-gateway only", "remove it")
-    elif sim is not None and not 1 <= sim <= 3:
-        v.problem(f"{k}.sim", f"{sim} is not a SIM slot", "use 1, 2 or 3")
-    return via or "", sim
+    via, kind = gateway_ref(
+        v, raw, k, gateways, "the gateway the number is on", 'e.g. via = "phone"'
+    )
+    sim = sim_slot(v, raw, k, kind)
+    return via, sim
 
 
 def _senders(v: ValueChecks, e: Mapping[str, Any], p: str) -> tuple[str, ...]:
