@@ -108,7 +108,8 @@ def test_the_autopilot_and_the_poll_through_sigmo(tmp_path, env):
     assert TOKEN not in dump
 
 
-def test_the_daemons_worker_polls_every_ten_minutes(tmp_path):
+def test_the_daemons_worker_polls_every_ten_minutes(tmp_path, store_url):
+    # On both stores: the worker opens the daemon's own state again, a PostgreSQL URL too.
     from simkeeper import app
     from simkeeper.core.redact import Redactor
     from simkeeper.service import worker
@@ -121,7 +122,7 @@ def test_the_daemons_worker_polls_every_ten_minutes(tmp_path):
             f"""
             [settings]
             timezone = "UTC"
-            state = "{tmp_path / "state.db"}"
+            state = "{store_url}"
 
             [[gateways]]
             name = "box"
@@ -144,5 +145,6 @@ def test_the_daemons_worker_polls_every_ten_minutes(tmp_path):
                 worker.inbound_apart(config, store, now, Redactor(()), lambda w: None)
         lists = [p for m, p, _ in peer.requests if m == "GET" and p.endswith("/messages")]
     assert len(lists) == 4  # at 09:00, 09:10, 09:20 and 09:30: not on every pass
-    rows = query(tmp_path / "state.db", "SELECT date, kind, source FROM history")
-    assert rows == [("2026-11-02", "renewal", "carrier-sms")]
+    with app.open_state(config) as store:
+        rows = store.db.execute("SELECT date, kind, source FROM history").fetchall()
+    assert [tuple(r) for r in rows] == [("2026-11-02", "renewal", "carrier-sms")]

@@ -254,19 +254,16 @@ def balance_apart(
     check, which runs again at its next due time."""
     if not balance.balance_work(config, store, now):
         return
-    path = store.path
 
-    def job(stopping: Callable[[], bool]) -> dict[str, Any]:
-        with _own_store(path) as own:
-            done = balance.balance_pass(config, own, now, redact)
-        return {"results": [[c.number.name, c.row.outcome] for c in done]}
+    def work(own: Store) -> list[tuple[str, str]]:
+        return [
+            (c.number.name, c.row.outcome) for c in balance.balance_pass(config, own, now, redact)
+        ]
 
-    try:
-        answer = run(job, redact, wait)
-    except (WorkerDied, RuntimeError) as e:
-        log.error("balance check: %s; it runs again when next due", e)
-        return
-    for name, outcome in answer["results"]:
+    done = _apart(
+        store.location, work, redact, wait, "balance check: %s; it runs again when next due"
+    )
+    for name, outcome in done:
         log.info("balance check: %s: %s", name, outcome)
 
 
@@ -281,21 +278,44 @@ def inbound_apart(
 
     if not inbound.poll_due(config, store, now):
         return
-    path = store.path
+
+    def work(own: Store) -> list[tuple[str, str]]:
+        return [(t.name or "", t.outcome) for t in inbound.poll(config, own, now, redact)]
+
+    taken = _apart(
+        store.location,
+        work,
+        redact,
+        wait,
+        "inbound: the poll failed (%s); it is asked again next time",
+    )
+    for name, outcome in taken:
+        if outcome != "duplicate":
+            log.info("inbound: %s: %s", name or "a number nobody claims", outcome)
+
+
+def _apart(
+    path: str,
+    work: Callable[[Store], list[tuple[str, str]]],
+    redact: Redactor,
+    wait: Wait,
+    failed: str,
+) -> list[tuple[str, str]]:
+    """Run ``work`` on the worker's own connection to the state at ``path`` (the store's
+    ``location``: its file or its PostgreSQL URL), and return the (name,
+    outcome) pairs it gave; a worker that died or failed is logged with ``failed`` (its error,
+    redacted, for ``%s``) and gives none."""
 
     def job(stopping: Callable[[], bool]) -> dict[str, Any]:
         with _own_store(path) as own:
-            taken = inbound.poll(config, own, now, redact)
-        return {"taken": [[t.name or "", t.outcome] for t in taken]}
+            return {"pairs": [list(pair) for pair in work(own)]}
 
     try:
         answer = run(job, redact, wait)
     except (WorkerDied, RuntimeError) as e:
-        log.error("inbound: the poll failed (%s); it is asked again next time", redact(str(e)))
-        return
-    for name, outcome in answer["taken"]:
-        if outcome != "duplicate":
-            log.info("inbound: %s: %s", name or "a number nobody claims", outcome)
+        log.error(failed, redact(str(e)))
+        return []
+    return [(str(name), str(outcome)) for name, outcome in answer["pairs"]]
 
 
 class _own_store:
