@@ -100,3 +100,35 @@ def test_a_poll_keeps_its_last_answer(store: Store) -> None:
     store.note_poll("phone", NOW + timedelta(minutes=5), "timed out")
     poll = store.polls()["phone"]
     assert poll.error == "timed out" and poll.ok_at is not None and poll.ok_at < poll.polled_at
+
+
+def test_the_metrics_count_the_readings_of_the_configured_state(
+    store: Store, store_url: str, tmp_path
+) -> None:
+    # /metrics reads the state the config names: the PostgreSQL one too, never a local file.
+    from conftest import write_config
+
+    from simkeeper.app import load
+    from simkeeper.app.balance import reading_counts
+
+    store.record_reading(reading(), NOW)
+    store.record_reading(reading("no-match", None), NOW + timedelta(minutes=1))
+    path = write_config(
+        tmp_path / "config.toml",
+        f"""
+        [settings]
+        state = "{store_url}"
+
+        [[gateways]]
+        name = "modem"
+        kind = "modemmanager"
+
+        [[numbers]]
+        name = "travel"
+        number = "+44 7911 123456"
+        due = 2026-12-15
+        balance_check = {{ via = "modem", ussd = "*100#", pattern = '(?P<amount>[0-9.]+)' }}
+        """,
+    )
+    config = load(path, lambda w: None)
+    assert reading_counts(config) == {"ok": 1, "no-match": 1}

@@ -6,24 +6,16 @@ now (``simkeeper balance NAME``), run the due ones (the daemon's worker, ``send-
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simkeeper.core.errors import UsageError
 from simkeeper.core.model import Config, Number
 from simkeeper.core.redact import Redactor
-from simkeeper.host import paths
 
 if TYPE_CHECKING:
     from simkeeper.present.probes import Metric
     from simkeeper.send.balance import Checked, ClientFor
     from simkeeper.state.store import Store
-
-
-def _state_path(config: Config) -> Path:
-    """Where the state database lives (as :func:`simkeeper.app.state_path` says: this module
-    is imported by ``simkeeper.app`` and so does not import it)."""
-    return paths.default_state_path(config.settings.state)
 
 
 def balance_work(config: Config, store: Store, now: datetime) -> bool:
@@ -48,28 +40,23 @@ def balance_pass(
 
 def read_balance(config: Config, number: Number, now: datetime) -> Checked:
     """``simkeeper balance NAME``: read ``number``'s balance now and record the reading."""
+    from simkeeper.app import open_state  # here: simkeeper.app imports this module
     from simkeeper.send.balance import read_now
-    from simkeeper.state.store import open_store
 
     if number.balance_check is None:
         raise UsageError(
             f"{number.name} has no balance_check",
             'add balance_check = { via = "modem" } to the number (a modemmanager gateway)',
         )
-    store = open_store(_state_path(config))
-    assert store is not None  # create=True never gives None
-    with store:
+    with open_state(config) as store:
         return read_now(config, store, number, now, Redactor(config.secrets))
 
 
 def reading_counts(config: Config) -> dict[str, int]:
     """Readings by outcome, all time (for ``/metrics``), read without writing."""
-    path = _state_path(config)
-    if not path.exists():
-        return {}
-    from simkeeper.state.store import open_store
+    from simkeeper.app import open_state_readonly
 
-    store = open_store(path, create=False, readonly=True)
+    store = open_state_readonly(config)
     if store is None:
         return {}
     with store:
