@@ -6,8 +6,10 @@ now (``simkeeper balance NAME``), run the due ones (the daemon's worker, ``send-
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simkeeper.app.stores import state_location  # not simkeeper.app: it imports this module
 from simkeeper.core.errors import UsageError
 from simkeeper.core.model import Config, Number
 from simkeeper.core.redact import Redactor
@@ -40,23 +42,28 @@ def balance_pass(
 
 def read_balance(config: Config, number: Number, now: datetime) -> Checked:
     """``simkeeper balance NAME``: read ``number``'s balance now and record the reading."""
-    from simkeeper.app import open_state  # here: simkeeper.app imports this module
     from simkeeper.send.balance import read_now
+    from simkeeper.state.store import open_store
 
     if number.balance_check is None:
         raise UsageError(
             f"{number.name} has no balance_check",
             'add balance_check = { via = "modem" } to the number (a modemmanager gateway)',
         )
-    with open_state(config) as store:
+    store = open_store(state_location(config))
+    assert store is not None  # create=True never gives None
+    with store:
         return read_now(config, store, number, now, Redactor(config.secrets))
 
 
 def reading_counts(config: Config) -> dict[str, int]:
     """Readings by outcome, all time (for ``/metrics``), read without writing."""
-    from simkeeper.app import open_state_readonly
+    location = state_location(config)
+    if isinstance(location, Path) and not location.exists():
+        return {}
+    from simkeeper.state.store import open_store
 
-    store = open_state_readonly(config)
+    store = open_store(location, create=False, readonly=True)
     if store is None:
         return {}
     with store:
