@@ -8,7 +8,8 @@ then runs, each as a fresh process and each bounded by ``--timeout`` (600 s):
 * ``check`` and ``upcoming --days 60`` with no config cache (cold), ``remind -s2`` on the same
   deadlines in the same run (paired: the ratios are CPU over CPU), and both again warm;
 * ``check`` after editing 1% of the ``[[numbers]]`` tables (what a reload costs);
-* the daemon (``simkeeper run``, NOTIFY_SOCKET on a socket of this script's): from its start to
+* the daemon (``simkeeper run`` with the ``Environment=`` of ``systemd/simkeeper.service``,
+  NOTIFY_SOCKET on a socket of this script's): from its start to
   READY=1 and to the end of its first pass, its resident memory once idle, then a SIGHUP after
   another 1% edit, until READY=1 again and the pass after it;
 * one day of reminders: ``send-due --now 2026-11-23T09:00`` on a fresh state, its grouped
@@ -181,8 +182,23 @@ def first_pass_done(fields: list[str]) -> bool:
     return len(fields) == 1 and fields[0].startswith("STATUS=")
 
 
+UNIT = Path(__file__).resolve().parent.parent / "systemd" / "simkeeper.service"
+
+
+def unit_environment(unit: Path = UNIT) -> dict[str, str]:
+    """The ``Environment=`` the shipped unit gives the daemon (PYTHONMALLOC among them)."""
+    found = {}
+    for line in unit.read_text().splitlines():
+        if line.startswith("Environment="):
+            key, _, value = line.removeprefix("Environment=").partition("=")
+            found[key] = value
+    return found
+
+
 def daemon(sk: list[str], config: Path, env: dict[str, str], timeout: float) -> dict[str, str]:
-    """The daemon's start, idle memory and a reload after a 1% edit, as table cells."""
+    """The daemon's start, idle memory and a reload after a 1% edit, as table cells; run as
+    the shipped unit runs it (its ``Environment=``)."""
+    env = {**env, **unit_environment()}
     notify = NotifySocket()
     started, cells = time.monotonic(), {}
     proc = subprocess.Popen(

@@ -22,8 +22,8 @@ from conftest import write_config
 from test_output_identity import mixed_config
 
 from simkeeper.config import cache as configcache
-from simkeeper.config import columns
 from simkeeper.config import load as config_mod
+from simkeeper.core import numbertable as columns
 from simkeeper.core.model import Number
 
 GOLDEN = Path(__file__).parent / "golden" / "cache-columns.txt"

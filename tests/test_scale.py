@@ -81,25 +81,3 @@ def test_without_stages_the_column_is_left_out(tmp_path: Path):
 
 def test_no_deadline_gives_the_header_alone():
     assert streamed([], False, 10) == [display.table_lines(HEADERS, [])[0]]
-
-
-def test_a_reload_keeps_the_number_objects_that_did_not_change(tmp_path: Path):
-    """The daemon keeps, of a reloaded config, the objects it already held for the numbers
-    that did not change (its index holds their E.164 strings: letting the old objects go
-    left their memory pinned), and takes the changed ones anew."""
-    from dataclasses import replace
-
-    from simkeeper.service.duework import keep_held
-
-    path = write_config(tmp_path / "c.toml", mixed_config(12))
-    old = config_mod.load(path, env={})
-    new = config_mod.load(path, env={})
-    moved = replace(new.numbers[3], note="moved")
-    new = replace(new, numbers=(*new.numbers[:3], moved, *new.numbers[4:]))
-    kept = keep_held(old, new)
-    assert kept.numbers == new.numbers
-    assert kept.numbers[3] is moved
-    assert all(
-        k is o for i, (k, o) in enumerate(zip(kept.numbers, old.numbers, strict=True)) if i != 3
-    )
-    assert keep_held(None, new) is new

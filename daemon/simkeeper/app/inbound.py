@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from simkeeper.core.errors import UsageError
 from simkeeper.core.model import Config, Gateway, Number
+from simkeeper.core.numbertable import having
 from simkeeper.core.redact import Redactor
 from simkeeper.core.schema_gateways import INBOUND
 from simkeeper.engine.deadlines import local_today
@@ -165,7 +166,7 @@ def webhook(
 
 def polled(config: Config) -> list[Gateway]:
     """The gateways whose texts are asked for (their kind keeps them, some number listens)."""
-    listened = {n.inbound.via for n in config.numbers if n.inbound}
+    listened = {n.inbound.via for n in having(config.numbers, "inbound") if n.inbound}
     return [g for g in config.gateways if g.name in listened and INBOUND.get(g.kind) == "poll"]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import stat
+from collections.abc import Sequence
 from typing import Any, overload
 from urllib.parse import urlsplit
 
@@ -29,7 +30,8 @@ from simkeeper.config.values import (
     array_table_hint,
     split_listen,
 )
-from simkeeper.core.model import Config, Settings, Target, Web
+from simkeeper.core.model import Config, Number, Settings, Target, Web
+from simkeeper.core.numbertable import NumberTable
 from simkeeper.core.redact import inline_secret, url_secrets
 from simkeeper.core.schema import NOTIFY, SETTINGS, TABLES, TEMPLATES, WEB
 
@@ -60,12 +62,13 @@ class Validator(NumberChecks):
         targets = self.targets(self.array(data, "notify"))
         gateways = autopilot.gateways(self, self.array(data, "gateways"))
         self.gateway_kinds = {g.name: g.kind for g in gateways}
+        numbers: Sequence[Number]
         if cached is None:
-            numbers = self.numbers(self.array(data, "numbers"), settings, targets)
+            numbers = tuple(self.numbers(self.array(data, "numbers"), settings, targets))
         elif cached.context == configcache.context_key(
             configcache.settings_defaults(settings), targets, self.gateway_kinds
         ):
-            numbers = list(cached.numbers)
+            numbers = cached.numbers  # a NumberTable: no number is built until asked for
         else:
             return None
         web = self.web(self.table(data, "web")) if "web" in data else None
@@ -73,7 +76,7 @@ class Validator(NumberChecks):
         return Config(
             path=self.path,
             settings=settings,
-            numbers=tuple(numbers),
+            numbers=numbers if isinstance(numbers, NumberTable) else tuple(numbers),
             targets=tuple(targets),
             templates=templates,
             warnings=tuple(self.warnings),

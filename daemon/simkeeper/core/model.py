@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
@@ -227,7 +228,7 @@ class Config:
 
     path: Path
     settings: Settings
-    numbers: tuple[Number, ...]
+    numbers: Sequence[Number]  # a NumberTable when the cache gave them
     targets: tuple[Target, ...] = ()
     templates: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from simkeeper.core.errors import UsageError
 from simkeeper.core.model import Number
 
@@ -14,7 +16,7 @@ def _looks_like_number(text: str) -> bool:
     return digits >= 6 and all(c.isdigit() or c in " ()-." for c in text)
 
 
-def _exact(numbers: tuple[Number, ...], q: str) -> Number | None:
+def _exact(numbers: Sequence[Number], q: str) -> Number | None:
     """The number named ``q`` exactly, or whose E.164 number it is."""
     digits = "+" + "".join(c for c in q if c.isdigit()) if _looks_like_number(q) else None
     for n in numbers:
@@ -23,7 +25,7 @@ def _exact(numbers: tuple[Number, ...], q: str) -> Number | None:
     return None
 
 
-def find_number(numbers: tuple[Number, ...], query: str) -> Number:
+def find_number(numbers: Sequence[Number], query: str) -> Number:
     """The number a command means: exact name, E.164 number (with or without its ``+``), or an
     unambiguous name prefix.
 
@@ -36,7 +38,7 @@ def find_number(numbers: tuple[Number, ...], query: str) -> Number:
     matches = [n for n in numbers if n.name.casefold().startswith(q.casefold())] if q else []
     if len(matches) == 1:
         return matches[0]
-    names = ", ".join(f'"{n.name}"' for n in (matches or numbers)[:8])
+    names = ", ".join(f'"{n.name}"' for n in (matches or list(numbers[:8]))[:8])
     if matches:
         raise UsageError(f'"{query}" matches several numbers: {names}', "give more of the name")
     raise UsageError(f'no number is called "{query}"', f"known: {names}" if names else None)

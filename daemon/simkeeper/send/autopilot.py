@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from simkeeper.core.model import Config, Gateway, Keepalive, Ledger, Number
+from simkeeper.core.numbertable import having
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.balances import money
 from simkeeper.engine.deadlines import local_today, rolling_deadline
@@ -124,7 +125,7 @@ def wanted(config: Config) -> list[Number]:
     """The numbers with a ``keepalive`` (the autopilot is off without a budget)."""
     if config.settings.keepalive_budget is None:
         return []
-    return [n for n in config.numbers if n.keepalive]
+    return having(config.numbers, "keepalive")
 
 
 def work_to_do(config: Config, store: Store, now: datetime) -> bool:
@@ -149,7 +150,7 @@ def plan(config: Config, store: Store | None, now: datetime, only: Number | None
     number with a ``keepalive``; with ``only`` a text not yet due is shown as it would go."""
     ledger = store.ledger() if store else None
     attempts = store.keepalive_attempts() if store else []
-    numbers = [only] if only else [n for n in config.numbers if n.keepalive]
+    numbers = [only] if only else having(config.numbers, "keepalive")
     out = (_planned(config, n, ledger, attempts, now, only is not None) for n in numbers)
     return [p for p in out if p is not None]
 

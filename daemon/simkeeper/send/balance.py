@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from simkeeper.core.model import Config, Gateway, Number
+from simkeeper.core.numbertable import having
 from simkeeper.core.redact import Redactor, mask_phones
 from simkeeper.engine.deadlines import local_today
 from simkeeper.engine.ussd import Reading, read_reply
@@ -49,7 +50,7 @@ class Checked:
 
 def wanted(config: Config) -> list[Number]:
     """The numbers with a ``balance_check``."""
-    return [n for n in config.numbers if n.balance_check]
+    return having(config.numbers, "balance_check")
 
 
 def due(config: Config, store: Store, now: datetime) -> list[Number]:

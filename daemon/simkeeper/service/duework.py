@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from array import array
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from itertools import zip_longest
 
 from simkeeper.core.errors import SimkeeperError
 from simkeeper.core.model import Config, Ledger, Number, Settings
+from simkeeper.core.numbertable import NumberTable
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.deadlines import Failure, isolated, local_today
 from simkeeper.engine.reminders import Outlook, Reminder, local_instant, outlook
@@ -29,23 +32,31 @@ from simkeeper.state.rows import OutboxItem
 from simkeeper.state.store import Store
 
 log = logging.getLogger("simkeeper.service")
+_NONE = NumberTable.of(())
 
 
 class DueWork:
     """What the daemon knows between passes: the index, the numbers it holds, the change log
-    read so far, and whether anything changed since the calendar feed was refreshed."""
+    read so far, and whether anything changed since the calendar feed was refreshed.
+
+    Numbers are known by their place in ``config.numbers`` (a
+    :class:`~simkeeper.core.numbertable.NumberTable`: the idle daemon holds columns, not a
+    ``Number`` a number); E.164 keys are only at the edges (the change log, the ledger)."""
 
     def __init__(self) -> None:
         self.index = DueIndex()
-        self.config: Config | None = None
-        # each number's place in config.numbers, by E.164 key (a place, not a (place, Number)
-        # pair: one small int a number is what the idle daemon holds)
-        self.numbers: dict[str, int] = {}
+        self.config: Config | None = None  # the config taken, its numbers as a table
+        self.given: Config | None = None  # the config as it was given to use()
         self.seq: int | None = None  # the change log read up to here; None: not built yet
-        self.pending: set[str] = set()  # numbers to look at on the next pass
+        self.pending: set[int] = set()  # the places of the numbers to look at next pass
         self.changed = True  # anything changed since the calendar feed was last refreshed
         self.zones: tuple[object, ...] = ()  # the numbers' time zones (their dates move a feed)
         self.pruned_on: date | None = None  # the change log was last pruned on this day
+
+    @property
+    def numbers(self) -> NumberTable:
+        """The numbers held (none before a config is taken)."""
+        return _table(self.config) if self.config else _NONE
 
     # -- the config -----------------------------------------------------------------------------
 
@@ -54,32 +65,42 @@ class DueWork:
         numbers are those held); otherwise the numbers whose definition differs, or every
         number when the settings or the targets' names and tags differ."""
         old = self.config
+        self.given = config
+        config = tabled(config)
         self.config = config
         self.changed = True
-        same = old is not None and unchanged_file and len(old.numbers) == len(config.numbers)
+        count = len(config.numbers)
+        same = old is not None and unchanged_file and len(old.numbers) == count
         if same and old is not None and _same_frame(old, config):
             return
-        numbers = {n.number: i for i, n in enumerate(config.numbers)}
         if old is None or self.seq is None or not _same_frame(old, config):
             self.index = DueIndex()
-            self.pending = set(numbers)
+            self.index.grow(count)
+            self.pending = set(range(count))
         else:
-            self._follow(old, config, numbers)
-        self.numbers = numbers
-        self.zones = tuple({n.timezone: None for n in config.numbers})
+            self._follow(old, config)
+        self.zones = tuple(self.numbers.distinct("timezone"))
 
-    def _follow(self, old: Config, config: Config, numbers: dict[str, int]) -> None:
+    def _follow(self, old: Config, config: Config) -> None:
         """Same settings and targets: only the numbers added, changed or removed are looked at
-        again, and the index follows the new order."""
-        for key, i in numbers.items():
-            held = self.numbers.get(key)
-            if held is None or old.numbers[held] != config.numbers[i]:
-                self.pending.add(key)
-        for key in self.numbers.keys() - numbers.keys():
-            self.index.drop(key)
-            self.pending.discard(key)
-        if list(self.numbers) != list(numbers):
-            self.index.reorder(numbers)
+        again, and the index follows the new places."""
+        before, after = _table(old), _table(config)
+        places = array("i", [-1]) * len(after)  # where each number was, -1: new
+        pending: set[int] = set()
+        for i, (number, there) in enumerate(zip_longest(after, before)):
+            if number is None:
+                break
+            if there is not None and there.number == number.number:
+                held: int | None = i  # the same place: most numbers after an edit
+            else:
+                held = before.position(number.number)
+                there = None if held is None else before[held]
+            if held is None or held in self.pending or there != number:
+                pending.add(i)
+            places[i] = -1 if held is None else held
+        self.pending = pending
+        if len(before) != len(after) or places != array("i", range(len(after))):
+            self.index.moved(places)
 
     # -- a pass -----------------------------------------------------------------------------
 
@@ -94,23 +115,25 @@ class DueWork:
         """Record what is due at ``now`` for the numbers whose time has come or whose inputs
         changed (every number on the first pass); how many reminders were new. The
         :data:`~simkeeper.send.delivery.Recorder` of the daemon's passes."""
-        if config is not self.config:
+        if config is not self.given and config is not self.config:
             self.use(config)
+        assert self.config is not None
+        config = self.config
         first = self.seq is None
         seq, changed = self._changes(store, first)
-        keys = self._to_look_at(now, changed, first)
+        places = self._to_look_at(now, changed, first)
         try:
             found, renew, known, recorded = self._record(
-                config, store, now, keys, first, failures, redact
+                config, store, now, places, first, failures, redact
             )
         except BaseException:
-            self.pending.update(keys)  # looked at again on the next pass
+            self.pending.update(places)  # looked at again on the next pass
             raise
         self.seq = seq
         if changed or first:
             self.changed = True
-        for key, got in found.items():
-            self.index.put(key, self.numbers[key], got)
+        for place, got in found.items():
+            self.index.put(place, got)
         reminded: dict[str, list[date]] = {}
         for r in renew:
             if r.key not in known:
@@ -132,15 +155,17 @@ class DueWork:
         config: Config,
         store: Store,
         now: datetime,
-        keys: list[str],
+        places: list[int],
         first: bool,
         failures: list[Failure],
         redact: Redactor | None,
-    ) -> tuple[dict[str, Outlook], list[Reminder], set[tuple[str, str, str, int]], int]:
-        """Work ``keys`` out and record what is due: their outlooks, the renew reminders due,
-        those of them recorded before this pass, and how many reminders were new."""
-        ledger = store.ledger() if first else store.ledger_for(keys)
-        found = self._work_out(keys, now, ledger, failures)
+    ) -> tuple[dict[int, Outlook], list[Reminder], set[tuple[str, str, str, int]], int]:
+        """Work the numbers at ``places`` out and record what is due: their outlooks, the
+        renew reminders due, those of them recorded before this pass, and how many reminders
+        were new."""
+        numbers = self.numbers.take(places)
+        ledger = store.ledger() if first else store.ledger_for(n.number for n in numbers)
+        found = self._work_out(places, numbers, now, ledger, failures)
         due = sorted(
             (r for f in found.values() for r in f.due),
             key=lambda r: (r.due_at, r.number.name, r.deadline, r.kind),
@@ -181,45 +206,47 @@ class DueWork:
         self.seq = newest
         self.changed = True
         near = []
-        for key, days in reminded.items():
-            if key not in self.numbers:
-                continue
-            number = self._number(key)
-            day = min(days)
+        places = self._places(reminded)
+        for place, number in zip(places, self.numbers.take(places), strict=True):
+            day = min(reminded[number.number])
             if day <= local_today(number, now):  # its alerts may already be near
-                near.append(key)
+                near.append(place)
             else:
-                self.index.wake_at(key, local_instant(day, time(0), number.timezone))
+                self.index.wake_at(place, local_instant(day, time(0), number.timezone))
         self._recompute(store, now, near)
         return True
 
-    def _number(self, key: str) -> Number:
-        """The configured number with the E.164 key ``key``."""
-        assert self.config is not None
-        return self.config.numbers[self.numbers[key]]
+    def _places(self, keys: Iterable[str]) -> list[int]:
+        """The places of the numbers with these E.164 keys that are held, in config order."""
+        found = (self.numbers.position(key) for key in keys)
+        return sorted(p for p in found if p is not None)
 
-    def _to_look_at(self, now: datetime, changed: set[str], first: bool) -> list[str]:
-        """The numbers this pass looks at, in config order."""
+    def _to_look_at(self, now: datetime, changed: set[str], first: bool) -> list[int]:
+        """The places of the numbers this pass looks at, in config order."""
         if first:
             self.pending.clear()
-            return list(self.numbers)
-        wanted = self.pending | changed
+            return list(range(len(self.numbers)))
+        wanted = self.pending | set(self._places(changed))
         wanted.update(self.index.pop_due(now))
         self.pending = set()
-        return sorted((k for k in wanted if k in self.numbers), key=lambda k: self.numbers[k])
+        return sorted(p for p in wanted if p < len(self.numbers))
 
     def _work_out(
-        self, keys: Iterable[str], now: datetime, ledger: Ledger, failures: list[Failure]
-    ) -> dict[str, Outlook]:
+        self,
+        places: list[int],
+        numbers: list[Number],
+        now: datetime,
+        ledger: Ledger,
+        failures: list[Failure],
+    ) -> dict[int, Outlook]:
         """Each number's outlook; one that cannot be worked out is tried again next day."""
         assert self.config
         settings = self.config.settings
-        found: dict[str, Outlook] = {}
-        for key in keys:
-            number = self._number(key)
+        found: dict[int, Outlook] = {}
+        for place, number in zip(places, numbers, strict=True):
             work = partial(_outlook_of, number, settings, now, ledger)
             got = isolated(number, failures, work)
-            found[key] = got[0] if got else Outlook((), None, _next_midnight(number, now))
+            found[place] = got[0] if got else Outlook((), None, _next_midnight(number, now))
         return found
 
     def _digest(
@@ -244,29 +271,31 @@ class DueWork:
         self.seq, changed = store.changed_since(seq)
         if changed:
             self.changed = True
-        self._recompute(store, now, changed)
+        self._recompute(store, now, self._places(changed))
 
-    def _recompute(self, store: Store, now: datetime, changed: Iterable[str]) -> None:
+    def _recompute(self, store: Store, now: datetime, changed: list[int]) -> None:
         """Work these numbers out again with their ledger as it is now, without recording;
         leave for the next pass those with something due not yet in the outbox."""
-        keys = sorted((k for k in changed if k in self.numbers), key=lambda k: self.numbers[k])
-        if not keys:
+        places = sorted(set(changed))
+        if not places:
             return
-        ledger = store.ledger_for(keys)
+        numbers = self.numbers.take(places)
+        ledger = store.ledger_for(n.number for n in numbers)
         broken: list[Failure] = []
-        found = self._work_out(keys, now, ledger, broken)
-        self.pending.update(f.number.number for f in broken)
+        found = self._work_out(places, numbers, now, ledger, broken)
+        at = {n.number: p for p, n in zip(places, numbers, strict=True)}
+        self.pending.update(at[f.number.number] for f in broken)
         due = {r.key: r.number.number for got in found.values() for r in got.due}
         recorded = store.recorded(due) if due else set()
-        self.pending.update(n for k, n in due.items() if k not in recorded)
-        for key, got in found.items():
-            self.index.put(key, self.numbers[key], got)
+        self.pending.update(at[n] for k, n in due.items() if k not in recorded)
+        for place, got in found.items():
+            self.index.put(place, got)
 
     # -- what the daemon asks -----------------------------------------------------------------
 
     def next_reminder(self) -> Reminder | None:
         """The earliest reminder ahead of any number (the first number's on a tie)."""
-        return self.index.next_reminder()
+        return self.index.next_reminder(self.numbers)
 
     def calendar_dates(self, now: datetime) -> tuple[date, ...]:
         """The dates a calendar feed depends on at ``now``: UTC's and each number zone's."""
@@ -277,24 +306,17 @@ def _outlook_of(number: Number, settings: Settings, now: datetime, ledger: Ledge
     return [outlook(number, settings, now, ledger)]
 
 
-def keep_held(old: Config | None, new: Config) -> Config:
-    """``new`` with each number equal to one ``old`` holds under the same E.164 number
-    replaced by that very object (the reload of an edited file: most numbers unchanged).
-
-    The daemon's index keeps the E.164 strings of the numbers it first saw as its keys, so
-    the objects of ``old`` stay partly alive anyway: keeping them whole and letting the new
-    copies go leaves the freed memory in whole blocks the allocator hands back, where letting
-    the old ones go left every block pinned by a few key strings (a reload grew the idle
-    daemon by a third at 100,000 numbers)."""
-    if old is None or old.numbers is new.numbers:
-        return new
-    held = {n.number: n for n in old.numbers}
-    numbers = tuple(_same_or(held.get(n.number), n) for n in new.numbers)
-    return replace(new, numbers=numbers)
+def tabled(config: Config) -> Config:
+    """``config`` with its numbers as a :class:`NumberTable` (as the cache gives them)."""
+    if isinstance(config.numbers, NumberTable):
+        return config
+    return replace(config, numbers=NumberTable.of(config.numbers))
 
 
-def _same_or(old: Number | None, new: Number) -> Number:
-    return old if old is not None and old == new else new
+def _table(config: Config) -> NumberTable:
+    numbers = tabled(config).numbers
+    assert isinstance(numbers, NumberTable)
+    return numbers
 
 
 def _same_frame(old: Config, new: Config) -> bool:

@@ -49,7 +49,7 @@ from simkeeper.host.sdnotify import Notifier
 from simkeeper.send.delivery import PassReport, PassSteps
 from simkeeper.service import worker
 from simkeeper.service.diskalert import DiskFullAlert
-from simkeeper.service.duework import DueWork, keep_held
+from simkeeper.service.duework import DueWork, tabled
 from simkeeper.service.feed import CalendarFeed
 from simkeeper.service.reloadack import Answer, answer_path, remove_answer, write_answer
 from simkeeper.state.backup import state_lock
@@ -93,6 +93,7 @@ def quiet_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.collect()
         gc.freeze()
         trim_heap()
         if enabled:
@@ -160,9 +161,10 @@ class Service:
         config cache (``$CACHE_DIRECTORY``, else the folder the commands use), from which the
         daemon takes them while the file is unchanged; a cache that cannot be written is
         skipped and the daemon validates them itself."""
-        return worker.load_checked(
+        config = worker.load_checked(
             self.config_path, self.warn, self.wait_for, cache=configcache.folder()
         )
+        return tabled(config)  # held as columns (from the cache they already are)
 
     @staticmethod
     def warn(line: str) -> None:
@@ -438,7 +440,6 @@ class Service:
             return Answer(self.reloads, False, tuple(e.lines()))
         if self.config and config.settings.state != self.config.settings.state:
             log.warning("settings.state changed: restart simkeeper to move the database")
-        config = keep_held(self.config, config)  # the numbers held where they did not change
         self.config = config
         unchanged = raw is not None and raw == self.config_digest == file_digest(self.config_path)
         self.work.use(config, unchanged_file=unchanged)
