@@ -372,3 +372,34 @@ def test_kept_tables_are_validated_again_when_what_they_read_besides_changed(tmp
     got = config_mod.load(path, env=env, cache=cache)
     assert calls() - before == 10
     assert got == uncached(path, env) and got.numbers[0].timezone_name == "Asia/Tokyo"
+
+
+def test_an_edit_parses_only_the_tables_it_changed(tmp_path, env, monkeypatch):
+    """After an edit, each [[numbers]] table whose text is as it was is taken from the entry
+    without parsing it: only the edited tables and the text around the tables are parsed."""
+    path, cache = write_config(tmp_path / "c.toml", many(200)), tmp_path / "cache"
+    config_mod.load(path, env=env, cache=cache)
+    text = many(200, changed=57)
+    path.write_text(text)
+    parsed: list[int] = []
+    loads = config_mod.tomllib.loads
+    monkeypatch.setattr(config_mod.tomllib, "loads", lambda s: parsed.append(len(s)) or loads(s))
+    edited = config_mod.load(path, env=env, cache=cache)
+    assert sum(parsed) < len(text) // 10, parsed
+    monkeypatch.undo()
+    assert edited == uncached(path, env) and edited.numbers[57].due == date(2027, 1, 3)
+
+
+def test_tables_inside_a_multi_line_string_are_no_tables_after_an_edit(tmp_path, env):
+    """A text with a multi-line string could hold lines that look like tables: its tables are
+    not told apart by their headers, the whole text is parsed."""
+    fake = '[[numbers]]\nname = "fake"\nnumber = "+44 7911 999999"\ncycle = "monthly"\n'
+    strings = f'[templates]\nrenew = """{{name}} is due\n{fake}due = 2026-12-15\n"""\n'
+    text = many(20).replace("[[numbers]]", strings + "[[numbers]]", 1)
+    path, cache = write_config(tmp_path / "c.toml", text), tmp_path / "cache"
+    config_mod.load(path, env=env, cache=cache)
+    path.write_text(text.replace("due = 2026-12-15\n\n", "due = 2027-01-03\n\n", 1))
+    edited = config_mod.load(path, env=env, cache=cache)
+    assert edited == uncached(path, env)
+    assert "fake" not in [n.name for n in edited.numbers] and len(edited.numbers) == 20
+    assert "fake" in edited.templates["renew"]

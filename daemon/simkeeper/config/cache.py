@@ -33,7 +33,7 @@ from simkeeper import __version__
 from simkeeper.core.model import Number, Settings, Target
 from simkeeper.core.numbertable import NumberTable, encode
 
-FORMAT = 3  # 3: the numbers as columns (2: pickled Number objects, 1,000 a pickle)
+FORMAT = 4  # 4: each table's text digest too (3: numbers as columns; 2: pickled numbers)
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
 # The modules whose code decides what a validated number is: a change to any of them (an
 # editable install keeps its version number) makes every entry stale.
@@ -61,12 +61,24 @@ class Entry:
     # table_digest() of each number's table, in order, joined: one bytes object, not a
     # million (a load from the cache never splits them; only an edit's reuse does)
     digests: bytes = b""
+    # text_digest() of each number's table as written, in order (empty: the text's tables
+    # cannot be told apart without parsing it, see table_chunks())
+    texts: bytes = b""
 
     def by_table(self) -> dict[bytes, Number]:
         """Each number by the digest of the table it was validated from."""
         blob, size = self.digests, DIGEST_SIZE
         split = (blob[i : i + size] for i in range(0, len(blob), size))
         return dict(zip(split, self.numbers, strict=True))
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A number taken whole from the entry of an earlier text: its table's text is unchanged
+    (it stands for that table among the parsed ones; see ``load``'s edited path)."""
+
+    number: Number
+    digest: bytes  # its table_digest(), as the entry holds it
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class Head:
     count: int
     code: str
     digests: bytes
+    texts: bytes
     path: Path
     offset: int  # where the columns start
     stamp: tuple[int, int, int]  # the file's inode, mtime and size: the same file read on
@@ -178,6 +191,46 @@ def number_spans(text: str) -> Spans:
     return tuple(spans)
 
 
+def table_chunks(text: str) -> list[tuple[int, int]] | None:
+    """Where each ``[[numbers]]`` table lies in ``text`` (its header through its sub-tables),
+    in order; None when a header-like line could be inside a multi-line string (the text has
+    a ``\"\"\"`` or a ``'''``): only then can the tables be told apart without parsing the text."""
+    if '"""' in text or "'''" in text:
+        return None
+    chunks: list[tuple[int, int]] = []
+    start: int | None = None
+    for m in _HEADER.finditer(text):
+        name = m.group(1).replace('"', "").replace("'", "").strip()
+        if name.startswith("numbers.") and start is not None:
+            continue  # a sub-table of the table begun before
+        if start is not None:
+            chunks.append((start, m.start()))
+            start = None
+        if name == "numbers" and m.group(0).lstrip().startswith("[["):
+            start = m.start()
+        elif name == "numbers" or name.startswith("numbers."):
+            return None  # [numbers] as a plain table, or a sub-table before any: parse it all
+    if start is not None:
+        chunks.append((start, len(text)))
+    return chunks
+
+
+def text_digest(text: str) -> bytes:
+    """The digest of one table's text as written (see :func:`table_chunks`)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE).digest()
+
+
+def merged(chunks: list[tuple[int, int]]) -> Spans:
+    """Adjacent chunks as one span, as :func:`number_spans` gives them."""
+    spans: list[tuple[int, int]] = []
+    for start, end in chunks:
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return tuple(spans)
+
+
 def without(text: str, spans: Spans) -> str:
     """``text`` with the ``spans`` left out."""
     parts, at = [], 0
@@ -217,14 +270,17 @@ def read_head(cache: Path, config: Path, key: str, code: str = "") -> Head | Non
             written = f.read(len(key)).decode("ascii", "replace")
             if written != key and not code:
                 return None
-            form, context, spans, count, wrote_code, blob = pickle.load(f)
+            form, context, spans, count, wrote_code, blob, texts = pickle.load(f)
             if form != FORMAT or (written != key and wrote_code != code):
                 return None  # another layout, or another text validated by other code
             stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-            head = Head(written, context, spans, count, wrote_code, blob, path, f.tell(), stamp)
+            head = Head(
+                written, context, spans, count, wrote_code, blob, texts, path, f.tell(), stamp
+            )
     except Exception:  # a corrupt or truncated entry is a miss, whatever unpickling says
         return None
-    return head if len(head.digests) == DIGEST_SIZE * head.count else None
+    size = DIGEST_SIZE * head.count
+    return head if len(head.digests) == size and len(head.texts) in (0, size) else None
 
 
 def read_numbers(head: Head) -> Entry | None:
@@ -245,7 +301,7 @@ def read_numbers(head: Head) -> Entry | None:
         return None
     if numbers is None:
         return None
-    return Entry(head.key, head.context, head.spans, numbers, head.code, head.digests)
+    return Entry(head.key, head.context, head.spans, numbers, head.code, head.digests, head.texts)
 
 
 def write(cache: Path, config: Path, entry: Entry) -> None:
@@ -268,7 +324,12 @@ def write(cache: Path, config: Path, entry: Entry) -> None:
             blob = entry.digests
             if len(blob) != DIGEST_SIZE * len(numbers):
                 raise ValueError("a digest per number")
-            header = (FORMAT, entry.context, entry.spans, len(numbers), entry.code, blob)
+            if len(entry.texts) not in (0, len(blob)):
+                raise ValueError("a text digest per number, or none")
+            header = (
+                *(FORMAT, entry.context, entry.spans, len(numbers), entry.code, blob),
+                entry.texts,
+            )
             pickle.dump(header, f, pickle.HIGHEST_PROTOCOL)
             for column in encode(numbers):
                 pickle.dump(column, f, pickle.HIGHEST_PROTOCOL)

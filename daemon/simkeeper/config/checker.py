@@ -48,6 +48,9 @@ class Checker:
         # each valid number's table digest, kept for the cache (None: no cache in use).
         self.previous: Entry | None = None
         self.digests: list[bytes] | None = None
+        # The [[numbers]] tables when the load parsed them one by one (a Kept for each one
+        # whose text is unchanged), instead of data["numbers"].
+        self.parsed_tables: list[Any] | None = None
 
     # -- reporting ----------------------------------------------------------------------------
 

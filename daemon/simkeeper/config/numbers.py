@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from simkeeper.config import autopilot, inbound
 from simkeeper.config.balancecheck import balance_check
-from simkeeper.config.cache import context_key, settings_defaults, table_digest
+from simkeeper.config.cache import Kept, context_key, settings_defaults, table_digest
 from simkeeper.config.readers import SchemaWalk
 from simkeeper.config.values import TomlTable, _join, _suggest
 from simkeeper.core.model import Number, Settings, Stage, Target, Tier
@@ -40,12 +40,16 @@ class NumberChecks(SchemaWalk):
         tags = {t.name for t in targets} | {tag for t in targets for tag in t.tags}
         reuse = self._reusable(settings, targets)
         for i, entry in enumerate(entries, start=1):
-            digest = table_digest(entry) if self.digests is not None else b""
-            number = reuse.get(digest)  # validated before from this very table and context
-            if number is None:
-                number = self.number(entry, f"numbers[{i}]", settings, tags, bool(targets))
-            # Names are compared even when the entry has other problems: all reported at once.
-            name = entry.get("name")
+            number: Number | None
+            if isinstance(entry, Kept):  # its text unchanged: validated before, as it is
+                number, digest, name = entry.number, entry.digest, entry.number.name
+            else:
+                digest = table_digest(entry) if self.digests is not None else b""
+                number = reuse.get(digest)  # validated before from this very table and context
+                if number is None:
+                    number = self.number(entry, f"numbers[{i}]", settings, tags, bool(targets))
+                # Names are compared even when the entry has other problems: all reported.
+                name = entry.get("name")
             if isinstance(name, str) and name.strip():
                 if name.strip() in names:
                     self.problem(

@@ -64,7 +64,10 @@ class Validator(NumberChecks):
         self.gateway_kinds = {g.name: g.kind for g in gateways}
         numbers: Sequence[Number]
         if cached is None:
-            numbers = tuple(self.numbers(self.array(data, "numbers"), settings, targets))
+            tables = (
+                self.array(data, "numbers") if self.parsed_tables is None else self.parsed_tables
+            )
+            numbers = tuple(self.numbers(tables, settings, targets))
         elif cached.context == configcache.context_key(
             configcache.settings_defaults(settings), targets, self.gateway_kinds
         ):
