@@ -7,7 +7,7 @@ number's own time zone, and "today" is the date of ``now`` in that zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -104,6 +104,26 @@ def occurrences(number: Number, start: date, end: date) -> Iterator[date]:
     while (day := number.cycle.step(number.due, k)) <= end:
         yield day
         k += 1
+
+
+def fixed_dates(number: Number, start: date, end: date) -> tuple[date, ...]:
+    """:func:`occurrences` in a window, as a tuple: worked out once per plan and window
+    (numbers share their plans: a million numbers of ``upcoming`` have a few hundred)."""
+    if number.rolling or number.due is None:
+        return ()
+    return _fixed_dates(number.due, number.cycle, start, end)
+
+
+@lru_cache(maxsize=16384)
+def _fixed_dates(due: date, cycle: Cycle | None, start: date, end: date) -> tuple[date, ...]:
+    if cycle is None:
+        return (due,) if start <= due <= end else ()
+    found = []
+    k = cycle.first_index_on_or_after(due, start)
+    while (day := cycle.step(due, k)) <= end:
+        found.append(day)
+        k += 1
+    return tuple(found)
 
 
 def next_occurrence_after(number: Number, day: date) -> date | None:
@@ -298,7 +318,7 @@ def _deadlines(number: Number, today: date, end: date, ledger: Ledger) -> list[D
             found.append(Deadline(number, day, (day - today).days))
     else:
         done = ledger.done
-        for day in occurrences(number, risk_from, end):
+        for day in fixed_dates(number, risk_from, end):
             if done and (number.number, day) in done:
                 continue  # as renew_deadlines() leaves it out
             paid = paid_from_balance(number, proj, day) if proj else False
@@ -332,7 +352,7 @@ def upcoming(
             span = todays[n.timezone] = (today, today + timedelta(days=days))
         return _deadlines(n, *span, ledger)
 
-    numbers = tuple(numbers)
+    numbers = numbers if isinstance(numbers, Sequence) else tuple(numbers)  # read twice
     try:  # all at once; only when a number fails, again one by one (the work is pure)
         found = [d for n in numbers for d in deadlines_of(n)]
     except Exception:
