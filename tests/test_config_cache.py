@@ -403,3 +403,20 @@ def test_tables_inside_a_multi_line_string_are_no_tables_after_an_edit(tmp_path,
     assert edited == uncached(path, env)
     assert "fake" not in [n.name for n in edited.numbers] and len(edited.numbers) == 20
     assert "fake" in edited.templates["renew"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        many(30),
+        "[settings]\n[[numbers]]\na=1\n[numbers.x]\nb=2\n[[numbers]]\n[templates]\nx='1'\n[[numbers]]\n",
+        "[[ numbers ]]\n[ numbers.x ]\n[web]\n# [[numbers]]\n[[numbers]] # a comment\nname='x'\n",
+    ],
+)
+def test_the_tables_told_apart_lie_where_the_spans_of_the_tables_lie(text):
+    chunks = configcache.table_chunks(text)
+    assert chunks is not None
+    assert configcache.merged(chunks) == configcache.number_spans(text)
+    assert all(text[a:b].lstrip().startswith("[[") for a, b in chunks)
+    assert configcache.table_chunks(text + 'note = """\n"""\n') is None
+    assert configcache.table_chunks("[numbers]\nx = 1\n") is None

@@ -240,7 +240,8 @@ def _keep(
     """Write the cache entry of a config that validated (``keys``: its content and code
     keys), if the text around its ``[[numbers]]`` tables parses alone to exactly what it holds
     besides them."""
-    spans = configcache.number_spans(text)
+    chunks = configcache.table_chunks(text)  # one header scan for both
+    spans = configcache.merged(chunks) if chunks is not None else configcache.number_spans(text)
     try:
         rest = tomllib.loads(configcache.without(text, spans))
     except tomllib.TOMLDecodeError:
@@ -248,7 +249,6 @@ def _keep(
     if rest != {k: v for k, v in data.items() if k != "numbers"}:
         return
     key, code = keys
-    chunks = configcache.table_chunks(text)
     texts = b""
     if chunks is not None and len(chunks) == len(config.numbers):
         texts = b"".join(configcache.text_digest(text[a:b]) for a, b in chunks)
