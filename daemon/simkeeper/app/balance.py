@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from simkeeper.app.stores import state_location  # not simkeeper.app: it imports this module
 from simkeeper.core.errors import UsageError
 from simkeeper.core.model import Config, Number
+from simkeeper.core.numbertable import having
 from simkeeper.core.redact import Redactor
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 def balance_work(config: Config, store: Store, now: datetime) -> bool:
     """Whether a balance check is due at ``now`` (asked without importing a gateway client)."""
-    if not any(n.balance_check for n in config.numbers):
+    if not having(config.numbers, "balance_check"):
         return False  # off: nothing of the checks is imported
     from simkeeper.send.balance import due
 
@@ -72,7 +73,7 @@ def reading_counts(config: Config) -> dict[str, int]:
 
 def reading_metrics(config: Config) -> tuple[Metric, ...]:
     """``simkeeper_balance_readings_total`` by outcome (none when no number checks)."""
-    if not any(n.balance_check for n in config.numbers):
+    if not having(config.numbers, "balance_check"):
         return ()
     from simkeeper.present.probes import reading_metrics as figures
 

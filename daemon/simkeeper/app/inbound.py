@@ -68,7 +68,7 @@ def shown_sender(sender: str) -> str:
 def take(config: Config, store: Store, gateway: Gateway, text: Inbound, now: datetime) -> Taken:
     """Keep ``text`` (received on ``gateway``) and act on it when it matches, all in one
     transaction: a text seen before is a ``duplicate`` and changes nothing."""
-    number = owner(config.numbers, gateway.name, text.sim)
+    number = owner(having(config.numbers, "inbound"), gateway.name, text.sim)
     carrier = number is not None and from_carrier(number, text.sender)
     # Nobody's business but the owner's: a text from a person is counted, its words not kept.
     words = text.text if carrier or (number is None and _short(text.sender)) else ""

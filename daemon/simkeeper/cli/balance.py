@@ -12,6 +12,7 @@ from simkeeper import app
 from simkeeper.app import balance
 from simkeeper.cli.base import NOW_OPTION, Context, parse_now
 from simkeeper.core.model import Config, Number
+from simkeeper.core.numbertable import having
 from simkeeper.engine.balances import money
 from simkeeper.engine.deadlines import local_today, projection
 from simkeeper.present.views import local_stamp
@@ -83,7 +84,7 @@ def _runs_out(config: Config, number: Number, moment: datetime, t: Translator) -
 def history_lines(config: Config, number_e164: str | None, t: Translator) -> list[str]:
     """Every balance check by USSD for ``history`` (of one number, or all), newest first: the
     failed ones too, which the history's own rows (matched readings) leave out."""
-    if not any(n.balance_check for n in config.numbers):
+    if not having(config.numbers, "balance_check"):
         return []
     store = app.open_state_readonly(config)
     if store is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from simkeeper.core.model import EMPTY_LEDGER, Config, Ledger, Number
+from simkeeper.core.numbertable import having
 from simkeeper.core.redact import Redactor, display_url
 from simkeeper.engine.balances import Projection
 from simkeeper.engine.deadlines import (
@@ -219,7 +220,7 @@ def build_status(
 
 def _failed_readings(config: Config, store: Store | None) -> list[Attention]:
     """The numbers (with a ``balance_check``) whose newest reading gave no balance."""
-    checked = {n.number for n in config.numbers if n.balance_check}
+    checked = {n.number for n in having(config.numbers, "balance_check")}
     if store is None or not checked:
         return []
     latest = store.latest_readings()
