@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import weakref
 from array import array
 from collections.abc import Iterable
 from dataclasses import replace
@@ -46,7 +47,8 @@ class DueWork:
     def __init__(self) -> None:
         self.index = DueIndex()
         self.config: Config | None = None  # the config taken, its numbers as a table
-        self.given: Config | None = None  # the config as it was given to use()
+        # the config as it was given to use(), not kept alive here (a tuple of numbers)
+        self.given: weakref.ref[Config] | None = None
         self.seq: int | None = None  # the change log read up to here; None: not built yet
         self.pending: set[int] = set()  # the places of the numbers to look at next pass
         self.changed = True  # anything changed since the calendar feed was last refreshed
@@ -65,7 +67,7 @@ class DueWork:
         numbers are those held); otherwise the numbers whose definition differs, or every
         number when the settings or the targets' names and tags differ."""
         old = self.config
-        self.given = config
+        self.given = weakref.ref(config)
         config = tabled(config)
         self.config = config
         self.changed = True
@@ -115,7 +117,8 @@ class DueWork:
         """Record what is due at ``now`` for the numbers whose time has come or whose inputs
         changed (every number on the first pass); how many reminders were new. The
         :data:`~simkeeper.send.delivery.Recorder` of the daemon's passes."""
-        if config is not self.given and config is not self.config:
+        given = self.given() if self.given else None
+        if config is not given and config is not self.config:
             self.use(config)
         assert self.config is not None
         config = self.config
