@@ -420,3 +420,77 @@ def test_the_tables_told_apart_lie_where_the_spans_of_the_tables_lie(text):
     assert all(text[a:b].lstrip().startswith("[[") for a, b in chunks)
     assert configcache.table_chunks(text + 'note = """\n"""\n') is None
     assert configcache.table_chunks("[numbers]\nx = 1\n") is None
+
+
+_VARIANTS = (
+    'cycle = "monthly"\ndue = 2026-12-15\n',
+    'cycle = "yearly"\ndue = 2027-03-01\n# a comment inside the table\n',
+    'rolling = true\ncycle = "every 180 days"\nlast_renewed = 2026-06-01\n',
+    'cycle = "monthly"\ndue = 2026-12-20\n[[numbers.after_deadline]]\nafter = "0d"\n'
+    'state = "grace"\n',
+    'cycle = "30 days"\ndue = 2026-12-15\n',  # a problem: both loads must report it alike
+)
+_BETWEEN = ("", "\n# between tables\n", '\n[templates]\ntitle = "due: {name}"\n')
+
+
+def _text(tables: list[tuple[int, int, int]]) -> str:
+    head = '[settings]\ntimezone = "Europe/London"\n[[notify]]\nname = "c"\nurl = "console://"\n'
+    parts = [head]
+    for ident, variant, between in tables:
+        parts.append(
+            f'[[numbers]]\nname = "n{ident}"\nnumber = "+44 7911 {123000 + ident}"\n'
+            + _VARIANTS[variant]
+            + _BETWEEN[between]
+        )
+    return "".join(parts)
+
+
+_VARIANT = st.sampled_from((0, 0, 1, 1, 2, 2, 3, 3, 4))  # the one with a problem now and then
+_TABLE = st.tuples(st.integers(0, 30), _VARIANT, st.integers(0, 1))
+_TABLES = st.lists(_TABLE, max_size=12, unique_by=lambda t: t[0])
+
+
+@st.composite
+def _edits(draw: st.DrawFn) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """A text's tables before, and after an edit of some of them (most kept as they were)."""
+    before = draw(_TABLES)
+    after = []
+    for kept in before:
+        what = draw(st.sampled_from(("keep", "keep", "keep", "change", "drop", "add")))
+        if what == "change":
+            kept = (kept[0], draw(_VARIANT), kept[2])
+        if what != "drop":
+            after.append(kept)
+        if what == "add":
+            after.append(draw(_TABLE))
+    if after and draw(st.booleans()):
+        after.insert(draw(st.integers(0, len(after))), after.pop(0))  # one table moved
+    if draw(st.integers(0, 9)) == 0:  # now and then another kind of table among them
+        at = draw(st.integers(0, len(after)))
+        after[at:at] = [(99, 0, 2)]
+    return before, after
+
+
+def _outcome(path: Path, env: dict[str, str], cache: Path | None) -> object:
+    try:
+        return config_mod.load(path, env=env, cache=cache)
+    except ConfigError as e:
+        return e.lines()
+
+
+@given(edit=_edits())
+def test_an_edited_file_loads_with_the_cache_as_without_it(edit):
+    """Whatever the edit (tables changed, moved, added, removed, a sub-table, a table of
+    another kind between them, a duplicate, a problem), a load through the entry of the text
+    before gives what a load without any cache gives: the same config or the same errors."""
+    import tempfile
+
+    before, after = edit
+    with tempfile.TemporaryDirectory() as folder:
+        path, cache = Path(folder) / "c.toml", Path(folder) / "cache"
+        env = {"HOME": folder}
+        write_config(path, _text(before))
+        _outcome(path, env, cache)  # writes the entry when the text is valid
+        path.write_text(_text(after))
+        assert _outcome(path, env, cache) == _outcome(path, env, None)
+        assert _outcome(path, env, cache) == _outcome(path, env, None)  # and from its entry
