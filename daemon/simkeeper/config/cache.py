@@ -170,35 +170,17 @@ def settings_defaults(settings: Settings) -> dict[str, Any]:
     }
 
 
-def number_spans(text: str) -> Spans:
-    """Where the ``[[numbers]]`` tables (and their sub-tables) lie in ``text``, merged.
+def number_chunks(text: str) -> tuple[list[tuple[int, int]], bool]:
+    """Where the ``[[numbers]]`` tables lie in ``text``, each from its header through its
+    sub-tables (a ``[numbers]`` table, or a sub-table with none before it, begins one too), and
+    whether they tell the tables apart: each one ``[[numbers]]`` table, and no multi-line
+    string (``\"\"\"``, ``'''``) in the text, the only place a header-like line can hide.
 
-    A plain scan for header lines: a header-like line inside a multi-line string fools it, so
-    :func:`write` only keeps spans whose removal leaves the rest of the config parsing the same.
-    """
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    for m in _HEADER.finditer(text):
-        name = m.group(1).replace('"', "").replace("'", "").strip()
-        inside = name == "numbers" or name.startswith("numbers.")
-        if inside and start is None:
-            start = m.start()
-        elif not inside and start is not None:
-            spans.append((start, m.start()))
-            start = None
-    if start is not None:
-        spans.append((start, len(text)))
-    return tuple(spans)
-
-
-def table_chunks(text: str) -> list[tuple[int, int]] | None:
-    """Where each ``[[numbers]]`` table lies in ``text`` (its header through its sub-tables),
-    in order; None when a header-like line could be inside a multi-line string (the text has
-    a ``\"\"\"`` or a ``'''``): only then can the tables be told apart without parsing the text."""
-    if '"""' in text or "'''" in text:
-        return None
+    A plain scan for header lines: :func:`write` keeps an entry only when leaving these out
+    leaves the rest of the config parsing the same."""
     chunks: list[tuple[int, int]] = []
     start: int | None = None
+    apart = '"""' not in text and "'''" not in text
     for m in _HEADER.finditer(text):
         name = m.group(1).replace('"', "").replace("'", "").strip()
         if name.startswith("numbers.") and start is not None:
@@ -206,13 +188,24 @@ def table_chunks(text: str) -> list[tuple[int, int]] | None:
         if start is not None:
             chunks.append((start, m.start()))
             start = None
-        if name == "numbers" and m.group(0).lstrip().startswith("[["):
+        if name == "numbers" or name.startswith("numbers."):
             start = m.start()
-        elif name == "numbers" or name.startswith("numbers."):
-            return None  # [numbers] as a plain table, or a sub-table before any: parse it all
+            apart = apart and name == "numbers" and m.group(0).lstrip().startswith("[[")
     if start is not None:
         chunks.append((start, len(text)))
-    return chunks
+    return chunks, apart
+
+
+def number_spans(text: str) -> Spans:
+    """Where the ``[[numbers]]`` tables (and their sub-tables) lie in ``text``, merged."""
+    return merged(number_chunks(text)[0])
+
+
+def table_chunks(text: str) -> list[tuple[int, int]] | None:
+    """Each ``[[numbers]]`` table's place in ``text``, in order; None when they cannot be told
+    apart without parsing the text (see :func:`number_chunks`)."""
+    chunks, apart = number_chunks(text)
+    return chunks if apart else None
 
 
 def text_digest(text: str) -> bytes:

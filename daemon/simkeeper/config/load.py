@@ -129,11 +129,8 @@ def _cached(
     numbers from the entry. None (load it all) when what the numbers were validated against
     changed, or on any problem (a full load then reports every problem exactly as without a
     cache, with its line: ``rest`` is given the validator only for a hit, which has none)."""
-    try:
-        data = tomllib.loads(rest)
-    except (tomllib.TOMLDecodeError, RecursionError):
-        return None
-    if "numbers" in data or _deepest(data):
+    data = _around(rest)
+    if data is None:
         return None
     entry = configcache.read_numbers(head)
     if entry is None:
@@ -162,11 +159,8 @@ def _edited(
     if chunks is None or len(chunks) > 2 * head.count + 1000:
         return None
     spans = configcache.merged(chunks)
-    try:
-        data = tomllib.loads(configcache.without(text, spans))
-    except (tomllib.TOMLDecodeError, RecursionError):
-        return None
-    if "numbers" in data or _deepest(data):
+    data = _around(configcache.without(text, spans))
+    if data is None:
         return None
     tables = _tables(text, chunks, head)
     entry = configcache.read_numbers(head) if tables is not None else None
@@ -228,6 +222,16 @@ def _context(config: Config) -> str:
     )
 
 
+def _around(rest: str) -> dict[str, Any] | None:
+    """The text around the ``[[numbers]]`` tables, parsed alone; None when it does not parse,
+    is too deep, or still holds numbers (the tables were not where the scan found them)."""
+    try:
+        data = tomllib.loads(rest)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return None
+    return None if "numbers" in data or _deepest(data) else data
+
+
 def _keep(
     cache: Path,
     path: Path,
@@ -240,8 +244,8 @@ def _keep(
     """Write the cache entry of a config that validated (``keys``: its content and code
     keys), if the text around its ``[[numbers]]`` tables parses alone to exactly what it holds
     besides them."""
-    chunks = configcache.table_chunks(text)  # one header scan for both
-    spans = configcache.merged(chunks) if chunks is not None else configcache.number_spans(text)
+    chunks, apart = configcache.number_chunks(text)
+    spans = configcache.merged(chunks)
     try:
         rest = tomllib.loads(configcache.without(text, spans))
     except tomllib.TOMLDecodeError:
@@ -250,7 +254,7 @@ def _keep(
         return
     key, code = keys
     texts = b""
-    if chunks is not None and len(chunks) == len(config.numbers):
+    if apart and len(chunks) == len(config.numbers):
         texts = b"".join(configcache.text_digest(text[a:b]) for a, b in chunks)
     entry = configcache.Entry(key, _context(config), spans, config.numbers, code, digests, texts)
     configcache.write(cache, path, entry)

@@ -89,7 +89,12 @@ def typecode(size: int) -> str:
     return "B" if size <= 1 << 8 else "H" if size <= 1 << 16 else "I"
 
 
-Rows = slice | Sequence[int]  # a run of positions, or positions in any order
+Rows = slice | Sequence[int]  # a run of positions (start and stop given), or any positions
+
+
+def _chosen(indexes: array[int], rows: Rows) -> Iterable[int]:
+    """The value indexes of ``rows``."""
+    return indexes[rows] if isinstance(rows, slice) else map(indexes.__getitem__, rows)
 
 
 class _Shared:
@@ -105,10 +110,7 @@ class _Shared:
         return self.values[self.indexes[i]]
 
     def take(self, rows: Rows) -> Iterator[Any]:
-        chosen = (
-            self.indexes[rows] if isinstance(rows, slice) else map(self.indexes.__getitem__, rows)
-        )
-        return map(self.values.__getitem__, chosen)
+        return map(self.values.__getitem__, _chosen(self.indexes, rows))
 
     def distinct(self) -> list[Any]:
         return self.values
@@ -132,16 +134,13 @@ class _Packed:
 
     def take(self, rows: Rows) -> Iterator[str]:
         text, starts = self.text, self.starts
-        if self.indexes is None and isinstance(rows, slice):
+        if self.indexes is not None:
+            picked: Iterable[int] = _chosen(self.indexes, rows)
+        elif isinstance(rows, slice):  # a run of numbers: their strings lie end to end
             at = starts[rows.start : rows.stop + 1]
             return map(text.__getitem__, map(slice, at, islice(at, 1, None)))
-        picked = (
-            (self.indexes[rows] if isinstance(rows, slice) else map(self.indexes.__getitem__, rows))
-            if self.indexes is not None
-            else range(len(starts) - 1)[rows]
-            if isinstance(rows, slice)
-            else rows
-        )
+        else:
+            picked = rows
         return (text[starts[j] : starts[j + 1]] for j in picked)
 
     def distinct(self) -> list[str]:
