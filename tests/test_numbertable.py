@@ -57,7 +57,7 @@ def test_a_table_gives_back_every_number_exactly(
     assert table.take(picked) == [numbers[i] for i in picked]
     with pytest.raises(IndexError):
         table[len(numbers)]
-    assert table.value("name", 4) == "二号"
+    assert table[4].name == "二号"
     zones = {n.timezone for n in numbers}
     assert set(table.distinct("timezone")) == zones
 

@@ -61,7 +61,7 @@ class Entry:
     # table_digest() of each number's table, in order, joined: one bytes object, not a
     # million (a load from the cache never splits them; only an edit's reuse does)
     digests: bytes = b""
-    # text_digest() of each number's table as written, in order (empty: the text's tables
+    # text_digests() of the numbers' tables as written, in order (empty: the text's tables
     # cannot be told apart without parsing it, see table_chunks())
     texts: bytes = b""
 
@@ -208,9 +208,14 @@ def table_chunks(text: str) -> list[tuple[int, int]] | None:
     return chunks if apart else None
 
 
-def text_digest(text: str) -> bytes:
-    """The digest of one table's text as written (see :func:`table_chunks`)."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE).digest()
+def text_digests(text: str, chunks: list[tuple[int, int]]) -> list[bytes]:
+    """The digest of each table's text as written (``chunks``: see :func:`table_chunks`)."""
+    return [
+        hashlib.blake2b(
+            text[a:b].encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE
+        ).digest()
+        for a, b in chunks
+    ]
 
 
 def merged(chunks: list[tuple[int, int]]) -> Spans:

@@ -162,15 +162,16 @@ def _edited(
     data = _around(configcache.without(text, spans))
     if data is None:
         return None
-    tables = _tables(text, chunks, head)
+    written = configcache.text_digests(text, chunks)
+    tables = _tables(text, chunks, written, head)
     entry = configcache.read_numbers(head) if tables is not None else None
     if tables is None or entry is None:
         return None
     kept = [i for i, t in enumerate(tables) if isinstance(t, int)]
     held = NumberTable.of(entry.numbers).take([tables[i] for i in kept])
+    size = configcache.DIGEST_SIZE
     for i, number in zip(kept, held, strict=True):
         place = tables[i]
-        size = configcache.DIGEST_SIZE
         tables[i] = configcache.Kept(number, head.digests[place * size : (place + 1) * size])
     validator = Validator(path, text, env, url_check, require_secrets)
     validator.parsed_tables, validator.digests = tables, []
@@ -183,27 +184,29 @@ def _edited(
     cache, key = where
     if cache is not None:
         digests = b"".join(validator.digests)
-        texts = b"".join(configcache.text_digest(text[a:b]) for a, b in chunks)
+        texts = b"".join(written)  # the digests the tables were matched by
         new = configcache.Entry(key, context, spans, config.numbers, head.code, digests, texts)
         configcache.write(cache, path, new)
     return config
 
 
-def _tables(text: str, chunks: list[tuple[int, int]], head: configcache.Head) -> list[Any] | None:
-    """Each table of ``text``: the place of the same text in the entry ``head``, or the
-    table parsed alone; None when one does not parse alone as exactly one table."""
+def _tables(
+    text: str, chunks: list[tuple[int, int]], written: list[bytes], head: configcache.Head
+) -> list[Any] | None:
+    """Each table of ``text`` (``written``: the digests of their texts): the place of the same
+    text in the entry ``head``, or the table parsed alone; None when one does not parse alone
+    as exactly one table."""
     size = configcache.DIGEST_SIZE
     blob = head.texts
     before = {blob[i : i + size]: i // size for i in range(0, len(blob), size)}
     tables: list[Any] = []
-    for start, end in chunks:
-        part = text[start:end]
-        place = before.get(configcache.text_digest(part))
+    for (start, end), digest in zip(chunks, written, strict=True):
+        place = before.get(digest)
         if place is not None:
             tables.append(place)
             continue
         try:
-            alone = tomllib.loads(part)
+            alone = tomllib.loads(text[start:end])
         except (tomllib.TOMLDecodeError, RecursionError):
             return None
         got = alone.get("numbers")
@@ -255,7 +258,7 @@ def _keep(
     key, code = keys
     texts = b""
     if apart and len(chunks) == len(config.numbers):
-        texts = b"".join(configcache.text_digest(text[a:b]) for a, b in chunks)
+        texts = b"".join(configcache.text_digests(text, chunks))
     entry = configcache.Entry(key, _context(config), spans, config.numbers, code, digests, texts)
     configcache.write(cache, path, entry)
 

@@ -9,7 +9,7 @@ number: about 60 bytes a number. A ``Number`` is built when it is asked for (``t
 a chunk at a time when iterated) and let go by whoever asked; the table never changes.
 
 The columns follow ``dataclasses.fields(Number)``, so a field added to the model is a column
-with no change here. The config cache stores the same columns (:mod:`simkeeper.config.columns`).
+with no change here. The config cache (:mod:`simkeeper.config.cache`) stores the same columns.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class NumberTable(Sequence[Number]):
         if isinstance(numbers, NumberTable):
             return numbers
         held = numbers if isinstance(numbers, Sequence) else tuple(numbers)
-        table = cls.from_columns(len(held), iter(encode(held)).__next__)
+        table = cls.from_columns(len(held), encode(held).__next__)
         assert table is not None  # encode() gives every field, in order
         return table
 
@@ -187,10 +187,8 @@ class NumberTable(Sequence[Number]):
         """The table's columns, as :func:`encode` gives them."""
         for name, column in zip(FIELDS, self._columns, strict=True):
             values = column.distinct()
-            indexes = column.indexes
-            if indexes is None:
-                indexes = array(typecode(len(values)), range(len(values)))
             code = typecode(len(values))
+            indexes = range(len(values)) if column.indexes is None else column.indexes
             yield name, values, code, array(code, indexes).tobytes()
 
     def __len__(self) -> int:
@@ -231,10 +229,6 @@ class NumberTable(Sequence[Number]):
             deque(map(setter, numbers, column.take(rows)), maxlen=0)
         return numbers
 
-    def value(self, name: str, i: int) -> Any:
-        """The field ``name`` of the number at ``i``, without building the number."""
-        return self._columns[FIELDS.index(name)].at(i)
-
     def distinct(self, name: str) -> list[Any]:
         """The distinct values of the field ``name`` (a time zone: the zones in use)."""
         return list(self._columns[FIELDS.index(name)].distinct())
@@ -273,7 +267,7 @@ class NumberTable(Sequence[Number]):
         return found
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, NumberTable) and other is self:
+        if other is self:
             return True
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):
             return NotImplemented
