@@ -118,7 +118,8 @@ def make_state(config_path: Path) -> tuple[str, str]:
     """One pass and a renewal for every tenth number in the state database; the action link
     of number 5 and the status page's path."""
     from simkeeper import app
-    from simkeeper.engine.deadlines import local_today, upcoming
+    from simkeeper.engine.deadlines import local_today
+    from simkeeper.engine.upcoming import upcoming
     from simkeeper.send.links import action_links, load_key, page_token
 
     now = datetime.fromisoformat(NOW).replace(tzinfo=UTC)

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from simkeeper import app
 from simkeeper.core.model import Ledger, Number, Settings, Stage
 from simkeeper.core.periods import parse_cycle
-from simkeeper.engine.deadlines import upcoming
 from simkeeper.engine.reminders import due_reminders
+from simkeeper.engine.upcoming import upcoming
 from simkeeper.present.board import Board, next_deadline, row_for
 
 UTC_ZONE = ZoneInfo("UTC")

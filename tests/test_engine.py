@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from simkeeper.core.model import Ledger, Number, Settings
 from simkeeper.core.periods import PeriodError, parse_cycle, parse_days
-from simkeeper.engine.deadlines import occurrences, rolling_deadline, upcoming
+from simkeeper.engine.deadlines import occurrences, rolling_deadline
 from simkeeper.engine.reminders import due_reminders, local_instant, next_due_at
+from simkeeper.engine.upcoming import upcoming
 
 UTC_ZONE = ZoneInfo("UTC")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -18,7 +18,8 @@ from test_output_identity import mixed_config
 
 from simkeeper.config import load as config_mod
 from simkeeper.core.model import EMPTY_LEDGER
-from simkeeper.engine.deadlines import Deadline, upcoming
+from simkeeper.engine.deadlines import Deadline
+from simkeeper.engine.upcoming import upcoming
 from simkeeper.present import views
 from simkeeper.texts import display
 from simkeeper.texts.i18n import translator

@@ -18,7 +18,8 @@ from simkeeper.cli.base import FORMAT_OPTION, NOW_OPTION, Context, complete_name
 from simkeeper.core.errors import UsageError
 from simkeeper.core.model import Config, Ledger, Number
 from simkeeper.engine.balances import money
-from simkeeper.engine.deadlines import counts, local_today, projection, upcoming
+from simkeeper.engine.deadlines import counts, local_today, projection
+from simkeeper.engine.upcoming import upcoming
 from simkeeper.present.views import (
     days_text,
     history_json,

@@ -22,7 +22,8 @@ from simkeeper.cli.base import (
     warn_broken,
 )
 from simkeeper.engine.balances import money
-from simkeeper.engine.deadlines import Failure, upcoming, yearly_cost
+from simkeeper.engine.deadlines import Failure, yearly_cost
+from simkeeper.engine.upcoming import find_upcoming
 from simkeeper.present.views import deadline_json, deadline_table, json_array
 from simkeeper.texts.display import table, use_colour
 from simkeeper.texts.i18n import translator
@@ -48,7 +49,7 @@ def upcoming_cmd(obj: Context, days: int, now: str | None, fmt: str) -> None:
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
     broken: list[Failure] = []
-    found = upcoming(config.numbers, moment, days, app.read_ledger(config), broken)
+    found = find_upcoming(config.numbers, moment, days, app.read_ledger(config), broken)
     warn_broken(config, broken)
     if fmt == "json":
         click.echo(json_array(deadline_json(d) for d in found))
@@ -180,7 +181,7 @@ def calendar(obj: Context, out: Path | None, days: int, now: str | None) -> None
     config = obj.load(validate_urls=False)
     moment = parse_now(now, config)
     broken: list[Failure] = []
-    found = upcoming(config.numbers, moment, days, app.read_ledger(config), broken)
+    found = find_upcoming(config.numbers, moment, days, app.read_ledger(config), broken)
     warn_broken(config, broken)
     t = translator(config.settings.language)
     data = render_calendar(found, moment, config.settings.remind_at, t)

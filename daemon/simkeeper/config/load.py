@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,15 @@ def load(
     if validator.problems:
         raise ConfigError(validator.problems)
     if cache:
+        config = _as_table(config)
         _keep(cache, path, text, (key, code), data, config, b"".join(validator.digests or ()))
     return config
+
+
+def _as_table(config: Config) -> Config:
+    """``config`` with its numbers as columns, as a warm load gives them: encoded once, for
+    the cache entry and for the command (``upcoming`` works on the table)."""
+    return replace(config, numbers=NumberTable.of(config.numbers))
 
 
 def _read(path: Path) -> str:
@@ -183,6 +191,7 @@ def _edited(
         return None
     cache, key = where
     if cache is not None:
+        config = _as_table(config)
         digests = b"".join(validator.digests)
         texts = b"".join(written)  # the digests the tables were matched by
         new = configcache.Entry(key, context, spans, config.numbers, head.code, digests, texts)

@@ -14,8 +14,9 @@ from simkeeper.config import autopilot, inbound
 from simkeeper.config.balancecheck import balance_check
 from simkeeper.config.cache import Kept, context_key, settings_defaults, table_digest
 from simkeeper.config.readers import SchemaWalk
-from simkeeper.config.values import TomlTable, _join, _suggest
+from simkeeper.config.values import TomlTable, _e164, _join, _suggest
 from simkeeper.core.model import Number, Settings, Stage, Target, Tier
+from simkeeper.core.numbertable import NumberTable
 from simkeeper.core.periods import Cycle
 from simkeeper.core.schema import NUMBERS
 
@@ -31,23 +32,29 @@ class NumberChecks(SchemaWalk):
 
     # -- numbers ------------------------------------------------------------------------------
 
-    def numbers(
-        self, entries: list[Any], settings: Settings, targets: list[Target]
-    ) -> list[Number]:
-        numbers: list[Number] = []
+    def numbers(self, entries: list[Any], settings: Settings, targets: list[Target]) -> NumberTable:
+        """The numbers of the ``[[numbers]]`` tables, as a table of columns (see
+        :class:`_Alike`: most are built from a number validated before, never as objects)."""
+        made = _Made()
         names: dict[str, int] = {}
         e164s: dict[str, int] = {}
         tags = {t.name for t in targets} | {tag for t in targets for tag in t.tags}
         reuse = self._reusable(settings, targets)
+        alike = _Alike()
         for i, entry in enumerate(entries, start=1):
+            found: tuple[Number, str, str] | None
             number: Number | None
             if isinstance(entry, Kept):  # its text unchanged: validated before, as it is
                 number, digest, name = entry.number, entry.digest, entry.number.name
+                found = number, number.name, number.number
             else:
                 digest = table_digest(entry) if self.digests is not None else b""
                 number = reuse.get(digest)  # validated before from this very table and context
-                if number is None:
+                found = (number, number.name, number.number) if number else alike.find(entry)
+                if found is None:
                     number = self.number(entry, f"numbers[{i}]", settings, tags, bool(targets))
+                    alike.learn(entry, number)
+                    found = (number, number.name, number.number) if number else None
                 # Names are compared even when the entry has other problems: all reported.
                 name = entry.get("name")
             if isinstance(name, str) and name.strip():
@@ -58,19 +65,20 @@ class NumberChecks(SchemaWalk):
                         "names must be unique: they identify the number in commands and history",
                     )
                 names.setdefault(name.strip(), i)
-            if number is None:
+            if found is None:
                 continue
-            if number.number in e164s:
+            e164 = found[2]
+            if e164 in e164s:
                 self.problem(
                     f"numbers[{i}].number",
-                    f"{number.number} is already listed as numbers[{e164s[number.number]}]",
+                    f"{e164} is already listed as numbers[{e164s[e164]}]",
                     "list each number once, with one plan",
                 )
-            e164s.setdefault(number.number, i)
-            numbers.append(number)
+            e164s.setdefault(e164, i)
+            made.add(*found)
             if self.digests is not None:
                 self.digests.append(digest)
-        return numbers
+        return made.table()
 
     def _reusable(self, settings: Settings, targets: list[Target]) -> dict[bytes, Number]:
         """The numbers of the earlier load by table digest, when they were validated against
@@ -284,6 +292,82 @@ class NumberChecks(SchemaWalk):
             )
         if "balance" in e and (rolling or cycle is None):
             self.problem(f"{p}.balance", "balance tracking needs a fixed cycle with a due date")
+
+
+class _Alike:
+    """The numbers validated so far by their tables but for ``name`` and ``number``: a table
+    that differs from one of them only there is the same number under another name, so only
+    its name and number are read (100,000 numbers of a few hundred plans were validated key by
+    key, each; the schema walk was a third of a cold load). Only numbers without a problem are
+    kept; a table with a problem is always walked, and reported, whole. When nothing repeats
+    in the first tables, it stops looking (each look costs a ``repr`` of the table)."""
+
+    TRIAL = 512  # tables without a repeat before it stops looking
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Number] = {}
+        self.hits = 0
+        self.looked = 0
+
+    @staticmethod
+    def _key(entry: dict[str, Any]) -> str:
+        # repr tells 1 from True and 1.0, and a date from its text: == would not.
+        return repr([(k, v) for k, v in entry.items() if k not in _OWN_KEYS])
+
+    def find(self, entry: dict[str, Any]) -> tuple[Number, str, str] | None:
+        """A number validated before from a table like ``entry``, and ``entry``'s name and
+        E.164 number, if there is one; else None."""
+        if not self.searching:
+            return None
+        self.looked += 1
+        known = self.seen.get(self._key(entry))
+        if known is None:
+            return None
+        name, raw = entry.get("name"), entry.get("number")
+        if type(name) is not str or not name.strip() or type(raw) is not str:
+            return None  # the whole walk says what is wrong
+        e164 = _e164(raw)
+        if not e164:
+            return None
+        self.hits += 1
+        return known, name.strip(), e164
+
+    def learn(self, entry: dict[str, Any], number: Number | None) -> None:
+        """Keep ``number``, validated from ``entry`` without a problem."""
+        if number is not None and self.searching:
+            self.seen.setdefault(self._key(entry), number)
+
+    @property
+    def searching(self) -> bool:
+        """Whether tables alike were found, or it is early to tell."""
+        return self.hits > 0 or self.looked < self.TRIAL
+
+
+_OWN_KEYS = frozenset({"name", "number"})
+
+
+class _Made:
+    """The numbers made so far, as :meth:`NumberTable.alike` takes them: each distinct
+    number validated once, and per number which of them it is like, its name and number."""
+
+    def __init__(self) -> None:
+        self.shapes: list[Number] = []
+        self.at: dict[int, int] = {}  # id of a number in ``shapes`` -> its place there
+        self.which: list[int] = []
+        self.names: list[str] = []
+        self.e164s: list[str] = []
+
+    def add(self, like: Number, name: str, e164: str) -> None:
+        place = self.at.get(id(like))
+        if place is None:
+            place = self.at[id(like)] = len(self.shapes)
+            self.shapes.append(like)
+        self.which.append(place)
+        self.names.append(name)
+        self.e164s.append(e164)
+
+    def table(self) -> NumberTable:
+        return NumberTable.alike(self.shapes, self.which, self.names, self.e164s)
 
 
 def _builtin_plans() -> dict[str, Plan]:

@@ -67,7 +67,7 @@ class Validator(NumberChecks):
             tables = (
                 self.array(data, "numbers") if self.parsed_tables is None else self.parsed_tables
             )
-            numbers = tuple(self.numbers(tables, settings, targets))
+            numbers = self.numbers(tables, settings, targets)
         elif cached.context == configcache.context_key(
             configcache.settings_defaults(settings), targets, self.gateway_kinds
         ):

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import cached_property
-from operator import attrgetter
+from itertools import chain
+from operator import attrgetter, itemgetter
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from simkeeper.core.periods import Cycle
 from simkeeper.core.schema import NOTIFY, NUMBERS, SETTINGS
@@ -243,9 +245,11 @@ class Config:
         ``status``, so a URL part that happens to equal one (``json://host/hook`` named
         ``hook``) is not masked: masking it would hide which target failed.
         """
-        labels = {t.name for t in self.targets} | {n.name for n in self.numbers}
-        labels |= {tag for t in self.targets for tag in t.tags}
-        found = [s for t in self.targets for s in t.secrets if s not in labels]
+        found = [s for t in self.targets for s in t.secrets]
+        if found:
+            labels = {t.name for t in self.targets} | _names(self.numbers)
+            labels |= {tag for t in self.targets for tag in t.tags}
+            found = [s for s in found if s not in labels]
         found += [s for g in self.gateways for s in g.secrets]
         found += self.settings.state_secrets
         return tuple(found)
@@ -259,6 +263,18 @@ class Config:
         """Each number by its E.164 number, built once per loaded config (the web face looks
         up a link's number in it on every request)."""
         return {n.number: n for n in reversed(self.numbers)}  # the first of duplicates wins
+
+
+@runtime_checkable
+class Named(Protocol):
+    """Numbers that give their names without building a number (a ``NumberTable``)."""
+
+    def names(self) -> set[str]: ...
+
+
+def _names(numbers: Sequence[Number]) -> set[str]:
+    """The numbers' names."""
+    return numbers.names() if isinstance(numbers, Named) else {n.name for n in numbers}
 
 
 @dataclass(frozen=True)
@@ -286,6 +302,14 @@ class Ledger:
         for number, day in self.reminded:
             index.setdefault(number, []).append(day)
         return {n: tuple(sorted(days)) for n, days in index.items()}
+
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """Every number the deadline engine finds something about here (snoozes aside):
+        the others' deadlines follow from their config alone."""
+        pairs = chain(self.done, self.reminded)
+        keyed = chain(self.renewed_on, self.topups, self.renewals, self.readings)
+        return frozenset(chain(keyed, map(itemgetter(0), pairs)))
 
 
 EMPTY_LEDGER = Ledger()

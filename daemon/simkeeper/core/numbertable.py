@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import fields
 from datetime import date
-from itertools import accumulate, chain, islice
-from operator import attrgetter, index
+from itertools import accumulate, chain, islice, repeat
+from operator import add, attrgetter, index, mul
 from typing import Any, overload
 
 from simkeeper.core.model import Number
@@ -115,6 +115,9 @@ class _Shared:
     def distinct(self) -> list[Any]:
         return self.values
 
+    def size(self) -> int:
+        return len(self.values)
+
 
 class _Packed:
     """A column of strings, mostly distinct: its distinct strings end to end in one string,
@@ -135,17 +138,22 @@ class _Packed:
     def take(self, rows: Rows) -> Iterator[str]:
         text, starts = self.text, self.starts
         if self.indexes is not None:
-            picked: Iterable[int] = _chosen(self.indexes, rows)
+            picked: Sequence[int] = list(_chosen(self.indexes, rows))
         elif isinstance(rows, slice):  # a run of numbers: their strings lie end to end
             at = starts[rows.start : rows.stop + 1]
             return map(text.__getitem__, map(slice, at, islice(at, 1, None)))
         else:
             picked = rows
-        return (text[starts[j] : starts[j + 1]] for j in picked)
+        begins = map(starts.__getitem__, picked)  # where each string begins and ends
+        ends = map(starts.__getitem__, map((1).__add__, picked))
+        return map(text.__getitem__, map(slice, begins, ends))
 
     def distinct(self) -> list[str]:
         starts = self.starts
         return [self.text[starts[j] : starts[j + 1]] for j in range(len(starts) - 1)]
+
+    def size(self) -> int:
+        return len(self.starts) - 1
 
 
 class NumberTable(Sequence[Number]):
@@ -168,6 +176,23 @@ class NumberTable(Sequence[Number]):
         table = cls.from_columns(len(held), encode(held).__next__)
         assert table is not None  # encode() gives every field, in order
         return table
+
+    @classmethod
+    def alike(
+        cls, shapes: Sequence[Number], which: Sequence[int], names: list[str], e164s: list[str]
+    ) -> NumberTable:
+        """A table of numbers each like one of ``shapes`` (number ``i`` like
+        ``shapes[which[i]]``) but for its name and E.164 number (``names[i]``, ``e164s[i]``):
+        built column by column, without a ``Number`` per number."""
+        columns = []
+        for name in FIELDS:
+            if name in ("name", "number"):
+                values, indexes = distinct(names if name == "name" else e164s)
+            else:
+                values, at = distinct(list(map(attrgetter(name), shapes)))
+                indexes = list(map(at.__getitem__, which))
+            columns.append(_column(values, array(typecode(len(values)), indexes)))
+        return cls(len(which), columns)
 
     @classmethod
     def from_columns(cls, count: int, column: Any) -> NumberTable | None:
@@ -232,6 +257,30 @@ class NumberTable(Sequence[Number]):
     def distinct(self, name: str) -> list[Any]:
         """The distinct values of the field ``name`` (a time zone: the zones in use)."""
         return list(self._columns[FIELDS.index(name)].distinct())
+
+    def values(self, name: str, rows: Rows) -> Iterator[Any]:
+        """The field ``name`` of the numbers at ``rows``, without building them."""
+        return self._columns[FIELDS.index(name)].take(rows)
+
+    def names(self) -> set[str]:
+        """Every number's name (see :class:`~simkeeper.core.model.Named`)."""
+        return set(self.values("name", slice(0, self._count)))
+
+    def groups(self, alike: Iterable[str]) -> tuple[int, list[int]]:
+        """The numbers alike in every field but those in ``alike`` (which may differ): how
+        many such groups there are, and each number's group (numbered in order of first
+        use). Worked out from the columns' indexes, in C but for the distinct values."""
+        apart = set(alike)
+        key: Iterator[int] = repeat(0, self._count)
+        for name, column in zip(FIELDS, self._columns, strict=True):
+            size = column.size()
+            if name in apart or size < 2:
+                continue  # a field every number shares tells no two apart
+            indexes = column.indexes if column.indexes is not None else range(self._count)
+            key = map(add, map(mul, key, repeat(size)), indexes)  # mixed radix: one int
+        keys = list(key)
+        group = {k: g for g, k in enumerate(dict.fromkeys(keys))}
+        return len(group), list(map(group.__getitem__, keys))
 
     def having(self, name: str) -> list[Number]:
         """The numbers whose field ``name`` is set (a ``keepalive``, a ``balance_check``):

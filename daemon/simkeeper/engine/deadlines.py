@@ -7,12 +7,11 @@ number's own time zone, and "today" is the date of ``now`` in that zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from functools import lru_cache, partial
-from operator import attrgetter
+from functools import lru_cache
 from typing import TypeVar
 
 from simkeeper.core.kinds import DeadlineKind, ReminderKind, reminder_kind
@@ -304,11 +303,11 @@ def deadlines_for(number: Number, now: datetime, days: int, ledger: Ledger) -> l
     :func:`overdue_span` that was reminded about and not renewed.
     """
     today = local_today(number, now)
-    return _deadlines(number, today, today + timedelta(days=days), ledger)
+    return deadlines_between(number, today, today + timedelta(days=days), ledger)
 
 
-def _deadlines(number: Number, today: date, end: date, ledger: Ledger) -> list[Deadline]:
-    """:func:`deadlines_for` with the number's ``today`` and ``end`` already worked out."""
+def deadlines_between(number: Number, today: date, end: date, ledger: Ledger) -> list[Deadline]:
+    """:func:`deadlines_for` with the number's ``today`` and the window's ``end`` worked out."""
     found: list[Deadline] = []
     proj = projection(number, today, ledger) if tracks_balance(number, ledger) else None
     risk_from = today - timedelta(days=overdue_span(number))
@@ -326,38 +325,6 @@ def _deadlines(number: Number, today: date, end: date, ledger: Ledger) -> list[D
                 found.append(Deadline(number, day, (day - today).days, "renew", proj, paid))
     if proj and proj.runs_out and risk_from <= proj.runs_out <= end:
         found.append(Deadline(number, proj.runs_out, (proj.runs_out - today).days, "topup", proj))
-    return found
-
-
-SOONEST = attrgetter("date", "number.name", "kind")  # the order deadlines are listed in
-
-
-def upcoming(
-    numbers: Iterable[Number],
-    now: datetime,
-    days: int = 60,
-    ledger: Ledger = EMPTY_LEDGER,
-    failures: list[Failure] | None = None,
-) -> list[Deadline]:
-    """Every deadline of every number within ``days`` (and those at risk), soonest first.
-
-    With a ``failures`` list, a number whose deadlines cannot be worked out is recorded there
-    and left out (see :func:`isolated`)."""
-    todays: dict[tzinfo, tuple[date, date]] = {}  # today and end, once per time zone
-
-    def deadlines_of(n: Number) -> list[Deadline]:
-        span = todays.get(n.timezone)
-        if span is None:
-            today = local_today(n, now)
-            span = todays[n.timezone] = (today, today + timedelta(days=days))
-        return _deadlines(n, *span, ledger)
-
-    numbers = numbers if isinstance(numbers, Sequence) else tuple(numbers)  # read twice
-    try:  # all at once; only when a number fails, again one by one (the work is pure)
-        found = [d for n in numbers for d in deadlines_of(n)]
-    except Exception:
-        found = [d for n in numbers for d in isolated(n, failures, partial(deadlines_of, n))]
-    found.sort(key=SOONEST)
     return found
 
 

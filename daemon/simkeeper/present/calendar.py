@@ -16,7 +16,8 @@ from pathlib import Path
 from icalendar import Alarm, Calendar, Event
 
 from simkeeper.core.model import Config, Ledger
-from simkeeper.engine.deadlines import Deadline, lost_on, upcoming
+from simkeeper.engine.deadlines import Deadline, lost_on
+from simkeeper.engine.upcoming import upcoming
 from simkeeper.texts.i18n import ENGLISH, Translator, cycle_words, translator
 from simkeeper.texts.templates import mask_number
 

@@ -26,9 +26,9 @@ from simkeeper.engine.deadlines import (
     local_today,
     projection,
     unique_failures,
-    upcoming,
 )
 from simkeeper.engine.reminders import Reminder
+from simkeeper.engine.upcoming import upcoming
 from simkeeper.state.diskfull import free_bytes
 from simkeeper.state.rows import (
     DaemonRecord,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from simkeeper.core.model import Config
 from simkeeper.engine.balances import Projection, money
 from simkeeper.engine.deadlines import Deadline, lost_on, stage_on
+from simkeeper.engine.upcoming import Upcoming
 from simkeeper.texts.display import column_width, stream_table, table, urgency_style
 from simkeeper.texts.i18n import ENGLISH, N_, Translator, label
 
@@ -100,59 +100,63 @@ def deadline_table(
 ) -> Iterator[list[str]]:
     """The lines of the ``upcoming`` table: deadline, left, name, number, carrier, cycle,
     action, and ``STAGE / LOST`` (:func:`missed_text`) only when some number has stages,
-    written in one streaming pass, ``chunk`` rows at a time: the widths come from each
-    column's distinct cells (the texts that repeat, days left and actions, worked out once
-    each), then each chunk of rows is built, formatted and handed on. A million deadlines
-    never become a million lists of cells."""
-    days = {left: days_text(left, t) for left in set(map(_LEFT, found))}
-    # What an ACTION text depends on, per deadline (in C: no Python call per deadline), and
-    # the text of each combination worked out once, from one of its deadlines.
-    overdue = map((0).__gt__, map(_LEFT, found))  # days_left < 0: Deadline.overdue
-    keys = zip(map(_KIND, found), overdue, map(_ROLLING, found), map(_PAID, found), strict=True)
-    actions = {key: action_text(d, t) for key, d in dict(zip(keys, found, strict=True)).items()}
-    missed = {i: missed_text(d, t) for i, d in enumerate(found) if d.number.after_deadline}
-    staged = any(missed.values())
-    names, numbers = list(map(_NAME, found)), list(map(_NUMBER, found))
-    columns: list[Iterable[str]] = [
-        {day.isoformat() for day in set(map(_DATE, found))},
-        days.values(),
-        names,
-        numbers,
-        set(map(_CARRIER, found)),
-        {c.text if c else "once" for c in {id(c): c for c in map(_CYCLE, found)}.values()},
-        actions.values(),
-    ]
+    written in one streaming pass, ``chunk`` rows at a time. The cells a deadline's template
+    decides (see :class:`~simkeeper.engine.upcoming.Upcoming`: the date, days left, cycle,
+    action and stage) are worked out once per template; names, numbers and carriers are read
+    from the numbers' table by place. A million deadlines never become a million lists of
+    cells, nor a million numbers."""
+    held = Upcoming.of(found)
+    table, places, which = held.table, held.places, held.which
+    lead, tail = _template_cells(held.templates, t)
+    staged = any(cells[-1] for cells in tail)
+    if not staged:
+        tail = [cells[:-1] for cells in tail]
+    parts = range(0, len(places), chunk)
+    by_place = ("name", "number", "carrier")
     headers = [*headers, stage_header] if staged else headers
-    if staged:
-        columns.append(set(missed.values()))
-    shape = [column_width([h, *c]) for h, c in zip(headers, columns, strict=True)]
+    shape = [column_width([h, *{c[i] for c in lead}]) for i, h in enumerate(headers[:2])]
+    for h, field in zip(headers[2:5], by_place, strict=True):
+        shape.append(_width(h, (table.values(field, places[s : s + chunk]) for s in parts)))
+    shape += [column_width([h, *{c[i] for c in tail}]) for i, h in enumerate(headers[5:])]
 
-    def rows(part: Sequence[Deadline], at: int) -> list[list[str]]:
-        out = []
-        for d in part:
-            n = d.number
-            cells = [d.date.isoformat(), days[d.days_left], n.name, n.number, n.carrier]
-            cells += [
-                n.cycle_text,
-                actions[d.kind, d.days_left < 0, n.rolling, d.paid_from_balance],
-            ]
-            out.append(cells)
-        if staged:
-            for i, row in enumerate(out, start=at):
-                row.append(missed.get(i, ""))
-        return out
+    def rows(start: int) -> list[list[str]]:
+        part = places[start : start + chunk]
+        cells = zip(*(table.values(field, part) for field in by_place), strict=True)
+        picked = which[start : start + chunk]
+        return [[*lead[w], a, b, c, *tail[w]] for w, (a, b, c) in zip(picked, cells, strict=True)]
 
-    parts = range(0, len(found), chunk)
     styles = None
     if colour:
-        styles = ([urgency_style(d.days_left) for d in found[i : i + chunk]] for i in parts)
-    return stream_table(headers, shape, (rows(found[i : i + chunk], i) for i in parts), styles)
+        style = [urgency_style(d.days_left) for d in held.templates]
+        styles = ([style[w] for w in which[s : s + chunk]] for s in parts)
+    return stream_table(headers, shape, (rows(s) for s in parts), styles)
 
 
-_DATE, _LEFT = attrgetter("date"), attrgetter("days_left")
-_NAME, _NUMBER = attrgetter("number.name"), attrgetter("number.number")
-_CARRIER, _CYCLE = attrgetter("number.carrier"), attrgetter("number.cycle")  # see cycle_text
-_KIND, _ROLLING, _PAID = (attrgetter(f) for f in ("kind", "number.rolling", "paid_from_balance"))
+def _template_cells(
+    templates: Sequence[Deadline], t: Translator
+) -> tuple[list[tuple[str, str]], list[tuple[str, ...]]]:
+    """Per template, its cells before the name (deadline, left) and after the carrier
+    (cycle, action, stage): each distinct text worked out once."""
+    dates = {day: day.isoformat() for day in {d.date for d in templates}}
+    days = {left: days_text(left, t) for left in {d.days_left for d in templates}}
+    actions: dict[tuple[str, bool, bool, bool], str] = {}
+    lead: list[tuple[str, str]] = []
+    tail: list[tuple[str, ...]] = []
+    for d in templates:
+        n = d.number
+        key = (d.kind, d.days_left < 0, n.rolling, d.paid_from_balance)
+        action = actions.get(key)
+        if action is None:
+            action = actions[key] = action_text(d, t)
+        lead.append((dates[d.date], days[d.days_left]))
+        tail.append((n.cycle_text, action, missed_text(d, t) if n.after_deadline else ""))
+    return lead, tail
+
+
+def _width(header: str, chunks: Iterable[Iterable[str]]) -> tuple[int, bool]:
+    """:func:`column_width` of a column given a chunk of cells at a time."""
+    widths = [column_width([header, *cells]) for cells in chunks] or [column_width([header])]
+    return max(w for w, _ in widths), any(wide for _, wide in widths)
 
 
 def deadline_json(d: Deadline) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from simkeeper.core.model import Config, Ledger, Number, Target
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.balances import Projection, money
-from simkeeper.engine.deadlines import Failure, local_today, projection, unique_failures, upcoming
+from simkeeper.engine.deadlines import Failure, local_today, projection, unique_failures
 from simkeeper.engine.reminders import Reminder, digest_due_at, due_reminders
+from simkeeper.engine.upcoming import upcoming
 from simkeeper.send import heartbeat
 from simkeeper.state.diskfull import disk_full
 from simkeeper.state.outbox import process_token

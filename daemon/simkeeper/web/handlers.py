@@ -17,7 +17,8 @@ from markupsafe import Markup, escape
 from simkeeper import app
 from simkeeper.core.model import EMPTY_LEDGER, Config, Number
 from simkeeper.engine.balances import money
-from simkeeper.engine.deadlines import local_today, upcoming
+from simkeeper.engine.deadlines import local_today
+from simkeeper.engine.upcoming import upcoming
 from simkeeper.send.links import BadToken, Claim, Page, page_allowed, page_token, verify
 from simkeeper.texts.i18n import Translator
 from simkeeper.web.wsgi import Request, Response, Site
