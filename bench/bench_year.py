@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -228,7 +229,15 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--daemon-passes", type=int, default=1440, help="pass rows added a day")
     parser.add_argument("--window", type=int, default=7, help="days in each timing median")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="copy the config and the state database into this folder before the pass of each"
+        " of --keep-days (day-N.db: to replay and profile that pass)",
+    )
+    parser.add_argument("--keep-days", default="33,120", help="days to keep (1 is the first)")
     opts = parser.parse_args()
+    keep_days = {int(d) for d in opts.keep_days.split(",")} if opts.keep else set()
     receiver = Receiver()
     walls: list[float] = []
     inner: list[float] = []
@@ -253,6 +262,10 @@ def main() -> None:
                 if picks and db.exists():
                     record_renewals(config, day, picks)
                 add_daemon_passes(db, day, opts.daemon_passes)
+                if k + 1 in keep_days:
+                    opts.keep.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(config, opts.keep / "config.toml")
+                    shutil.copy(db, opts.keep / f"day-{k + 1}.db")
                 before = receiver.messages
                 walls.append(send_due(config, day, env))
                 if receiver.messages - before != 1:

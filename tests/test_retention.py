@@ -466,3 +466,37 @@ def test_a_pass_settles_more_deliveries_than_sqlite_takes_variables(tmp_path, ht
         assert report.recorded > 1000
         states = dict(store.db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY 1"))
         assert states == {"sent": report.recorded}
+
+
+def test_a_days_fold_writes_pages_for_what_it_folds_not_for_the_whole_table(tmp_path):
+    """A compaction folds 1,000 reminders of one deadline into a table already holding 60 days
+    of 1,000 numbers: it writes about the pages those rows fill, not a page per number. Keyed
+    by number first (m006), each folded row went to another page, so the pages a day's fold
+    rewrote grew with the table over the retention window: the day-120 pass took 1.4 times the
+    day-33 pass at 10,000 numbers (issue 23; m013 keys it by deadline first). The pages are
+    counted as the frames the fold's transaction adds to the write-ahead log."""
+    with open_store(tmp_path / "state.db") as store:
+        conn = store.db.conn
+        names = [f"+4474000{i:05d}" for i in range(1000)]
+        old = [
+            (n, (START + timedelta(days=d)).isoformat(), "overdue", d, "hook", 0, "x", "t", "t", 1)
+            for d in range(60)
+            for n in names
+        ]
+        with store.transaction():
+            conn.executemany(
+                "INSERT INTO settled (number, deadline, kind, offset, target, id, name, at,"
+                " until, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                old,
+            )
+            conn.executemany(
+                "INSERT INTO reminders (number, deadline, kind, offset, name, due_at,"
+                " expires_at, payload, created_at) VALUES (?, ?, 'renew', 3, 'x', ?, ?, '{}', ?)",
+                [(n, "2027-02-01", "2027-01-29", "2027-02-01", "2027-01-29") for n in names],
+            )
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        done = store.compact(at(date(2027, 2, 10)), timedelta(days=365), START)
+        frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        assert done.folded == 999  # the newest reminder's row stays (its id is never reused)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        assert frames < 200, (frames, pages)  # number first: 932
