@@ -500,3 +500,30 @@ def test_a_days_fold_writes_pages_for_what_it_folds_not_for_the_whole_table(tmp_
         assert done.folded == 999  # the newest reminder's row stays (its id is never reused)
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         assert frames < 200, (frames, pages)  # number first: 932
+
+
+def test_a_pass_reads_only_the_deadlines_that_can_still_be_at_risk(tmp_path, http_receiver):
+    """After 80 days, the ledger a pass works from holds the deadlines reminded about and
+    marked done from its risk window on (the longest overdue span, 30 days, and two), not every
+    one since the first day: that grew with the history (issue 23, the day-120 pass). What the
+    pass records is what a pass on the whole ledger records (the daemon's index, which reads
+    the whole ledger at its start, agrees with it: see the test above)."""
+    config = make_config(tmp_path, http_receiver.json_url(), numbers(6), retention="365d")
+    with open_store(tmp_path / "state.db") as store:
+        passes(config, store, START, 80)
+        read: list[object] = []
+        real = store.ledger
+
+        def kept(since=None):
+            read.append(real(since))
+            return read[-1]
+
+        whole = real()
+        store.ledger = kept  # type: ignore[method-assign]
+        now = at(START + timedelta(days=80))
+        record_due(config, store, now)
+    (ledger,) = read
+    first = now.date() - timedelta(days=32)
+    assert min(day for _, day in whole.reminded) < first  # there is older history
+    assert ledger.reminded == {(n, d) for n, d in whole.reminded if d >= first}
+    assert ledger.done == {(n, d) for n, d in whole.done if d >= first}

@@ -7,7 +7,7 @@ number's own time zone, and "today" is the date of ``now`` in that zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from simkeeper.core.kinds import DeadlineKind, ReminderKind, reminder_kind
 from simkeeper.core.model import EMPTY_LEDGER, Ledger, Number, Stage
+from simkeeper.core.numbertable import NumberTable
 from simkeeper.core.periods import Cycle
 from simkeeper.engine.balances import Projection, project
 
@@ -215,6 +216,23 @@ def overdue_span(number: Number) -> int:
     the last ``after_deadline`` stage when the number has stages, else ``overdue_for``."""
     lost = number.lost_after
     return number.overdue_for if lost is None else lost
+
+
+def longest_overdue_span(numbers: Sequence[Number]) -> int:
+    """At least the longest :func:`overdue_span` of ``numbers`` (of a table: from its columns'
+    distinct values, without building a number)."""
+    if isinstance(numbers, NumberTable):
+        spans = [*numbers.distinct("overdue_for")]
+        spans += [stages[-1].after for stages in numbers.distinct("after_deadline") if stages]
+        return max(spans, default=0)
+    return max(map(overdue_span, numbers), default=0)
+
+
+def risk_start(numbers: Sequence[Number], now: datetime) -> date:
+    """The first day a deadline of ``numbers`` can still be at risk at ``now``: what the
+    ledger says of earlier deadlines (marked done, reminded about) changes nothing a pass at
+    ``now`` works out. Two days early: a number's today is within a day of ``now``'s date."""
+    return now.date() - timedelta(days=longest_overdue_span(numbers) + 2)
 
 
 def lost_on(number: Number, deadline: date) -> date | None:

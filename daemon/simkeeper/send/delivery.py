@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo
 from simkeeper.core.model import Config, Ledger, Number, Target
 from simkeeper.core.redact import Redactor
 from simkeeper.engine.balances import Projection, money
-from simkeeper.engine.deadlines import Failure, local_today, projection, unique_failures
+from simkeeper.engine.deadlines import (
+    Failure,
+    local_today,
+    projection,
+    risk_start,
+    unique_failures,
+)
 from simkeeper.engine.reminders import Reminder, digest_due_at, due_reminders
 from simkeeper.engine.upcoming import upcoming
 from simkeeper.send import heartbeat
@@ -208,7 +214,7 @@ def record_due(
     alerted to its targets once (an outbox entry of its own); every other number goes on.
     """
     failures = [] if failures is None else failures
-    ledger = store.ledger()
+    ledger = store.ledger(since=risk_start(config.numbers, now))  # not every year's reminders
     due = due_reminders(config.numbers, config.settings, now, ledger, failures)
     entries = reminder_entries(config, due, now, ledger)
     digest = digest_entry(config, now, ledger, failures)

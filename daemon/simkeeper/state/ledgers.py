@@ -170,8 +170,11 @@ class Ledgers(Database):
             readings=readings,
         )
 
-    def ledger(self) -> Ledger:
-        """Everything the pure core needs to know about renewals, top-ups and reminders."""
+    def ledger(self, since: date | None = None) -> Ledger:
+        """Everything the pure core needs to know about renewals, top-ups and reminders; with
+        ``since``, of the deadlines marked done and reminded about only those from that day
+        on (a pass needs no more: see :func:`~simkeeper.engine.deadlines.risk_start`)."""
+        after = since.isoformat() if since else ""
         renewed = {
             n: date.fromisoformat(d)
             for n, d in self.db.execute(
@@ -181,14 +184,21 @@ class Ledgers(Database):
         done = frozenset(
             (n, date.fromisoformat(c))
             for n, c in self.db.execute(
-                "SELECT number, covers FROM history WHERE covers IS NOT NULL"
+                "SELECT number, covers FROM history WHERE covers IS NOT NULL AND covers >= ?",
+                (after,),
             )
         )
         reminded = frozenset(
             (n, date.fromisoformat(d))
             for n, d in self.db.execute(
                 "SELECT DISTINCT number, deadline FROM reminders WHERE kind = 'renew'"
-                + (" UNION SELECT number, deadline FROM reminded" if self.compacted else "")
+                " AND deadline >= ?"
+                + (
+                    " UNION SELECT number, deadline FROM reminded WHERE deadline >= ?"
+                    if self.compacted
+                    else ""
+                ),
+                (after, after) if self.compacted else (after,),
             )
         )
         topups: dict[str, list[tuple[date, Decimal]]] = {}

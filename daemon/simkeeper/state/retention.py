@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from simkeeper.core.errors import DiskFullError
 from simkeeper.core.model import Config
-from simkeeper.engine.deadlines import overdue_span
+from simkeeper.engine.deadlines import longest_overdue_span
 from simkeeper.state.rows import Compaction
 from simkeeper.state.store import Store
 from simkeeper.state.upkeep import COMPACT_EVERY
@@ -32,7 +32,7 @@ def compact_if_due(config: Config, store: Store, now: datetime) -> Compaction | 
     retention = timedelta(days=config.settings.retention)
     # "Reminded about" matters while a deadline can be overdue, and to the renewals recorded
     # with a date up to the retention window back: keep that much, and two days more.
-    span = max((overdue_span(n) for n in config.numbers), default=0)
+    span = longest_overdue_span(config.numbers)
     since = (now - retention - timedelta(days=span + 2)).date()
     try:
         done = store.compact(now, retention, since)
