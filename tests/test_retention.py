@@ -31,7 +31,7 @@ from simkeeper.core.model import Config
 from simkeeper.core.redact import Redactor
 from simkeeper.send.delivery import PassSteps, deliver, record_due, run_pass
 from simkeeper.state.retention import compact_if_due
-from simkeeper.state.rows import Entry, SentReminder, stamp
+from simkeeper.state.rows import Compaction, Entry, SentReminder, stamp
 from simkeeper.state.store import Store, open_store
 from simkeeper.state.upkeep import FOLD_AFTER
 
@@ -468,38 +468,47 @@ def test_a_pass_settles_more_deliveries_than_sqlite_takes_variables(tmp_path, ht
         assert states == {"sent": report.recorded}
 
 
-def test_a_days_fold_writes_pages_for_what_it_folds_not_for_the_whole_table(tmp_path):
-    """A compaction folds 1,000 reminders of one deadline into a table already holding 60 days
-    of 1,000 numbers: it writes about the pages those rows fill, not a page per number. Keyed
-    by number first (m006), each folded row went to another page, so the pages a day's fold
-    rewrote grew with the table over the retention window: the day-120 pass took 1.4 times the
-    day-33 pass at 10,000 numbers (issue 23; m013 keys it by deadline first). The pages are
-    counted as the frames the fold's transaction adds to the write-ahead log."""
+def _day_of_compaction(store: Store, numbers: int) -> tuple[int, Compaction]:
+    """The write-ahead log frames (pages written) of a day's compaction in a steady year:
+    ``settled`` holds 40 deadlines of ``numbers`` numbers with an overdue alert a day for 10
+    days after each, expired from day 14 to day 39. On day 59 (retention 45 days) it folds
+    the alerts expiring on day 40 and drops those that expired on day 14. Each is a diagonal
+    slice: the alert ``k`` days after each of 10 deadlines, one row a number."""
+    conn = store.db.conn
+    names = [f"+4474000{i:05d}" for i in range(numbers)]
+
+    def day(d: int) -> str:
+        return (START + timedelta(days=d)).isoformat()
+
+    held = [(d, k) for d in range(40) for k in range(1, 11) if 14 <= d + k <= 39]
+    with store.transaction():
+        conn.executemany(
+            "INSERT INTO settled (number, deadline, kind, offset, target, id, name, at,"
+            " until, sent) VALUES (?, ?, 'overdue', ?, 'hook', 0, 'x', 't', ?, 1)",
+            [(n, day(d), -k, day(d + k)) for d, k in held for n in names],
+        )
+        conn.executemany(
+            "INSERT INTO reminders (number, deadline, kind, offset, name, due_at,"
+            " expires_at, payload, created_at) VALUES (?, ?, 'overdue', ?, 'x', ?, ?, '{}', ?)",
+            [(n, day(40 - k), -k, day(39), day(40), day(39)) for k in range(1, 11) for n in names],
+        )
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    done = store.compact(at(START + timedelta(days=59)), timedelta(days=45), START)
+    return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1], done
+
+
+def test_a_days_fold_and_drop_write_the_pages_they_change_not_the_whole_table(tmp_path):
+    """A day's compaction folds the reminders that expired that day and drops the folded rows
+    that expired retention ago: each a diagonal slice, one (deadline, kind, offset) after
+    another. Keyed by number within a deadline (m006, and m013 as first written), each row of
+    a slice went to another page, so the pages a day's compaction wrote grew with the numbers
+    times the alerts a deadline has: the day-120 pass, which also drops, took 1.2-1.4 times
+    the day-33 pass at 10,000 numbers (issue 23). Keyed (deadline, kind, offset, number), a
+    slice is a few runs of pages."""
     with open_store(tmp_path / "state.db") as store:
-        conn = store.db.conn
-        names = [f"+4474000{i:05d}" for i in range(1000)]
-        old = [
-            (n, (START + timedelta(days=d)).isoformat(), "overdue", d, "hook", 0, "x", "t", "t", 1)
-            for d in range(60)
-            for n in names
-        ]
-        with store.transaction():
-            conn.executemany(
-                "INSERT INTO settled (number, deadline, kind, offset, target, id, name, at,"
-                " until, sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                old,
-            )
-            conn.executemany(
-                "INSERT INTO reminders (number, deadline, kind, offset, name, due_at,"
-                " expires_at, payload, created_at) VALUES (?, ?, 'renew', 3, 'x', ?, ?, '{}', ?)",
-                [(n, "2027-02-01", "2027-01-29", "2027-02-01", "2027-01-29") for n in names],
-            )
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        done = store.compact(at(date(2027, 2, 10)), timedelta(days=365), START)
-        frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
-        assert done.folded == 999  # the newest reminder's row stays (its id is never reused)
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        assert frames < 200, (frames, pages)  # number first: 932
+        frames, done = _day_of_compaction(store, 400)
+    assert (done.folded, done.dropped) == (3999, 4000)  # the newest reminder's row stays
+    assert frames < 500, frames  # keyed by number within a deadline: 909; now 385
 
 
 def test_a_pass_reads_only_the_deadlines_that_can_still_be_at_risk(tmp_path, http_receiver):

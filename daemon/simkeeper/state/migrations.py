@@ -294,12 +294,14 @@ def m012_settled_until(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m013_settled_by_deadline(db: sqlite_utils.Database) -> None:
-    """The folded reminders kept by deadline first. A day's compaction folds a few thousand
-    reminders of a few recent deadlines; keyed by number first, each went to another part of
-    the table, so the pages it rewrote grew with the table over the retention window (10,000
-    numbers: the day-120 pass 1.4 times the day-33 pass, the fold and its commit most of it).
-    Keyed by deadline, they land side by side. Looking a number up (``history NAME``) scans
-    the table: bounded by the retention window, and a command, not every day's pass."""
+    """The folded reminders kept by deadline, kind and offset first. A day's compaction folds
+    the reminders that expired that day and drops the folded rows that expired retention ago:
+    each a slice of one (deadline, kind, offset) after another, a row a number. Keyed by number
+    first, each row of a slice went to another part of the table, so the pages it rewrote grew
+    with the table (10,000 numbers: the day-120 pass 1.4 times the day-33 pass, the fold, the
+    drop and their commit most of it). Keyed this way, a slice is a few runs of pages. Looking
+    a number up (``history NAME``) scans the table: bounded by the retention window, and a
+    command, not every day's pass."""
     db.execute(
         """
         CREATE TABLE settled_by_deadline (
@@ -313,7 +315,7 @@ def m013_settled_by_deadline(db: sqlite_utils.Database) -> None:
             at TEXT NOT NULL,
             until TEXT NOT NULL,
             sent INTEGER NOT NULL,
-            PRIMARY KEY (deadline, number, kind, offset, target)
+            PRIMARY KEY (deadline, kind, offset, number, target)
         ) WITHOUT ROWID"""
     )
     columns = "number, deadline, kind, offset, target, id, name, at, until, sent"
