@@ -413,3 +413,44 @@ def test_every_answer_has_the_headers_errors_and_failures_included(tmp_path: Pat
         for name, value in SECURITY_HEADERS:
             assert headers[name] == value, status
         assert headers["Cache-Control"] == "no-store"
+
+
+def test_last_modified_is_never_later_than_the_date_header(tmp_path) -> None:
+    """The calendar feed's Last-Modified is the handler's clock, at most; the Date header came
+    from waitress, the instant the request arrived, so a request that crossed a second
+    boundary answered a Last-Modified one second after its Date (seen on a fresh clone's
+    `make test`). The application now sends Date itself, from its clock, after the handler."""
+    from email.utils import parsedate_to_datetime
+    from io import BytesIO
+
+    from simkeeper.config import load as config_mod
+    from simkeeper.web.routes import routes
+    from simkeeper.web.wsgi import Application, Site
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[settings]\ntimezone = "UTC"\nstate = "{tmp_path / "s.db"}"\n'
+        '[web]\nlisten = "127.0.0.1:8787"\n'
+    )
+    # The handler reads the clock just before a second ends; the answer is made after it.
+    ticks = iter(NOW + timedelta(microseconds=999_990 + 20 * i) for i in range(100))
+    site = Site(config_mod.load(path, require_secrets=False), KEY, lambda: next(ticks))
+    got: dict[str, object] = {}
+
+    def start(status: str, headers: list[tuple[str, str]]) -> None:
+        got["status"], got["headers"] = status, dict(headers)
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/calendar.ics",
+        "QUERY_STRING": "token=" + page_token(KEY, "calendar"),
+        "wsgi.input": BytesIO(b""),
+    }
+    b"".join(Application(site, routes())(environ, start))
+    headers: dict[str, str] = got["headers"]  # type: ignore[assignment]
+    assert got["status"] == "200 OK"
+
+    modified = parsedate_to_datetime(headers["Last-Modified"])
+    assert modified == datetime.combine(NOW.date(), time(0), UTC)  # nothing recorded: the day
+    assert parsedate_to_datetime(headers["Date"]) == NOW + timedelta(seconds=1)  # after it
+    assert modified <= parsedate_to_datetime(headers["Date"])

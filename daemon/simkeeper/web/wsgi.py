@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http import HTTPStatus
 from importlib.resources import files
 from typing import Any, TypeAlias
@@ -182,6 +183,10 @@ class Application:
         response = self.respond(request)
         own = {name.lower() for name, _ in response.headers}
         headers = [
+            # The server's time once the answer is made, on the clock the handlers read: a
+            # Last-Modified is never later than it (RFC 9110, 8.8.2.1). The server's own Date
+            # is the instant the request arrived, which a handler's clock can pass.
+            ("Date", format_datetime(self.site.clock().astimezone(UTC), usegmt=True)),
             ("Content-Type", response.content_type),
             ("Content-Length", str(len(response.body))),
             *SECURITY_HEADERS,
